@@ -1,0 +1,243 @@
+"""Solve a built model with HiGHS (through ``highspy``).
+
+The Pyomo model is compiled to its matrix standard form by Pyomo's own
+``LinearStandardFormCompiler`` and handed to HiGHS in one call (``passModel``),
+instead of row by row through a persistent interface: the hand-over is the
+largest modelling overhead on a day-ahead case, and this keeps it small. The
+solution is written back into the Pyomo variables, so every Expression of the
+model (ports, cost terms) can be evaluated afterwards.
+
+A solve always has a time limit. Stopping at the limit with an incumbent gives
+status ``feasible`` with its gap; stopping without one raises
+:class:`~vpp.errors.SolverError` (status ``time_limit_no_solution``); an
+infeasible model raises :class:`~vpp.errors.InfeasibleError`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from models.build import BuiltModel
+from vpp.errors import InfeasibleError, SolverError
+
+
+class Status(StrEnum):
+    """Outcome of a solve."""
+
+    OPTIMAL = "optimal"  # proven optimal within the MIP gap
+    FEASIBLE = "feasible"  # stopped (time limit) with a schedule; gap reported
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT_NO_SOLUTION = "time_limit_no_solution"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings.
+
+    mip_gap: relative MIP gap at which HiGHS stops [-] (default 1e-4).
+    time_limit_s: wall-clock limit of the HiGHS run [s] (default 60).
+    threads: HiGHS threads (None = HiGHS's default).
+    log: print HiGHS's log.
+    """
+
+    mip_gap: float = 1e-4
+    time_limit_s: float = 60.0
+    threads: int | None = None
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.mip_gap < 1) or not math.isfinite(self.mip_gap):
+            raise ValueError(f"mip_gap: expected a number in [0, 1), got {self.mip_gap}")
+        if not (self.time_limit_s > 0) or not math.isfinite(self.time_limit_s):
+            raise ValueError(f"time_limit_s: expected a positive number of seconds, got {self.time_limit_s}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads: expected a positive integer, got {self.threads}")
+
+
+@dataclass
+class SolveReport:
+    """What the solver did: status, objective [CNY], gap and timings [s]."""
+
+    status: Status
+    objective_cny: float
+    best_bound_cny: float | None
+    mip_gap: float
+    handover_seconds: float
+    solve_seconds: float
+    model_status: str
+    solver: str
+    nodes: int
+    variables: int
+    constraints: int
+    binaries: int
+    nonzeros: int
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = str(self.status)
+        return d
+
+
+_NO_INCUMBENT_STOPS = {
+    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kIterationLimit: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kSolutionLimit: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kInterrupt: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kObjectiveBound: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kObjectiveTarget: Status.TIME_LIMIT_NO_SOLUTION,
+    highspy.HighsModelStatus.kMemoryLimit: Status.ERROR,
+}
+
+
+def highs_version() -> str:
+    return f"HiGHS {highspy.Highs().version()}"
+
+
+def _compile(m: pyo.ConcreteModel) -> Any:
+    return LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+
+
+def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:
+    """Solve ``built`` and load the solution into its variables.
+
+    Raises InfeasibleError or SolverError when there is no schedule to return.
+    """
+    options = options or SolveOptions()
+    m = built.model
+    t0 = time.perf_counter()
+    repn = _compile(m)
+    cols = repn.columns
+    n, A = len(cols), repn.A.tocsc()
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    integer = np.zeros(n, dtype=bool)
+    for j, v in enumerate(cols):
+        lb, ub = v.bounds
+        if lb is not None:
+            lower[j] = lb
+        if ub is not None:
+            upper[j] = ub
+        integer[j] = v.is_integer()
+    senses = np.array([r[1] for r in repn.rows], dtype=int)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    row_lower = np.where(senses <= 0, rhs, -np.inf)
+    row_upper = np.where(senses >= 0, rhs, np.inf)
+    c = np.asarray(repn.c.todense()).ravel() if repn.c.shape[0] else np.zeros(n)
+    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = A.shape[0]
+    lp.col_cost_ = c
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    if integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer
+        ]
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.passModel(lp)
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    is_mip = bool(integer.any())
+    sizes = dict(variables=n, constraints=A.shape[0], binaries=int(integer.sum()), nonzeros=int(A.nnz))
+    name = h.modelStatusToString(ms)
+
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = Status.OPTIMAL
+    elif ms == highspy.HighsModelStatus.kInfeasible:
+        raise InfeasibleError(
+            "the model is infeasible: unserved energy keeps every energy balance feasible, so a hard "
+            "requirement cannot be met; check " + _hard_requirements(built)
+        )
+    elif ms in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        raise SolverError(
+            f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(built),
+            status=str(Status.UNBOUNDED if ms == highspy.HighsModelStatus.kUnbounded else Status.INFEASIBLE),
+        )
+    elif ms in _NO_INCUMBENT_STOPS and has_solution and _NO_INCUMBENT_STOPS[ms] != Status.ERROR:
+        status = Status.FEASIBLE
+    elif ms in _NO_INCUMBENT_STOPS:
+        raise SolverError(
+            f"HiGHS stopped ({name}) after {t2 - t1:.1f} s of a {options.time_limit_s:g} s limit "
+            "without any feasible schedule; raise the time limit (--time-limit) or loosen the MIP gap",
+            status=str(_NO_INCUMBENT_STOPS[ms]),
+        )
+    else:
+        raise SolverError(f"HiGHS failed: {name}", status=str(Status.ERROR))
+
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    x[integer] = np.round(x[integer])
+    for v, val in zip(cols, x, strict=True):
+        v.set_value(float(val), skip_validation=True)
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.value is None:  # appears in no constraint and no cost: any value in its bounds
+            lb, ub = v.bounds
+            val = max(0.0, lb) if lb is not None else 0.0
+            v.set_value(min(val, ub) if ub is not None else val, skip_validation=True)
+
+    objective = float(info.objective_function_value)
+    if is_mip:
+        bound = float(info.mip_dual_bound)
+        gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else 0.0
+    else:
+        bound, gap = objective, 0.0
+    return SolveReport(
+        status=status,
+        objective_cny=objective,
+        best_bound_cny=bound if math.isfinite(bound) else None,
+        mip_gap=max(gap, 0.0),
+        handover_seconds=t1 - t0,
+        solve_seconds=t2 - t1,
+        model_status=name,
+        solver=highs_version(),
+        nodes=int(info.mip_node_count) if is_mip else 0,
+        **sizes,
+    )
+
+
+def _hard_requirements(built: BuiltModel) -> str:
+    """Name the hard requirements present in the case, the usual causes of infeasibility."""
+    case = built.case
+    causes = []
+    for a in case.assets:
+        if a.type == "green_contract" and not a.optional and a.min_take > 0:
+            causes.append(f"the mandatory green contract {a.id!r} (min_take {a.min_take:g}) needs that much import to be consumed")
+        elif a.type == "flexible_load":
+            causes.append(f"flexible load {a.id!r}: energy_mwh and requirements within its power bounds")
+        elif a.type == "battery" and a.self_discharge_per_hour > 0:
+            causes.append(f"battery {a.id!r}: SoC bounds against self-discharge")
+    if case.green_share_min is not None:
+        causes.append(f"green_share_min={case.green_share_min:g} against the renewable energy available")
+    if not causes:
+        causes.append("the battery and storage bounds and the network limits")
+    return "; ".join(causes)

@@ -1,0 +1,160 @@
+"""The ``vpp`` command.
+
+Exit codes: 0 done; 1 the solver found no schedule (infeasible, or the time
+limit passed without one); 2 bad input (every problem is printed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vpp.errors import CaseError, SolverError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Virtual power plant day-ahead dispatch.")
+case_app = typer.Typer(no_args_is_help=True, help="Read, check and materialise cases.")
+app.add_typer(case_app, name="case")
+out = Console()
+err = Console(stderr=True)
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _fail_case(exc: CaseError) -> None:
+    err.print(f"[bold red]error[/] {len(exc.problems)} problem(s) while {exc.step}:", highlight=False)
+    for p in exc.problems:
+        err.print(f"  - {p}", highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def dispatch(
+    case: Annotated[str, typer.Option(help="Built-in case (teda-east) or a case file (.json/.yaml).")] = "teda-east",
+    date: Annotated[str | None, typer.Option(help="Day to schedule, YYYY-MM-DD (built-in cases; default tomorrow in Asia/Shanghai).")] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.")] = 1e-4,
+    time_limit: Annotated[float, typer.Option(help="Solver time limit [s].")] = 60.0,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads (default: HiGHS decides).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the output files.")] = Path("out"),
+    summary_json: Annotated[Path | None, typer.Option(help="Also write the summary to this path.")] = None,
+    no_chart: Annotated[bool, typer.Option("--no-chart", help="Skip dispatch.png.")] = False,
+    solver_log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+) -> None:
+    """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
+    from models import SolveOptions
+    from vpp.dispatch import run_day_ahead
+    from vpp.results import write_outputs, write_summary
+
+    try:
+        options = SolveOptions(mip_gap=mip_gap, time_limit_s=time_limit, threads=threads, log=solver_log)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    try:
+        result = run_day_ahead(case, _date(date), options)
+    except CaseError as exc:
+        _fail_case(exc)
+    except SolverError as exc:
+        err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    paths = write_outputs(result, out_dir, chart=not no_chart)
+    if summary_json is not None:
+        write_summary(result.summary, summary_json)
+    _print_summary(result.summary)
+    out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def _print_summary(s: dict) -> None:
+    table = Table(title=f"{s['case']}  {s['start'][:10]}  ({s['steps']} x {s['step_minutes']} min)", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("status", f"{s['status']} (gap {s['mip_gap']:.2e})")
+    table.add_row("total cost", f"{s['objective_cny']:,.0f} CNY")
+    for term, value in s["cost_cny"].items():
+        if term != "total" and abs(value) > 0.5:
+            table.add_row(f"  {term}", f"{value:,.0f} CNY")
+    e = s["energy_mwh"]
+    table.add_row("consumption", f"{e['consumption_mwh']:,.1f} MWh")
+    table.add_row("import / export", f"{e['import_mwh']:,.1f} / {e['export_mwh']:,.1f} MWh")
+    table.add_row("PV used / curtailed", f"{e['pv_used_mwh']:,.1f} / {e['pv_curtailed_mwh']:,.1f} MWh")
+    table.add_row("emissions", f"{s['emissions_t']:,.1f} tCO2")
+    if s["renewable_share"] is not None:
+        table.add_row("renewable share", f"{100 * s['renewable_share']:.1f} %")
+    if s["hourly_matching_score"] is not None:
+        table.add_row("hourly matching", f"{100 * s['hourly_matching_score']:.1f} %")
+    table.add_row("unserved", f"{e['unserved_mwh']:,.3f} MWh, {e['unserved_thermal_mwh_th']:,.3f} MWh_th")
+    for ev in s["demand_response"]:
+        state = "joined" if ev["joined"] else "not joined"
+        table.add_row(f"DR {ev['id']}", f"{state}, shortfall {ev['shortfall_mwh']:.2f} MWh")
+    table.add_row("build / hand-over / solve", f"{s['build_seconds']:.2f} / {s['handover_seconds']:.2f} / {s['solve_seconds']:.2f} s")
+    out.print(table)
+    for m in s["messages"]:
+        out.print(f"[yellow]![/] {m}", highlight=False)
+
+
+@case_app.command("validate")
+def case_validate(path: Annotated[Path, typer.Argument(help="Case file (.json, .yaml, .yml).")]) -> None:
+    """Check a case file; print every problem found (exit 2 when there is any)."""
+    from vpp.case import read_case_data, validate_case
+
+    try:
+        data = read_case_data(path)
+    except CaseError as exc:
+        _fail_case(exc)
+    case, problems = validate_case(data)
+    if problems:
+        _fail_case(CaseError(problems, step=f"reading {path.name}"))
+    assert case is not None
+    out.print(
+        f"[green]valid[/]: {case.name}, {case.steps} steps of {case.step_minutes} min from {case.start.isoformat()}, "
+        f"{len(case.network.nodes)} nodes, {len(case.assets)} assets, {len(case.demand_response)} demand-response events",
+        highlight=False,
+    )
+
+
+@case_app.command("materialize")
+def case_materialize(
+    case: Annotated[str, typer.Option(help="Built-in case name.")] = "teda-east",
+    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default tomorrow in Asia/Shanghai).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
+) -> None:
+    """Write a built-in case for a date as a canonical case file that can be edited and solved."""
+    import yaml
+
+    from vpp.dispatch import resolve_case
+
+    try:
+        from vpp.cases import TEMPLATES
+
+        if case not in TEMPLATES:
+            from vpp.errors import Problem
+
+            raise CaseError([Problem("case", f"unknown built-in case {case!r}: expected one of {sorted(TEMPLATES)}")], step="materialising the case")
+        c = resolve_case(case, _date(date))
+    except CaseError as exc:
+        _fail_case(exc)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() in (".yaml", ".yml"):
+        output.write_text(yaml.safe_dump(json.loads(c.to_json()), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    else:
+        output.write_text(c.to_json() + "\n", encoding="utf-8")
+    out.print(f"wrote {output}: {c.name}, {c.steps} steps from {c.start.isoformat()}, {len(c.assets)} assets", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The day-ahead run: materialise → build → solve → extract. The only place that wires them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from models import SolveOptions, build, extract, solve
+from vpp.case import Case, read_case
+from vpp.errors import CaseError, Problem
+from vpp.results import DispatchResult, make_result
+
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def tomorrow(zone: ZoneInfo = DEFAULT_ZONE) -> dt.date:
+    """The next calendar day in ``zone``: the default day of a day-ahead schedule."""
+    return dt.datetime.now(zone).date() + dt.timedelta(days=1)
+
+
+def resolve_case(spec: str | Path | Case, date: dt.date | None = None) -> Case:
+    """A case from a template name (materialised for ``date``, default tomorrow) or a file path."""
+    if isinstance(spec, Case):
+        return spec
+    from vpp.cases import TEMPLATES, materialize
+
+    name = str(spec)
+    if name in TEMPLATES:
+        return materialize(name, date or tomorrow())
+    path = Path(name)
+    if not path.exists():
+        raise CaseError(
+            [Problem("case", f"{name!r} is neither a built-in case ({', '.join(sorted(TEMPLATES))}) nor an existing file")],
+            step="finding the case",
+        )
+    if date is not None:
+        raise CaseError(
+            [Problem("date", "a date applies to built-in cases only; a case file carries its own start")],
+            step="finding the case",
+        )
+    return read_case(path)
+
+
+def solve_case(case: Case, options: SolveOptions | None = None) -> DispatchResult:
+    """Build, solve and read one validated case."""
+    built = build(case)
+    report = solve(built, options)
+    solution = extract(built)
+    return make_result(case, report, solution, built.build_seconds)
+
+
+def run_day_ahead(
+    spec: str | Path | Case, date: dt.date | None = None, options: SolveOptions | None = None
+) -> DispatchResult:
+    """Schedule one day: a built-in case name or a case file (or a Case), solved with ``options``."""
+    return solve_case(resolve_case(spec, date), options)
