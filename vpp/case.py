@@ -12,11 +12,11 @@ results) trusts a :class:`Case` and never re-checks it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -45,7 +45,7 @@ from vpp.errors import CaseError, Problem
 def _as_number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise PydanticCustomError(
-            "series_type", "expected a number{where}, got {value!r}", {"where": where, "value": value}
+            "series_type", "expected a number{where}, got {value}", {"where": where, "value": repr(value)}
         )
     x = float(value)
     if not math.isfinite(x):
@@ -198,27 +198,6 @@ class Battery(_Asset):
     degradation_cny_per_mwh: NonNeg = 0.0
     max_cycles: NonNeg | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Battery:
-        if self.power_mw is None and (self.charge_power_mw is None or self.discharge_power_mw is None):
-            raise PydanticCustomError(
-                "battery_power",
-                "power_mw is required unless both charge_power_mw and discharge_power_mw are given",
-            )
-        if self.soc_min > self.soc_max:
-            raise PydanticCustomError(
-                "soc_order",
-                "SoC bounds out of order: expected soc_min <= soc_max, got soc_min={a} > soc_max={b}",
-                {"a": self.soc_min, "b": self.soc_max},
-            )
-        if self.final_min > self.soc_max:
-            raise PydanticCustomError(
-                "soc_order",
-                "SoC bounds out of order: expected soc_final_min <= soc_max, got {a} > {b}",
-                {"a": self.final_min, "b": self.soc_max},
-            )
-        return self
-
     @property
     def charge_mw(self) -> float:
         """Charge power limit Pch [MW]."""
@@ -329,16 +308,6 @@ class DemandResponseEvent(_Described):
     shortfall_penalty_cny_per_mwh: NonNeg
     optional: bool = True
 
-    @model_validator(mode="after")
-    def _check(self) -> DemandResponseEvent:
-        if self.end_step <= self.start_step:
-            raise PydanticCustomError(
-                "event_window",
-                "expected end_step > start_step, got start_step={s}, end_step={e}",
-                {"s": self.start_step, "e": self.end_step},
-            )
-        return self
-
     @property
     def length_steps(self) -> int:
         return self.end_step - self.start_step
@@ -349,6 +318,13 @@ class DemandResponseEvent(_Described):
 # ---------------------------------------------------------------------------
 
 
+def _whole(value: Any) -> Any:
+    """A whole number given as 96 or 96.0 becomes the int 96; booleans and text are left to fail."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _aware(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -356,8 +332,8 @@ def _aware(value: Any) -> Any:
         except ValueError:
             raise PydanticCustomError(
                 "start_format",
-                "expected an ISO 8601 time with its UTC offset, e.g. 2026-07-15T00:00:00+08:00, got {v!r}",
-                {"v": value},
+                "expected an ISO 8601 time with its UTC offset, e.g. 2026-07-15T00:00:00+08:00, got {v}",
+                {"v": repr(value)},
             ) from None
     if isinstance(value, datetime) and value.utcoffset() is None:
         raise PydanticCustomError(
@@ -375,7 +351,7 @@ class Case(_Model):
     name: str = "case"
     start: Annotated[datetime, BeforeValidator(_aware)]
     step_minutes: Annotated[int, Field(gt=0, le=1440)]
-    steps: Annotated[int, Field(ge=1, le=100_000)]
+    steps: Annotated[int, BeforeValidator(lambda v: _whole(v)), Field(ge=1, le=100_000, strict=True)]
     voll_cny_per_mwh: NonNeg = 20000.0
     carbon_price_cny_per_t: NonNeg = 0.0
     green_share_min: Fraction | None = None
@@ -390,7 +366,8 @@ class Case(_Model):
 
     @model_validator(mode="after")
     def _check_case(self, info: ValidationInfo) -> Case:
-        problems = case_problems(self.model_dump(mode="python"), check_lengths=info.context is None)
+        checked = (info.context or {}).get("steps") == self.steps
+        problems = case_problems(self.model_dump(mode="python"), check_lengths=not checked)
         if problems:
             raise CaseError(problems)
         return self
@@ -408,7 +385,7 @@ class Case(_Model):
             return np.asarray(value, dtype=float)
         return np.full(self.steps, float(value))
 
-    @cached_property
+    @property
     def timestamps(self) -> pd.DatetimeIndex:
         """Start of every step, in the case's own UTC offset (local time)."""
         return pd.date_range(self.start, periods=self.steps, freq=pd.Timedelta(minutes=self.step_minutes))
@@ -447,6 +424,18 @@ _SERIES_FIELDS = {
 }
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _arr(value: Any, steps: int) -> np.ndarray | None:
     if isinstance(value, list):
         return np.asarray(value, dtype=float) if len(value) == steps else None
@@ -462,8 +451,8 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     failed validation), so that one pass reports everything it can see.
     """
     out: list[Problem] = []
-    steps = data.get("steps")
-    steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1 else None
+    steps = _whole(data.get("steps"))
+    steps = steps if _is_int(steps) and steps >= 1 else None
     minutes = data.get("step_minutes")
     dt = minutes / 60.0 if isinstance(minutes, (int, float)) and minutes > 0 else None
     network = data.get("network") if isinstance(data.get("network"), Mapping) else {}
@@ -500,7 +489,7 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     parent = {}
     for i, n in enumerate(nodes):
         nid, par = n.get("id"), n.get("parent") or root
-        if not isinstance(nid, str):
+        if not isinstance(nid, str) or nid == root:
             continue
         if par != root and par not in node_ids:
             out.append(
@@ -513,15 +502,15 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     reported: set[str] = set()
     for i, n in enumerate(nodes):
         nid = n.get("id")
-        if not isinstance(nid, str) or nid in reported:
+        if not isinstance(nid, str) or nid == root or nid in reported:
             continue
         path, cur = [nid], parent.get(nid)
-        while cur in parent and cur not in path:
+        while cur in parent and cur != root and cur not in path:
             path.append(cur)
             cur = parent[cur]
-        if cur in path:
-            cycle = path[path.index(cur):] + [cur]
-            reported.update(cycle)
+        if cur == nid:  # the walk came back to where it started: nid is on a cycle
+            cycle = [*path, nid]
+            reported.update(path)
             out.append(
                 Problem(
                     f"network.nodes[{i}].parent",
@@ -544,8 +533,10 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
         if not isinstance(ev, Mapping):
             continue
         length(ev.get("baseline_mw"), f"demand_response[{i}].baseline_mw")
-        end = ev.get("end_step")
-        if steps is not None and isinstance(end, int) and end > steps:
+        start, end = ev.get("start_step"), ev.get("end_step")
+        if _is_int(start) and _is_int(end) and end <= start:
+            out.append(Problem(f"demand_response[{i}].end_step", f"expected end_step > start_step ({start}), got {end}"))
+        elif steps is not None and _is_int(end) and end > steps:
             out.append(Problem(f"demand_response[{i}].end_step", f"expected <= steps ({steps}), got {end}"))
     ev_ids = [ev.get("id") for ev in data.get("demand_response") or [] if isinstance(ev, Mapping)]
     for i, eid in enumerate(ev_ids):
@@ -589,10 +580,22 @@ def _asset_problems(a: Mapping[str, Any], label: str, steps: int | None, dt: flo
                 out.append(
                     Problem(
                         f"{label}.latest_end",
-                        f"the window [earliest_start={start}, latest_end={end}) has {max(end - start, 0)} steps, "
-                        f"shorter than the profile's {len(profile)} steps",
+                        f"the window [earliest_start={start}, latest_end={end}) has {_n(max(end - start, 0), 'step')}, "
+                        f"shorter than the profile's {_n(len(profile), 'step')}",
                     )
                 )
+    if kind == "battery":
+        if a.get("power_mw") is None and (a.get("charge_power_mw") is None or a.get("discharge_power_mw") is None):
+            out.append(Problem(f"{label}.power_mw", "required unless both charge_power_mw and discharge_power_mw are given"))
+        lo, hi = a.get("soc_min", 0.1), a.get("soc_max", 0.9)
+        init = a.get("soc_initial", 0.5)
+        final = a.get("soc_final_min")
+        final = init if final is None else final
+        if _is_num(lo) and _is_num(hi) and lo > hi:
+            out.append(Problem(f"{label}.soc_min", f"SoC bounds out of order: expected soc_min <= soc_max, got soc_min={lo:g} > soc_max={hi:g}"))
+        elif _is_num(final) and _is_num(hi) and final > hi:
+            field = "soc_final_min" if a.get("soc_final_min") is not None else "soc_initial"
+            out.append(Problem(f"{label}.{field}", f"SoC bounds out of order: expected the final SoC minimum ({final:g}) <= soc_max ({hi:g})"))
     if kind == "battery" and dt is not None:
         sigma = a.get("self_discharge_per_hour") or 0
         if isinstance(sigma, (int, float)) and sigma * dt > 1:
@@ -695,6 +698,16 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
+def _field_names() -> list[str]:
+    names: set[str] = set()
+    for model in (Case, Network, Node, Grid, DemandResponseEvent, Requirement, *ASSET_TYPES.values()):
+        names.update(model.model_fields)
+    return sorted(names)
+
+
 def _pydantic_problems(err: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
     out: list[Problem] = []
     for e in err.errors(include_url=False):
@@ -702,27 +715,41 @@ def _pydantic_problems(err: ValidationError, data: Mapping[str, Any]) -> list[Pr
             out.extend(e["ctx"]["error"].problems)
             continue
         path = _loc_to_path(tuple(e["loc"]))
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field (misspelt?); see shared/spec/model.md for the keys of this element"
-        elif e["type"] == "missing":
+        msg, kind, ctx = e["msg"], e["type"], e.get("ctx", {})
+        if kind == "extra_forbidden":
+            key = str(e["loc"][-1])
+            close = difflib.get_close_matches(key, _FIELD_NAMES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            msg = f"unknown field {key!r}{hint}"
+        elif kind == "missing":
             msg = "required field is missing"
-        elif e["type"] == "union_tag_invalid":
+        elif kind == "union_tag_invalid":
+            path += ".type"
             msg = f"unknown asset type {e['input'].get('type')!r}: expected one of {sorted(ASSET_TYPES)}"
-        elif e["type"] == "union_tag_not_found":
-            msg = f"field 'type' is missing: expected one of {sorted(ASSET_TYPES)}"
+        elif kind == "union_tag_not_found":
+            path += ".type"
+            msg = f"required field is missing: expected one of {sorted(ASSET_TYPES)}"
+        elif kind in _BOUNDS:
+            msg = f"expected a number {_BOUNDS[kind]} {list(ctx.values())[0]:g}, got {e['input']!r}"
+        elif kind in ("int_type", "int_from_float", "int_parsing"):
+            msg = f"expected a whole number, got {e['input']!r}"
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         out.append(Problem(path, msg))
     return out
 
 
+_FIELD_NAMES = _field_names()
+
+
 def validate_case(data: Any) -> tuple[Case | None, list[Problem]]:
     """Validate raw case data; return the case (or None) and every problem found."""
+    if data is None:
+        return None, [Problem("", "the case is empty: expected a JSON/YAML object with the keys of shared/spec/model.md")]
     if not isinstance(data, Mapping):
         return None, [Problem("", f"expected a JSON/YAML object (mapping) for the case, got {type(data).__name__}")]
-    steps = data.get("steps")
-    context = {"steps": steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1 else None}
+    steps = _whole(data.get("steps"))
+    context = {"steps": steps if _is_int(steps) and steps >= 1 else None}
     try:
         return Case.model_validate(data, context=context), []
     except CaseError as err:
@@ -766,7 +793,10 @@ def read_case_data(path: str | Path) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise CaseError([Problem("", f"not valid YAML: {exc}")], step=f"parsing {p.name}") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise CaseError([Problem("", f"not valid YAML{where}: {what}")], step=f"parsing {p.name}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

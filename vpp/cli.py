@@ -20,8 +20,8 @@ from vpp.errors import CaseError, SolverError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Virtual power plant day-ahead dispatch.")
 case_app = typer.Typer(no_args_is_help=True, help="Read, check and materialise cases.")
 app.add_typer(case_app, name="case")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per problem, even in logs and pipes
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -31,6 +31,10 @@ def _date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _fail_case(exc: CaseError) -> None:
@@ -57,10 +61,12 @@ def dispatch(
     from vpp.dispatch import run_day_ahead
     from vpp.results import write_outputs, write_summary
 
+    hints = {"mip_gap": "--mip-gap", "time_limit_s": "--time-limit", "threads": "--threads"}
     try:
         options = SolveOptions(mip_gap=mip_gap, time_limit_s=time_limit, threads=threads, log=solver_log)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        field = str(exc).split(":")[0]
+        raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=hints.get(field, field)) from None
     try:
         result = run_day_ahead(case, _date(date), options)
     except CaseError as exc:
@@ -117,8 +123,9 @@ def case_validate(path: Annotated[Path, typer.Argument(help="Case file (.json, .
         _fail_case(CaseError(problems, step=f"reading {path.name}"))
     assert case is not None
     out.print(
-        f"[green]valid[/]: {case.name}, {case.steps} steps of {case.step_minutes} min from {case.start.isoformat()}, "
-        f"{len(case.network.nodes)} nodes, {len(case.assets)} assets, {len(case.demand_response)} demand-response events",
+        f"[green]valid[/]: {case.name}, {_n(case.steps, 'step')} of {case.step_minutes} min from {case.start.isoformat()}, "
+        f"{_n(len(case.network.nodes), 'node')}, {_n(len(case.assets), 'asset')}, "
+        f"{_n(len(case.demand_response), 'demand-response event')}",
         highlight=False,
     )
 

@@ -23,13 +23,13 @@ def resolve_case(spec: str | Path | Case, date: dt.date | None = None) -> Case:
     """A case from a template name (materialised for ``date``, default tomorrow) or a file path."""
     if isinstance(spec, Case):
         return spec
-    from vpp.cases import TEMPLATES, materialize
-
     name = str(spec)
-    if name in TEMPLATES:
-        return materialize(name, date or tomorrow())
     path = Path(name)
-    if not path.exists():
+    if not path.is_file():
+        from vpp.cases import TEMPLATES, materialize
+
+        if name in TEMPLATES:
+            return materialize(name, date or tomorrow())
         raise CaseError(
             [Problem("case", f"{name!r} is neither a built-in case ({', '.join(sorted(TEMPLATES))}) nor an existing file")],
             step="finding the case",

@@ -37,7 +37,7 @@ _DEMAND = {
     "curtailable_load": ("curtailable load", "#76b7b2"),
     "shiftable_load": ("shiftable load", "#9c755f"),
     "flexible_load": ("EV / flexible load", "#b07aa1"),
-    "thermal_storage": ("chillers / heaters", "#59a14f"),
+    "thermal_storage": ("chillers / heaters", "#17becf"),
 }
 
 
@@ -114,7 +114,9 @@ def plot_dispatch(result: DispatchResult, path: str | Path) -> Path:
             a.axvspan(x[ev.start_step], x[ev.end_step], color="#9b59b6", alpha=0.12 if joined else 0.05,
                       label=(f"DR {ev.id} ({'joined' if joined else 'not joined'})" if i == 2 else None))
     axes[2].legend(loc="upper left", fontsize=8)
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    hours = max(1, round(case.steps * case.step_minutes / 60 / 8))
+    axes[2].xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, hours) if hours < 24 else [0]))
+    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if hours < 24 else "%m-%d"))
     axes[2].set_xlabel(f"local time (UTC{case.start:%z})")
     for a in axes:
         a.grid(alpha=0.3)

@@ -122,7 +122,7 @@ def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
                     "node": node,
                     "quantity": q,
                     "unit": unit_of(q),
-                    "value": v,
+                    "value": v + 0.0,  # no negative zeros in the files
                 }
             )
         )
