@@ -29,6 +29,8 @@ import chinese_calendar
 import numpy as np
 import pandas as pd
 
+from vpp.timeseries import step_minutes_of
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 WEEKDAY_SHAPE_PU: tuple[tuple[float, float], ...] = (
@@ -116,23 +118,6 @@ def _per_second(idx: pd.DatetimeIndex) -> int:
     return {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[idx.unit]
 
 
-def _step_minutes(idx: pd.DatetimeIndex, step_minutes: float | None) -> float:
-    if step_minutes is not None:
-        if not (isinstance(step_minutes, (int, float)) and step_minutes > 0):
-            raise ValueError(f"step_minutes must be a number > 0 [min], got {step_minutes!r}")
-        return float(step_minutes)
-    if len(idx) < 2:
-        raise ValueError(
-            "cannot infer the step length from fewer than 2 timestamps: pass step_minutes"
-        )
-    steps = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(minutes=1), dtype=float)
-    if not np.allclose(steps, steps[0]) or steps[0] <= 0:
-        raise ValueError(
-            "timestamps are not evenly spaced and increasing: pass step_minutes with a regular index"
-        )
-    return float(steps[0])
-
-
 def district_load_mw(
     timestamps: pd.DatetimeIndex,
     peak_mw: float,
@@ -171,7 +156,7 @@ def district_load_mw(
     idx = idx.tz_localize(timezone) if idx.tz is None else idx.tz_convert(timezone)
     if len(idx) == 0:
         return np.zeros(0)
-    minutes = _step_minutes(idx, step_minutes)
+    minutes = step_minutes_of(idx, step_minutes)
     if not sample_minutes > 0:
         raise ValueError(f"sample_minutes must be > 0 [min], got {sample_minutes!r}")
     n = max(1, math.ceil(minutes / sample_minutes - 1e-9))

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from vpp.timeseries import step_minutes_of
+
 CLOUD_FACTOR = 0.691
 """Measured / clear-sky horizontal irradiation: [plan] 1370.8 kWh/m² ÷ pvlib clear-sky 1984 kWh/m²."""
 PERFORMANCE_RATIO = 0.833
@@ -65,23 +67,6 @@ def _check_timestamps(timestamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return idx
 
 
-def _step_minutes(idx: pd.DatetimeIndex, step_minutes: float | None) -> float:
-    if step_minutes is not None:
-        if not (isinstance(step_minutes, (int, float)) and step_minutes > 0):
-            raise ValueError(f"step_minutes must be a number > 0 [min], got {step_minutes!r}")
-        return float(step_minutes)
-    if len(idx) < 2:
-        raise ValueError(
-            "cannot infer the step length from fewer than 2 timestamps: pass step_minutes"
-        )
-    steps = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(minutes=1), dtype=float)
-    if not np.allclose(steps, steps[0]) or steps[0] <= 0:
-        raise ValueError(
-            "timestamps are not evenly spaced and increasing: pass step_minutes with a regular index"
-        )
-    return float(steps[0])
-
-
 def step_sample_times(
     timestamps: pd.DatetimeIndex, step_minutes: float | None = None, sample_minutes: float = 5.0
 ) -> tuple[pd.DatetimeIndex, int]:
@@ -93,7 +78,7 @@ def step_sample_times(
     (midpoint rule).
     """
     idx = pd.DatetimeIndex(timestamps)
-    minutes = _step_minutes(idx, step_minutes)
+    minutes = step_minutes_of(idx, step_minutes)
     if not sample_minutes > 0:
         raise ValueError(f"sample_minutes must be > 0 [min], got {sample_minutes!r}")
     n = max(1, math.ceil(minutes / sample_minutes - 1e-9))

@@ -31,6 +31,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from vpp.timeseries import step_minutes_of
+
 Period = Literal["valley", "flat", "peak", "critical_peak"]
 PERIODS: tuple[str, ...] = ("valley", "flat", "peak", "critical_peak")
 
@@ -141,7 +143,7 @@ class TouTariff:
         local = _local(timestamps, self.timezone)
         if not step_average:
             return np.array([prices[p] for p in self.periods(local)], dtype=float)
-        minutes = _step_minutes(local, step_minutes)
+        minutes = step_minutes_of(local, step_minutes)
         # Sample each step every minute (periods change on whole hours) and average.
         n = max(1, int(np.ceil(minutes)))
         offsets = (np.arange(n) + 0.5) * (minutes / n)
@@ -163,23 +165,6 @@ def _local(timestamps: pd.DatetimeIndex | pd.Series | list, tz: str | tzinfo) ->
     if idx.tz is None:
         return idx.tz_localize(tz)
     return idx.tz_convert(tz)
-
-
-def _step_minutes(idx: pd.DatetimeIndex, step_minutes: float | None) -> float:
-    if step_minutes is not None:
-        if not step_minutes > 0:
-            raise ValueError(f"step_minutes must be > 0, got {step_minutes!r}")
-        return float(step_minutes)
-    if len(idx) < 2:
-        raise ValueError(
-            "cannot infer the step length from fewer than 2 timestamps: pass step_minutes"
-        )
-    steps = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(minutes=1), dtype=float)
-    if not np.allclose(steps, steps[0]):
-        raise ValueError(
-            "timestamps are not evenly spaced: pass step_minutes or use a regular index"
-        )
-    return float(steps[0])
 
 
 TIANJIN_TOU_2025 = TouTariff(
