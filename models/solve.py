@@ -100,6 +100,23 @@ _NO_INCUMBENT_STOPS = {
 }
 
 
+_scheduler_threads: list[int] = [0]  # threads of HiGHS's process-wide scheduler (0 = its default)
+
+
+def _use_threads(h: highspy.Highs, threads: int | None) -> None:
+    """Set HiGHS's thread count, restarting its process-wide scheduler when the count changes.
+
+    HiGHS keeps one task scheduler per process; a run asking for another
+    thread count than the scheduler was started with fails, so restart it.
+    """
+    wanted = int(threads or 0)
+    if wanted != _scheduler_threads[0]:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads[0] = wanted
+    if wanted:
+        h.setOptionValue("threads", wanted)
+
+
 def highs_version() -> str:
     return f"HiGHS {highspy.Highs().version()}"
 
@@ -158,8 +175,7 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.setOptionValue("time_limit", float(options.time_limit_s))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
+    _use_threads(h, options.threads)
     h.passModel(lp)
     t1 = time.perf_counter()
     h.run()

@@ -153,7 +153,8 @@ def _spans(steps: np.ndarray) -> list[tuple[int, int]]:
     return spans
 
 
-def _where_unmet(case: Case, where: str, kind: str, series_mw: np.ndarray, unit: str) -> dict[str, Any] | None:
+def _where_unmet(case: Case, where: str, kind: str, series_mw: np.ndarray, thermal: bool = False) -> dict[str, Any] | None:
+    """One unmet quantity: where, how much [MWh or MWh_th], its peak [MW or MW_th], its steps and periods."""
     dt, ts = case.dt_hours, case.timestamps
     steps = np.flatnonzero(series_mw > TOLERANCE)
     if steps.size == 0:
@@ -165,8 +166,8 @@ def _where_unmet(case: Case, where: str, kind: str, series_mw: np.ndarray, unit:
     return {
         "kind": kind,
         "where": where,
-        f"energy_{unit}": float(series_mw.sum() * dt),
-        f"max_{unit[:-1] if unit.endswith('h') else unit}": float(series_mw.max()),
+        "energy_mwh_th" if thermal else "energy_mwh": float(series_mw.sum() * dt),
+        "max_mw_th" if thermal else "max_mw": float(series_mw.max()),
         "steps": steps.tolist(),
         "periods": spans,
     }
@@ -224,11 +225,11 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
 
     unmet: list[dict[str, Any]] = []
     for node in [root, *(n.id for n in case.network.nodes)]:
-        item = _where_unmet(case, node, "unserved_electric", sol.unserved_mw[node], "mwh")
+        item = _where_unmet(case, node, "unserved_electric", sol.unserved_mw[node])
         if item:
             unmet.append(item)
     for aid in by_type.get("thermal_storage", []):
-        item = _where_unmet(case, aid, "unserved_thermal", sol.assets[aid]["unserved_thermal_mw_th"], "mwh_th")
+        item = _where_unmet(case, aid, "unserved_thermal", sol.assets[aid]["unserved_thermal_mw_th"], thermal=True)
         if item:
             unmet.append(item)
 
@@ -257,7 +258,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
             }
         )
         if shortfall_mwh > TOLERANCE:
-            item = _where_unmet(case, ev.id, "demand_response_shortfall", out.shortfall_mw, "mwh")
+            item = _where_unmet(case, ev.id, "demand_response_shortfall", out.shortfall_mw)
             if item:
                 unmet.append(item)
 
