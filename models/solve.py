@@ -224,7 +224,9 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     objective = float(info.objective_function_value)
     if is_mip:
         bound = float(info.mip_dual_bound)
-        gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else 0.0
+        gap = float(info.mip_gap)
+        if not math.isfinite(gap):  # no finite bound: proven optimal means 0, otherwise unknown
+            gap = 0.0 if status == Status.OPTIMAL else math.inf
     else:
         bound, gap = objective, 0.0
     return SolveReport(

@@ -85,7 +85,8 @@ def _print_summary(s: dict) -> None:
     table = Table(title=f"{s['case']}  {s['start'][:10]}  ({s['steps']} x {s['step_minutes']} min)", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    table.add_row("status", f"{s['status']} (gap {s['mip_gap']:.2e})")
+    gap = "unknown: no bound yet" if s["mip_gap"] is None else f"{s['mip_gap']:.2e}"
+    table.add_row("status", f"{s['status']} (gap {gap})")
     table.add_row("total cost", f"{s['objective_cny']:,.0f} CNY")
     for term, value in s["cost_cny"].items():
         if term != "total" and abs(value) > 0.5:
