@@ -139,7 +139,8 @@ def curve_table(schedule: pd.DataFrame) -> pd.DataFrame:
     wide.insert(0, "timestamp", times.reindex(wide.index))
     wide.insert(1, "point", wide.index + 1)
     wide.columns.name = None
-    return wide.reset_index()
+    wide = wide.reset_index()
+    return wide[["timestamp", "point", "step", *order]]
 
 
 def _spans(steps: np.ndarray) -> list[tuple[int, int]]:
@@ -356,7 +357,9 @@ def _clean(obj: Any) -> Any:
         return [_clean(v) for v in obj]
     if isinstance(obj, (np.floating, float)):
         x = float(obj)
-        return x if math.isfinite(x) else None
+        if not math.isfinite(x):
+            return None
+        return 0.0 if abs(x) < 1e-9 else x  # solver round-off is not a quantity
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.bool_):
