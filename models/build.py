@@ -27,7 +27,7 @@ G              Σ_k g[k]: green purchases, arriving through imp
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,6 @@ class BuiltModel:
     case: Case
     model: pyo.ConcreteModel
     build_seconds: float
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 def _sum(terms: list[Any]) -> Any:
@@ -85,7 +84,8 @@ def build(case: Case) -> BuiltModel:
     m.asset = pyo.Block(list(by_id), rule=asset_rule)
 
     def port(name: str) -> list[Any]:
-        return [m.asset[a.id].component(name) for a in case.assets if m.asset[a.id].component(name) is not None]
+        found = (m.asset[a.id].component(name) for a in case.assets)
+        return [c for c in found if c is not None]
 
     # --- network (§2) ------------------------------------------------------------
     nodes = case.network.nodes
@@ -99,8 +99,10 @@ def build(case: Case) -> BuiltModel:
     for n in nodes:
         children[case.parent_of(n)].append(n.id)
 
+    node_by_id = {n.id: n for n in nodes}
+
     def flow_bounds(_m: Any, n: str, _t: int) -> tuple[float | None, float | None]:
-        node = nodes[node_ids.index(n)]
+        node = node_by_id[n]
         cap = node.capacity_mw
         return (-cap if cap is not None else None, node.up_limit_mw)
 

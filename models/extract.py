@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
@@ -40,7 +40,6 @@ class Solution:
     shiftable_start: dict[str, int]
     objective_cny: float
     extract_seconds: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def extract(built: BuiltModel) -> Solution:

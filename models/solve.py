@@ -89,7 +89,7 @@ class SolveReport:
         return d
 
 
-_NO_INCUMBENT_STOPS = {
+_EARLY_STOPS = {
     highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT_NO_SOLUTION,
     highspy.HighsModelStatus.kIterationLimit: Status.TIME_LIMIT_NO_SOLUTION,
     highspy.HighsModelStatus.kSolutionLimit: Status.TIME_LIMIT_NO_SOLUTION,
@@ -200,13 +200,13 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
             f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(built),
             status=str(Status.UNBOUNDED if ms == highspy.HighsModelStatus.kUnbounded else Status.INFEASIBLE),
         )
-    elif ms in _NO_INCUMBENT_STOPS and has_solution and _NO_INCUMBENT_STOPS[ms] != Status.ERROR:
+    elif ms in _EARLY_STOPS and has_solution and _EARLY_STOPS[ms] != Status.ERROR:
         status = Status.FEASIBLE
-    elif ms in _NO_INCUMBENT_STOPS:
+    elif ms in _EARLY_STOPS:
         raise SolverError(
             f"HiGHS stopped ({name}) after {t2 - t1:.1f} s of a {options.time_limit_s:g} s limit "
             "without any feasible schedule; raise the time limit (--time-limit) or loosen the MIP gap",
-            status=str(_NO_INCUMBENT_STOPS[ms]),
+            status=str(_EARLY_STOPS[ms]),
         )
     else:
         raise SolverError(f"HiGHS failed: {name}", status=str(Status.ERROR))
