@@ -38,14 +38,40 @@ from models.events import build_demand_response, build_green_share
 from vpp.case import Case
 
 
+@dataclass(frozen=True)
+class Formulation:
+    """Which exclusivity binaries the model carries, and optional valid cuts.
+
+    battery_binaries: ids of the batteries with a charge/discharge binary b[t]
+        (``None`` = every battery, as model.md §4.3 writes it).
+    grid_binary: the import/export binary y[t] when both maxima are positive (§3).
+    storage_cut: add ch/Pch + dis/Pdis ≤ 1 for every battery: valid for the
+        MIP (it follows from the binaries) and a tighter LP relaxation.
+
+    The default is the spec's model. :func:`models.optimize.optimize` starts
+    without exclusivity binaries and adds them only where a solution needs them.
+    """
+
+    battery_binaries: frozenset[str] | None = None
+    grid_binary: bool = True
+    storage_cut: bool = False
+
+    def battery_needs_binary(self, asset_id: str) -> bool:
+        return self.battery_binaries is None or asset_id in self.battery_binaries
+
+
+SPEC = Formulation()
+
+
 @dataclass
 class BuildContext:
-    """What an asset builder may use: the case, the step set and Δ."""
+    """What an asset builder may use: the case, the step set, Δ and the formulation."""
 
     case: Case
     T: Any  # the Pyomo step set
     dt: float  # step length Δ [h]
     steps: int
+    formulation: Formulation = SPEC
 
     def series(self, value: float | list[float]) -> np.ndarray:
         return self.case.series(value)
@@ -58,13 +84,14 @@ class BuiltModel:
     case: Case
     model: pyo.ConcreteModel
     build_seconds: float
+    formulation: Formulation = SPEC
 
 
 def _sum(terms: list[Any]) -> Any:
     return sum(terms) if terms else 0.0
 
 
-def build(case: Case) -> BuiltModel:
+def build(case: Case, formulation: Formulation = SPEC) -> BuiltModel:
     """Build the mixed-integer model of a validated case."""
     t0 = time.perf_counter()
     N, dt = case.steps, case.dt_hours
@@ -72,7 +99,7 @@ def build(case: Case) -> BuiltModel:
     m = pyo.ConcreteModel(name=case.name)
     m.T = pyo.RangeSet(0, N - 1)
     T = list(range(N))
-    ctx = BuildContext(case=case, T=m.T, dt=dt, steps=N)
+    ctx = BuildContext(case=case, T=m.T, dt=dt, steps=N, formulation=formulation)
 
     # --- assets: each type builds its own block --------------------------------
     by_id = {a.id: a for a in case.assets}
@@ -130,7 +157,7 @@ def build(case: Case) -> BuiltModel:
     )
 
     # --- grid connection (§3) ------------------------------------------------------
-    if grid.import_max_mw > 0 and grid.export_max_mw > 0:
+    if grid.import_max_mw > 0 and grid.export_max_mw > 0 and formulation.grid_binary:
         m.y = pyo.Var(m.T, domain=pyo.Binary)
         m.import_if_y = pyo.Constraint(m.T, rule=lambda _m, t: m.imp[t] <= grid.import_max_mw * m.y[t])
         m.export_if_not_y = pyo.Constraint(
@@ -162,7 +189,7 @@ def build(case: Case) -> BuiltModel:
 
     # --- objective (§6): every cost_<term> Expression on the model and its blocks ---
     m.obj = pyo.Objective(expr=sum(e for _, e in cost_terms(m)), sense=pyo.minimize)
-    return BuiltModel(case=case, model=m, build_seconds=time.perf_counter() - t0)
+    return BuiltModel(case=case, model=m, build_seconds=time.perf_counter() - t0, formulation=formulation)
 
 
 def cost_terms(m: pyo.ConcreteModel) -> list[tuple[str, Any]]:

@@ -82,6 +82,7 @@ class SolveReport:
     constraints: int
     binaries: int
     nonzeros: int
+    rounds: int = 1  # solves it took (see models.optimize: binaries added where needed)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)

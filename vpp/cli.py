@@ -55,6 +55,7 @@ def dispatch(
     summary_json: Annotated[Path | None, typer.Option(help="Also write the summary to this path.")] = None,
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Skip dispatch.png.")] = False,
     solver_log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    exclusivity: Annotated[str, typer.Option(help="lazy: exclusivity binaries only where a solution needs them (same optimum); spec: always, as model.md writes them.")] = "lazy",
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
     from models import SolveOptions
@@ -68,7 +69,9 @@ def dispatch(
         field = str(exc).split(":")[0]
         raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=hints.get(field, field)) from None
     try:
-        result = run_day_ahead(case, _date(date), options)
+        if exclusivity not in ("lazy", "spec"):
+            raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
+        result = run_day_ahead(case, _date(date), options, exclusivity)  # type: ignore[arg-type]
     except CaseError as exc:
         _fail_case(exc)
     except SolverError as exc:

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from models import SolveOptions, build, extract, solve
+from models import Exclusivity, SolveOptions, extract, optimize
 from vpp.case import Case, read_case
 from vpp.errors import CaseError, Problem
 from vpp.results import DispatchResult, make_result
@@ -42,16 +42,20 @@ def resolve_case(spec: str | Path | Case, date: dt.date | None = None) -> Case:
     return read_case(path)
 
 
-def solve_case(case: Case, options: SolveOptions | None = None) -> DispatchResult:
-    """Build, solve and read one validated case."""
-    built = build(case)
-    report = solve(built, options)
+def solve_case(
+    case: Case, options: SolveOptions | None = None, exclusivity: Exclusivity = "lazy"
+) -> DispatchResult:
+    """Build, solve and read one validated case (``exclusivity``: see :mod:`models.optimize`)."""
+    built, report = optimize(case, options, exclusivity)
     solution = extract(built)
     return make_result(case, report, solution, built.build_seconds)
 
 
 def run_day_ahead(
-    spec: str | Path | Case, date: dt.date | None = None, options: SolveOptions | None = None
+    spec: str | Path | Case,
+    date: dt.date | None = None,
+    options: SolveOptions | None = None,
+    exclusivity: Exclusivity = "lazy",
 ) -> DispatchResult:
     """Schedule one day: a built-in case name or a case file (or a Case), solved with ``options``."""
-    return solve_case(resolve_case(spec, date), options)
+    return solve_case(resolve_case(spec, date), options, exclusivity)

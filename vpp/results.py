@@ -330,6 +330,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
             "constraints": report.constraints,
             "binaries": report.binaries,
             "nonzeros": report.nonzeros,
+            "rounds": report.rounds,
         },
     }
     return _clean(summary)

@@ -10,7 +10,8 @@ E              energy capacity [MWh]
 σ              self-discharge [1/h]
 =============  ===================================================
 
-0 ≤ ch ≤ Pch·b,  0 ≤ dis ≤ Pdis·(1 − b)
+0 ≤ ch ≤ Pch·b,  0 ≤ dis ≤ Pdis·(1 − b)   (b only where the formulation keeps it, see Formulation)
+ch/Pch + dis/Pdis ≤ 1                       (Formulation.storage_cut: a valid, tighter cut)
 soc[t] = (1 − σΔ)·soc[t−1] + ηc·ch[t]·Δ − dis[t]·Δ/ηd,   soc[−1] = soc_initial·E
 soc_min·E ≤ soc[t] ≤ soc_max·E,   soc[N−1] ≥ soc_final_min·E
 Σ dis·Δ ≤ max_cycles·E  (when max_cycles is set)
@@ -38,9 +39,12 @@ def build(block: pyo.Block, asset: Battery, ctx: Any) -> None:
     block.ch = pyo.Var(ctx.T, bounds=(0, pch))
     block.dis = pyo.Var(ctx.T, bounds=(0, pdis))
     block.soc = pyo.Var(ctx.T, bounds=(asset.soc_min * E, asset.soc_max * E))
-    block.b = pyo.Var(ctx.T, domain=pyo.Binary)
-    block.charge_if_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.ch[t] <= pch * b.b[t])
-    block.discharge_if_not_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.dis[t] <= pdis * (1 - b.b[t]))
+    if ctx.formulation.battery_needs_binary(asset.id):
+        block.b = pyo.Var(ctx.T, domain=pyo.Binary)
+        block.charge_if_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.ch[t] <= pch * b.b[t])
+        block.discharge_if_not_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.dis[t] <= pdis * (1 - b.b[t]))
+    if ctx.formulation.storage_cut and pch > 0 and pdis > 0:
+        block.power_cut = pyo.Constraint(ctx.T, rule=lambda b, t: b.ch[t] / pch + b.dis[t] / pdis <= 1)
 
     def soc_balance(b: pyo.Block, t: int) -> Any:
         before = b.soc[t - 1] if t > 0 else soc0

@@ -1,0 +1,83 @@
+"""Exclusivity binaries only where a solution needs them (models/optimize.py): same optimum as the spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from models import SolveOptions, optimize
+from vpp.case import load_case
+from vpp.cases import materialize
+
+EXACT = SolveOptions(mip_gap=1e-9)
+START = "2026-07-15T00:00:00+08:00"
+
+
+def full_battery_and_costly_curtailment() -> dict:
+    # One hour; 2 MW of PV that costs 100 CNY/MWh to curtail; nowhere to send it (no load,
+    # no export); a 1 MW / 10 MWh battery already at soc_max 0.9 that must end there.
+    # Spec (charge OR discharge): the battery cannot charge, so all 2 MW are curtailed: 200 CNY.
+    # Without the binary it could charge 1 MW and discharge 0.81 MW at once (0.9·1 = d/0.9),
+    # absorbing 0.19 MW: 181 CNY. That relaxation is not the spec's model.
+    return {
+        "start": START, "step_minutes": 60, "steps": 1,
+        "grid": {"import_max_mw": 10, "buy_cny_per_mwh": 100},
+        "assets": [
+            {"id": "pv", "type": "pv", "available_mw": 2, "curtailment_cny_per_mwh": 100},
+            {"id": "b", "type": "battery", "power_mw": 1, "energy_mwh": 10, "charge_efficiency": 0.9,
+             "discharge_efficiency": 0.9, "soc_min": 0, "soc_max": 0.9, "soc_initial": 0.9},
+        ],
+    }
+
+
+def sell_above_buy() -> dict:
+    # One hour, buy 100, sell 150, import ≤ 5, export ≤ 3, nothing else. Spec: import OR export,
+    # and there is nothing to export, so 0 CNY. Without y: import 3 and export 3 at once, −150 CNY.
+    return {
+        "start": START, "step_minutes": 60, "steps": 1,
+        "grid": {"import_max_mw": 5, "export_max_mw": 3, "buy_cny_per_mwh": 100, "sell_cny_per_mwh": 150},
+    }
+
+
+def test_battery_binary_is_added_when_the_relaxation_charges_and_discharges_at_once() -> None:
+    case = load_case(full_battery_and_costly_curtailment())
+    built, report = optimize(case, EXACT, "lazy")
+    assert report.objective_cny == pytest.approx(200.0, rel=1e-9)
+    assert report.rounds == 2
+    assert report.binaries == 1
+    assert built.formulation.battery_binaries == frozenset({"b"})
+    _, spec = optimize(case, EXACT, "spec")
+    assert spec.objective_cny == pytest.approx(200.0, rel=1e-9)
+    assert spec.rounds == 1
+
+
+def test_grid_binary_is_added_when_the_relaxation_imports_and_exports_at_once() -> None:
+    case = load_case(sell_above_buy())
+    built, report = optimize(case, EXACT, "lazy")
+    assert report.objective_cny == pytest.approx(0.0, abs=1e-9)
+    assert report.rounds == 2
+    assert built.formulation.grid_binary
+    assert optimize(case, EXACT, "spec")[1].objective_cny == pytest.approx(0.0, abs=1e-9)
+
+
+def test_teda_east_needs_no_exclusivity_binary_and_keeps_the_spec_optimum() -> None:
+    case = materialize("teda-east", dt.date(2026, 7, 15))
+    _, lazy = optimize(case, EXACT, "lazy")
+    _, spec = optimize(case, EXACT, "spec")
+    assert lazy.rounds == 1
+    assert lazy.binaries == spec.binaries - 4 * 96  # four batteries' b[t] are gone; the rest stay
+    assert lazy.objective_cny == pytest.approx(spec.objective_cny, rel=1e-9)
+
+
+def test_storage_cut_keeps_the_optimum() -> None:
+    case = materialize("teda-east", dt.date(2026, 1, 14))
+    _, plain = optimize(case, EXACT, "spec")
+    _, cut = optimize(case, EXACT, "spec", storage_cut=True)
+    assert cut.constraints == plain.constraints + 4 * 96
+    assert cut.objective_cny == pytest.approx(plain.objective_cny, rel=1e-9)
+
+
+def test_unknown_exclusivity_is_rejected() -> None:
+    with pytest.raises(ValueError, match="exclusivity: expected 'lazy' or 'spec', got 'never'"):
+        optimize(load_case(sell_above_buy()), EXACT, "never")  # type: ignore[arg-type]
