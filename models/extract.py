@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from models.assets import BUILDERS, green, shiftable
 from models.assets._common import value_or_one
@@ -44,6 +45,11 @@ class Solution:
 
 def extract(built: BuiltModel) -> Solution:
     """Values of every asset, flow, exchange, event and cost term after a solve."""
+    with PauseGC():
+        return _extract(built)
+
+
+def _extract(built: BuiltModel) -> Solution:
     t0 = time.perf_counter()
     case, m = built.case, built.model
     N = case.steps

@@ -24,6 +24,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.build import BuiltModel
@@ -123,7 +124,8 @@ def highs_version() -> str:
 
 
 def _compile(m: pyo.ConcreteModel) -> Any:
-    return LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    with PauseGC():  # as in models.build: nothing to collect, only pauses
+        return LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
 
 
 def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:

@@ -163,6 +163,36 @@ def case_materialize(
     out.print(f"wrote {output}: {c.name}, {c.steps} steps from {c.start.isoformat()}, {len(c.assets)} assets", highlight=False)
 
 
+@app.command()
+def bench(
+    suite: Annotated[str, typer.Option(help="quick (CI, under two minutes) or full (every axis, the 7-day target).")] = "quick",
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for bench.csv, bench.md and the plots.")] = Path("benchmarks/results/bench"),
+    arm: Annotated[list[str] | None, typer.Option(help="Only these arms (repeatable); default: all that can run here.")] = None,
+    repeats: Annotated[int | None, typer.Option(help="Timed runs per case and arm (default: the suite's).")] = None,
+) -> None:
+    """Run a benchmark suite: every arm on the same cases, checked for agreement, timed phase by phase."""
+    from benchmarks.report import targets, write
+    from benchmarks.runner import run_suite
+
+    if suite not in ("quick", "full"):
+        raise typer.BadParameter(f"expected 'quick' or 'full', got {suite!r}", param_hint="--suite")
+    if repeats is not None and repeats < 1:
+        raise typer.BadParameter(f"expected a positive number, got {repeats}", param_hint="--repeats")
+    try:
+        table, missing = run_suite(suite, arm, progress=lambda line: out.print(line, highlight=False), repeats=repeats)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--arm") from None
+    paths = write(table, missing, out_dir, f"Benchmark suite '{suite}'")
+    for name, measured, met in targets(table):
+        out.print(f"{'[green]met[/]' if met else '[red]not met[/]'}  {name}: {measured}", highlight=False)
+    disagree = table[table["agrees"] == False]  # noqa: E712
+    out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+    if len(disagree):
+        for _, r in disagree.iterrows():
+            err.print(f"[bold red]disagrees[/] {r['case']} · {r['arm']}: {r['objective_cny']:.6f} CNY", highlight=False)
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -108,25 +108,26 @@ def _rows(case: Case, sol: Solution) -> list[tuple[str, str, str, str, np.ndarra
 
 
 def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
-    """The tidy per-step table (see the module docstring)."""
+    """The tidy per-step table (see the module docstring), built in one pass."""
+    rows = _rows(case, sol)
+    n, k = case.steps, len(rows)
+
+    def column(values: list[str]) -> pd.Series:
+        return pd.Series(values, dtype="string").repeat(n).reset_index(drop=True)
+
     ts = case.timestamps
-    frames = []
-    for asset, kind, node, q, v in _rows(case, sol):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "timestamp": ts,
-                    "step": np.arange(case.steps),
-                    "asset": asset,
-                    "type": kind,
-                    "node": node,
-                    "quantity": q,
-                    "unit": unit_of(q),
-                    "value": v + 0.0,  # no negative zeros in the files
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(np.tile(ts.asi8, k).astype(f"datetime64[{ts.unit}]"), tz="UTC").tz_convert(ts.tz),
+            "step": np.tile(np.arange(n), k),
+            "asset": column([r[0] for r in rows]),
+            "type": column([r[1] for r in rows]),
+            "node": column([r[2] for r in rows]),
+            "quantity": column([r[3] for r in rows]),
+            "unit": column([unit_of(r[3]) for r in rows]),
+            "value": np.concatenate([r[4] for r in rows]) + 0.0,  # no negative zeros in the files
+        }
+    )
     return table.dropna(subset=["value"]).reset_index(drop=True)
 
 

@@ -1,0 +1,139 @@
+"""Write a suite's results: ``bench.csv``, ``bench.md`` with the targets, and the plots."""
+
+from __future__ import annotations
+
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+TEDA = "teda-east-2026-07-15"
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def targets(table: pd.DataFrame) -> list[tuple[str, str, bool | None]]:
+    """The issue's targets, as (target, measured, met) — met is None when not measured in this suite."""
+    out: list[tuple[str, str, bool | None]] = []
+    ok = table[table["status"].isin(["optimal", "feasible"])]
+    prod = ok[ok["arm"] == "product"].set_index("case")
+    if TEDA in prod.index:
+        r = prod.loc[TEDA]
+        bs = r["build_s"] + r["handover_s"] + r["solve_s"]
+        out.append(("TEDA east day: build + solve < 1 s at the default gap",
+                    f"{bs:.3f} s (build {r['build_s']:.3f} + hand-over {r['handover_s']:.3f} + solve {r['solve_s']:.3f})",
+                    bool(bs < 1.0)))
+    if len(prod):
+        over, solve = prod["overhead_s"].sum(), prod["solve_s"].sum()
+        ratio = over / solve if solve > 0 else math.inf
+        out.append(("modelling overhead < 30 % of HiGHS's solve time (all cases of the suite together)",
+                    f"{100 * ratio:.0f} % ({over:.3f} s of build, hand-over and extraction against {solve:.3f} s of solve)",
+                    bool(ratio < 0.3)))
+    pyp = ok[ok["arm"] == "pypsa"].set_index("case")
+    common = [c for c in pyp.index if c in prod.index]
+    if common:
+        faster = [c for c in common if prod.loc[c, "total_s"] < pyp.loc[c, "total_s"]]
+        detail = ", ".join(f"{c}: {prod.loc[c, 'total_s']:.3f} s vs {pyp.loc[c, 'total_s']:.3f} s" for c in common)
+        out.append(("faster than PyPSA on every case both can express", f"{len(faster)} of {len(common)} ({detail})",
+                    len(faster) == len(common)))
+    big = table[(table["case"] == "target-7days-15min-50assets") & (table["arm"] == "product")]
+    if len(big):
+        r = big.iloc[0]
+        met = r["status"] in ("optimal", "feasible")
+        out.append(("7-day, 15-minute, 50-asset case solved within its time limit, gap reported",
+                    f"{r['status']}, gap {_fmt(r.get('mip_gap'), 6)}, solve {_fmt(r.get('solve_s'))} s", bool(met)))
+    return out
+
+
+def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
+    lines = [f"# {title}", "",
+             f"Machine: {platform.machine()}, Python {platform.python_version()}; times in seconds, "
+             "median of the timed runs [min–max]; peak memory above the process's baseline.", ""]
+    lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for name, measured, met in targets(table):
+        lines.append(f"| {name} | {measured} | {'yes' if met else 'no' if met is not None else '–'} |")
+    lines += ["", "## Every case and arm", "",
+              "| case | arm | status | objective [CNY] | gap | agrees | vars | bins | nnz | build | hand-over | solve | extract | total | overhead / solve | mem [MiB] |",
+              "|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for _, r in table.iterrows():
+        if r["status"] == "unsupported":
+            lines.append(f"| {r['case']} | {r['arm']} | unsupported: {r['note']} |" + " |" * 13)
+            continue
+        ratio = r["overhead_s"] / r["solve_s"] if r.get("solve_s") else math.nan
+        lines.append(
+            f"| {r['case']} | {r['arm']} | {r['status']} | {_fmt(r.get('objective_cny'), 2)} | {_fmt(r.get('mip_gap'), 6)} "
+            f"| {r.get('agrees')} | {int(r.get('variables') or 0)} | {int(r.get('binaries') or 0)} | {int(r.get('nonzeros') or 0)} "
+            f"| {_fmt(r['build_s'])} | {_fmt(r['handover_s'])} | {_fmt(r['solve_s'])} | {_fmt(r['extract_s'])} "
+            f"| {_fmt(r['total_s'])} [{_fmt(r['total_min_s'])}–{_fmt(r['total_max_s'])}] | {_fmt(ratio, 2)} | {_fmt(r.get('peak_mem_mib'), 0)} |"
+        )
+    if missing:
+        lines += ["", "Arms that could not run here: " + "; ".join(f"{k} ({v})" for k, v in missing.items())]
+    return "\n".join(lines) + "\n"
+
+
+def plots(table: pd.DataFrame, out: Path) -> list[Path]:
+    ok = table[table["status"].isin(["optimal", "feasible"])].copy()
+    paths = []
+    axes_names = [a for a in ("substations", "days", "resolution", "features", "teda", "target") if a in set(ok["axis"])]
+    fig, axes = plt.subplots(1, max(len(axes_names), 1), figsize=(4.2 * max(len(axes_names), 1), 4), squeeze=False)
+    for ax, axis in zip(axes[0], axes_names, strict=False):
+        part = ok[ok["axis"] == axis]
+        for arm, g in part.groupby("arm"):
+            g = g.sort_values("variables")
+            ax.plot(g["variables"], g["total_s"], marker="o", label=arm)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(axis)
+        ax.set_xlabel("variables (the arm's own model)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("total time [s], median")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    p = out / "time_vs_size.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    paths.append(p)
+
+    prod = ok[ok["arm"].isin(["product", "direct"])]
+    if len(prod):
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        cases = list(dict.fromkeys(prod["case"]))
+        width = 0.4
+        for k, arm in enumerate(["product", "direct"]):
+            g = prod[prod["arm"] == arm].set_index("case").reindex(cases)
+            bottom = pd.Series(0.0, index=cases)
+            for phase, color in (("build", "#4e79a7"), ("handover", "#f28e2b"), ("solve", "#59a14f"), ("extract", "#e15759")):
+                vals = g[f"{phase}_s"].fillna(0.0)
+                ax.bar([i + k * width for i in range(len(cases))], vals, width, bottom=bottom, color=color,
+                       label=phase if k == 0 else None, edgecolor="white", hatch="" if arm == "product" else "//")
+                bottom = bottom + vals
+        ax.set_xticks([i + width / 2 for i in range(len(cases))], cases, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("seconds, median (left: product, hatched: direct)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        p = out / "phases.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def write(table: pd.DataFrame, missing: dict[str, str], out: Path, title: str) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "bench.csv", "md": out / "bench.md"}
+    table.to_csv(paths["csv"], index=False, float_format="%.6g")
+    paths["md"].write_text(markdown(table, missing, title), encoding="utf-8")
+    for p in plots(table, out):
+        paths[p.stem] = p
+    return paths

@@ -1,0 +1,206 @@
+"""Run benchmark suites: every arm on the same cases, side by side, checked for agreement.
+
+For each case and arm: one warm-up run (not counted), then ``repeats`` timed
+runs; each phase's median, min and max; the peak resident memory of the runs
+above what the process held before them (the kernel's high-water mark, reset
+per case and arm); the model's size; status, gap, objective. An arm's time
+counts only when its objective agrees with the product's on the same case,
+within the gaps both reached (``agrees``).
+
+Suites:
+
+- ``quick`` (CI): TEDA east and small generated cases, each also restricted to
+  what PyPSA can express, so that every arm meets every other;
+- ``full``: one axis at a time (substations, days, resolution, features) and
+  the 7-day, 15-minute, 50-asset case with its time limit.
+
+Outputs in ``--out``: ``bench.csv``, ``bench.md`` (tables and the targets),
+``time_vs_size.png`` (total time against model size, per arm and axis) and
+``overhead.png`` (the product's modelling overhead against HiGHS's solve).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from benchmarks.arms import ArmResult, Settings
+from benchmarks.arms.product import VARIANTS
+from benchmarks.generator import Scale, generate
+from vpp.case import Case
+
+PHASES = ("build", "handover", "solve", "extract")
+REFERENCE = "product"
+
+
+@dataclass
+class Arm:
+    name: str
+    run: Callable[[Case, Settings], ArmResult]
+    supports: Callable[[Case], str | None]
+
+
+def available_arms() -> tuple[dict[str, Arm], dict[str, str]]:
+    """Every arm that can run here, and the reason for each one that cannot."""
+    arms = {name: Arm(name, fn, lambda case: None) for name, fn in VARIANTS.items()}
+    missing: dict[str, str] = {}
+    for name, module in (("direct", "benchmarks.arms.direct"), ("pypsa", "benchmarks.arms.pypsa_arm")):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            missing[name] = f"not installed: {exc}"
+            continue
+        arms[name] = Arm(name, mod.run, mod.supports)
+    return arms, missing
+
+
+@dataclass
+class BenchCase:
+    """A case in a suite: its name, the axis it varies along and the case itself."""
+
+    name: str
+    axis: str
+    case: Case
+    settings: Settings = field(default_factory=Settings)
+
+
+def _restricted(cases: list[BenchCase]) -> list[BenchCase]:
+    """Each case also restricted to what PyPSA can express, when it cannot express the whole."""
+    try:
+        pypsa_arm = importlib.import_module("benchmarks.arms.pypsa_arm")
+    except ImportError:
+        return cases
+    out = []
+    for bc in cases:
+        out.append(bc)
+        if pypsa_arm.supports(bc.case) is not None:
+            sub = pypsa_arm.restrict(bc.case)
+            if pypsa_arm.supports(sub) is None:
+                out.append(BenchCase(f"{bc.name}/pypsa-subset", bc.axis, sub, bc.settings))
+    return out
+
+
+def suite(name: str) -> tuple[list[BenchCase], int]:
+    """The cases of a suite and its number of timed repeats."""
+    from vpp.cases import materialize
+
+    teda = BenchCase("teda-east-2026-07-15", "teda", materialize("teda-east", dt.date(2026, 7, 15)))
+    if name == "quick":
+        scales = [
+            ("gen-default", "substations", Scale()),
+            ("gen-s2-60min-plain", "resolution", Scale(substations=2, pv=2, loads=2, batteries=2, step_minutes=60,
+                                                       binaries=False, events=False)),
+            ("gen-s8-2days-60min", "days", Scale(substations=8, pv=8, loads=8, batteries=8, days=2, step_minutes=60)),
+        ]
+        cases = [teda] + [BenchCase(n, axis, generate(s)) for n, axis, s in scales]
+        return _restricted(cases), 2
+    if name != "full":
+        raise ValueError(f"suite: expected 'quick' or 'full', got {name!r}")
+    cases = [teda]
+    for k in (2, 4, 8, 16, 32):
+        s = Scale(substations=k, pv=k, loads=k, batteries=k, curtailable=max(1, k // 4), shiftable=max(1, k // 8),
+                  flexible=max(1, k // 8), thermal=max(1, k // 16), contracts=2)
+        cases.append(BenchCase(f"substations-{k}", "substations", generate(s)))
+    for d in (1, 2, 4, 7):
+        cases.append(BenchCase(f"days-{d}", "days", generate(Scale(days=d))))
+    for m in (60, 15, 5):
+        cases.append(BenchCase(f"step-{m}min", "resolution", generate(Scale(step_minutes=m))))
+    for label, s in (
+        ("plain", Scale(binaries=False, events=False)),
+        ("binaries", Scale(events=False)),
+        ("binaries+events", Scale()),
+        ("binaries+events+green-share", Scale(green_share=True)),
+        ("binaries+events+green-share+export", Scale(green_share=True, export=True)),
+    ):
+        cases.append(BenchCase(f"features-{label}", "features", generate(s)))
+    big = Scale(substations=10, pv=15, loads=10, batteries=10, curtailable=5, shiftable=3, flexible=3, thermal=2,
+                contracts=2, days=7, step_minutes=15)
+    cases.append(BenchCase("target-7days-15min-50assets", "target", generate(big),
+                           Settings(mip_gap=1e-4, time_limit_s=120.0)))
+    return _restricted(cases), 3
+
+
+def _rss_kib(field_name: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")  # resets VmHWM, the peak resident set, to the current one
+        return True
+    except OSError:
+        return False
+
+
+def measure(arm: Arm, bc: BenchCase, repeats: int) -> dict[str, Any]:
+    """Warm up once, then time ``repeats`` runs of one arm on one case."""
+    reason = arm.supports(bc.case)
+    row: dict[str, Any] = {"case": bc.name, "axis": bc.axis, "arm": arm.name, "steps": bc.case.steps,
+                           "assets": len(bc.case.assets), "nodes": len(bc.case.network.nodes)}
+    if reason is not None:
+        return {**row, "status": "unsupported", "note": reason}
+    arm.run(bc.case, bc.settings)
+    base = _rss_kib("VmRSS")
+    tracked = _reset_peak()
+    runs = [arm.run(bc.case, bc.settings) for _ in range(repeats)]
+    peak = (_rss_kib("VmHWM") - base) / 1024 if tracked else math.nan
+    last = runs[-1]
+    row.update(status=last.status, objective_cny=last.objective_cny, mip_gap=last.mip_gap,
+               variables=last.variables, constraints=last.constraints, binaries=last.binaries,
+               nonzeros=last.nonzeros, peak_mem_mib=max(peak, 0.0), note=last.note,
+               objectives_differ=len({round(r.objective_cny or 0, 6) for r in runs}) > 1)
+    for phase in (*PHASES, "total", "overhead"):
+        values = [r.total_seconds if phase == "total" else r.overhead_seconds if phase == "overhead"
+                  else r.phases.get(phase, 0.0) for r in runs]
+        row[f"{phase}_s"] = statistics.median(values)
+        row[f"{phase}_min_s"] = min(values)
+        row[f"{phase}_max_s"] = max(values)
+    return row
+
+
+def agreement(rows: list[dict[str, Any]]) -> None:
+    """Mark each row with whether its objective agrees with the product's on the same case."""
+    ref = {r["case"]: r for r in rows if r["arm"] == REFERENCE and r.get("objective_cny") is not None}
+    for r in rows:
+        base = ref.get(r["case"])
+        if r.get("objective_cny") is None or base is None:
+            r["agrees"] = None
+            continue
+        gaps = (r.get("mip_gap") or 0.0) + (base.get("mip_gap") or 0.0)
+        tol = (gaps + 1e-7) * max(abs(base["objective_cny"]), 1.0)
+        r["agrees"] = bool(abs(r["objective_cny"] - base["objective_cny"]) <= tol)
+
+
+def run_suite(name: str, arms: Iterable[str] | None = None, progress: Callable[[str], None] | None = None,
+              repeats: int | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Run a suite; return one row per case and arm, and the arms that could not run here."""
+    available, missing = available_arms()
+    chosen = [available[a] for a in (arms or available) if a in available]
+    for a in arms or []:
+        if a not in available and a not in missing:
+            raise ValueError(f"arm: expected one of {sorted(available)}, got {a!r}")
+    cases, default_repeats = suite(name)
+    rows = []
+    for bc in cases:
+        for arm in chosen:
+            t0 = time.perf_counter()
+            rows.append(measure(arm, bc, repeats or default_repeats))
+            if progress:
+                progress(f"{bc.name} · {arm.name}: {rows[-1]['status']} in {time.perf_counter() - t0:.1f} s")
+    agreement(rows)
+    table = pd.DataFrame(rows)
+    table.insert(0, "suite", name)
+    return table, missing
