@@ -206,8 +206,7 @@ def _build(case: Case, formulation: Formulation) -> BuiltModel:
 def cost_terms(m: pyo.ConcreteModel) -> list[tuple[str, Any]]:
     """Every ``cost_<term>`` Expression in the model, as (term, expression)."""
     out = []
-    for e in m.component_data_objects(pyo.Expression, active=True, descend_into=True):
-        name = e.parent_component().local_name
-        if name.startswith("cost_") and not e.parent_component().is_indexed():
-            out.append((name[len("cost_"):], e))
+    for e in m.component_objects(pyo.Expression, active=True, descend_into=True):
+        if e.local_name.startswith("cost_") and not e.is_indexed():
+            out.append((e.local_name[len("cost_"):], e))
     return out
