@@ -66,7 +66,8 @@ def summarise(
     """Every metric of the backtest on aligned arrays (the caller drops rows missing any input).
 
     The point forecast is the median (0.5). For PV, MAPE is left out (nights),
-    and coverage is also given over daylight steps (actual or P90 above zero).
+    and coverage is also given over daylight steps (actual or the upper quantile above
+    1 % of the largest actual: a meter's night tare does not count as daylight).
     """
     levels: Sequence[float] = sorted(quantiles)
     point = quantiles[0.5]
@@ -91,7 +92,8 @@ def summarise(
         out["mape_pct"] = mape(y, point)
         out["baseline_mape_pct"] = mape(y, baseline)
     else:
-        day = (np.abs(y) > 1e-9) | (np.abs(quantiles[hi_level]) > 1e-9)
+        top = max(float(np.nanmax(y)) if len(y) else 0.0, 0.0)
+        day = (y > 0.01 * top) | (quantiles[hi_level] > 0.01 * top)  # above 1 % of the peak: daylight
         out[f"coverage_p{round(100 * lo_level):02d}_p{round(100 * hi_level):02d}_daylight"] = coverage(
             y[day], quantiles[lo_level][day], quantiles[hi_level][day]
         )

@@ -188,9 +188,10 @@ def build_features(
         "working_lag_7d": np.repeat(_shift(work[:, None], 7), P, axis=1),
         "holiday": np.repeat(((weekday < 5) & (work == 0)).astype(float)[:, None], P, axis=1),
         "adjusted_working": np.repeat(((weekday >= 5) & (work == 1)).astype(float)[:, None], P, axis=1),
-        "doy_sin": np.repeat(np.sin(2 * np.pi * doy / 365.25)[:, None], P, axis=1),
-        "doy_cos": np.repeat(np.cos(2 * np.pi * doy / 365.25)[:, None], P, axis=1),
     }
+    if kind == "load":  # PV has the clear sky for the season; a day of year lets trees single out days
+        cal["doy_sin"] = np.repeat(np.sin(2 * np.pi * doy / 365.25)[:, None], P, axis=1)
+        cal["doy_cos"] = np.repeat(np.cos(2 * np.pi * doy / 365.25)[:, None], P, axis=1)
     if clear_sky is not None:
         cal["clear_sky_kw_per_m2"] = clear_sky / 1000.0
         with np.errstate(all="ignore"):
@@ -239,7 +240,9 @@ class DayAheadForecaster:
     calendar : 'china' (chinese_calendar, Monday–Friday fallback) or 'weekday'.
     latitude, longitude : site [deg], PV only: adds the clear-sky features.
     folds : cross-fitting folds (blocks of whole weeks) for the out-of-sample errors.
-    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : the boosting's.
+    max_iter, learning_rate, max_leaf_nodes : the boosting's.
+    min_samples_leaf : rows per leaf; default three days of steps, so that no leaf
+        holds a single day (whose daily features would let it learn that day's weather).
     seed : the boosting's random state (it uses none unless subsampling; kept for reproducibility).
     """
 
@@ -255,11 +258,13 @@ class DayAheadForecaster:
     max_iter: int = 150
     learning_rate: float = 0.1
     max_leaf_nodes: int = 31
-    min_samples_leaf: int = 40
+    min_samples_leaf: int | None = None
     seed: int = 0
     # Fitted state
     models_: dict[float, object] = field(default_factory=dict, repr=False)
     oos_mae_scaled_: float = float("nan")
+    floor_: float = 0.0
+    """Lowest value of the training history, if below zero (a PV meter's night tare)."""
     rho_: float = DEFAULT_RHO
     train_start_: pd.Timestamp | None = None
     train_end_: pd.Timestamp | None = None
@@ -311,13 +316,14 @@ class DayAheadForecaster:
     def _fit_one(self, X: np.ndarray, y: np.ndarray, level: float, *, residual: bool = False) -> object:
         import lightgbm as lgb
 
+        leaf = self.min_samples_leaf or 3 * (1440 // (self.step_minutes_ or 15))
         model = lgb.LGBMRegressor(
             objective="quantile",
             alpha=level,
             n_estimators=self.max_iter if not residual else max(30, self.max_iter // 3),
             learning_rate=self.learning_rate,
             num_leaves=self.max_leaf_nodes if not residual else 15,
-            min_child_samples=self.min_samples_leaf if not residual else 5 * self.min_samples_leaf,
+            min_child_samples=leaf if not residual else 3 * leaf,
             reg_lambda=1.0,
             random_state=self.seed,
             deterministic=True,
@@ -340,17 +346,17 @@ class DayAheadForecaster:
         return np.stack(cols, axis=1)
 
     def _post(self, q_scaled: np.ndarray, feats: Features) -> np.ndarray:
-        """No crossing; PV ≥ 0 and zero where the envelope or the clear sky is; × level."""
+        """No crossing; PV ≥ its floor (0, or the meter's night tare), ≤ 0 where the envelope and
+        the clear sky are (night); × level."""
         q = sort_quantiles(q_scaled)
         if self.kind == "pv":
-            q = np.clip(q, 0.0, None)
+            floor = (self.floor_ / feats.level)[:, None]  # 0, or a meter's negative night tare
+            q = np.maximum(q, floor)
             names = self.feature_names_ or feats.names
-            night = np.zeros(len(q), dtype=bool)
-            if "envelope_14d" in names:
-                night |= np.nan_to_num(feats.X[:, names.index("envelope_14d")], nan=0.0) <= 0
+            night = np.nan_to_num(feats.X[:, names.index("envelope_14d")], nan=0.0) <= 0
             if "clear_sky_kw_per_m2" in names:
-                night |= feats.X[:, names.index("clear_sky_kw_per_m2")] <= 0
-            q[night] = 0.0
+                night &= feats.X[:, names.index("clear_sky_kw_per_m2")] <= 0
+            q[night] = np.clip(q[night], floor[night], 0.0)
         return q * feats.level[:, None]
 
     # -- fit and predict ------------------------------------------------------------
@@ -378,6 +384,7 @@ class DayAheadForecaster:
         ok = np.isfinite(y) & np.isfinite(feats.level) & (feats.level > 0)
         X, y = feats.X[ok], y[ok]
         self.feature_names_ = feats.names
+        self.step_minutes_ = dm.step_minutes
         # Out-of-sample medians by cross-fitting over blocks of whole weeks (all within the history).
         week = feats.day_index[ok] // 7
         folds = int(min(self.folds, max(2, len(np.unique(week)))))
@@ -404,6 +411,7 @@ class DayAheadForecaster:
         rho = fit_ar1(zmat)
         self.rho_ = DEFAULT_RHO if rho is None else rho
         self.oos_mae_scaled_ = float(np.mean(np.abs(resid[have]))) if have.any() else float("nan")
+        self.floor_ = float(min(0.0, hist.min()))
         self.train_start_ = hist.index[0]
         self.train_end_ = hist.index[-1]
         self.step_minutes_ = dm.step_minutes

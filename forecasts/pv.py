@@ -360,13 +360,14 @@ def weather_clear_sky_index(
 def clear_sky_index_quantiles(kt: np.ndarray, quantiles: tuple[float, ...]) -> dict[float, np.ndarray]:
     """Quantiles of the clear-sky index [-] around a forecast ``kt`` with the [assumed] error spread.
 
-    kt_τ = clip(kt + Φ⁻¹(τ) · σ(kt), 0, 1.2), σ(kt) = 0.08 + 0.30 · 4 kt (1 − kt) (:data:`KT_SPREAD_CLEAR`).
+    kt_τ = clip(kt + Φ⁻¹(τ) · σ(kt), 0, max(1.2, kt)), σ(kt) = 0.08 + 0.30 · 4 kt (1 − kt) (:data:`KT_SPREAD_CLEAR`).
     """
     from scipy.stats import norm
 
-    k = np.clip(np.asarray(kt, dtype=float), 0.0, 1.2)
+    k = np.clip(np.asarray(kt, dtype=float), 0.0, 1.5)
     sigma = KT_SPREAD_CLEAR + KT_SPREAD_MIXED * 4 * np.clip(k, 0, 1) * (1 - np.clip(k, 0, 1))
-    return {q: np.clip(k + norm.ppf(q) * sigma, 0.0, 1.2) for q in quantiles}
+    top = np.maximum(k, 1.2)  # never below the forecast itself (kt > 1.2 under broken-cloud enhancement)
+    return {q: np.clip(k + norm.ppf(q) * sigma, 0.0, top) for q in quantiles}
 
 
 def pv_array_power_mw(

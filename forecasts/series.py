@@ -61,7 +61,7 @@ def read_table(source: str | Path | pd.DataFrame, *, what: str = "series") -> tu
                 raise _fail(name, "expected a list of records or a mapping of columns", step)
             frame = pd.DataFrame(data)
         else:
-            frame = pd.read_csv(path, compression="infer", comment="#")
+            frame = pd.read_csv(path, compression="infer", skiprows=_leading_comment_lines(path))
     except CaseError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -71,6 +71,20 @@ def read_table(source: str | Path | pd.DataFrame, *, what: str = "series") -> tu
         raise _fail(name, "the file holds no rows", step)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, name
+
+
+def _leading_comment_lines(path: Path) -> int:
+    """Number of lines starting with '#' at the top of a (possibly gzipped) CSV: a header note."""
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    count = 0
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                break
+            count += 1
+    return count
 
 
 def find_timestamp_column(frame: pd.DataFrame, name: str, step: str, column: str | None = None) -> str:
@@ -165,17 +179,18 @@ def parse_timestamps(
 def infer_step_minutes(idx: pd.DatetimeIndex, name: str, step: str, allowed: tuple[int, ...] | None = None) -> int:
     """The regular step [min] of increasing timestamps; gaps of whole steps are allowed.
 
-    The step is the smallest spacing; every spacing must be a whole number of it,
+    The step is the most common spacing; every spacing must be a whole number of it,
     and with ``allowed`` it must be one of those.
     """
     if len(idx) < 2:
         raise _fail(name, "need at least two rows to know the time step", step)
     minutes = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(minutes=1), dtype=float)
-    base = float(minutes.min())
+    values, counts = np.unique(np.round(minutes, 6), return_counts=True)
+    base = float(values[np.argmax(counts)])  # the most common spacing is the step
     ratio = minutes / base
-    off = np.abs(ratio - np.round(ratio)) > 1e-6
+    off = (np.abs(ratio - np.round(ratio)) > 1e-6) | (ratio < 1 - 1e-9)
     if off.any() or base != round(base):
-        i = int(np.flatnonzero(off)[0]) if off.any() else int(np.argmin(minutes))
+        i = int(np.flatnonzero(off)[0]) if off.any() else 0
         raise _fail(
             f"{name}: row {i + 2}",
             f"irregular time step: {minutes[i]:g} min after the previous row, which is not a whole "

@@ -16,10 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from vpp.errors import CaseError, SolverError
+from vpp.forecast_cli import app as forecast_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Virtual power plant day-ahead dispatch.")
 case_app = typer.Typer(no_args_is_help=True, help="Read, check and materialise cases.")
 app.add_typer(case_app, name="case")
+app.add_typer(forecast_app, name="forecast")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # one line per problem, even in logs and pipes
 
@@ -56,6 +58,8 @@ def dispatch(
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Skip dispatch.png.")] = False,
     solver_log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
     exclusivity: Annotated[str, typer.Option(help="lazy: exclusivity binaries only where a solution needs them (same optimum); spec: always, as model.md writes them.")] = "lazy",
+    weather: Annotated[Path | None, typer.Option(help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
+    load_history: Annotated[Path | None, typer.Option(help="District load history [MW] to forecast the load from (built-in cases).")] = None,
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
     from models import SolveOptions
@@ -71,7 +75,8 @@ def dispatch(
     try:
         if exclusivity not in ("lazy", "spec"):
             raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
-        result = run_day_ahead(case, _date(date), options, exclusivity)  # type: ignore[arg-type]
+        inputs = _forecast_inputs(weather, load_history)
+        result = run_day_ahead(case, _date(date), options, exclusivity, **inputs)  # type: ignore[arg-type]
     except CaseError as exc:
         _fail_case(exc)
     except SolverError as exc:
@@ -81,7 +86,23 @@ def dispatch(
     if summary_json is not None:
         write_summary(result.summary, summary_json)
     _print_summary(result.summary)
+    for series, source in ((result.case.meta or {}).get("series_sources") or {}).items():
+        out.print(f"{series}: {source}", highlight=False, markup=False)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def _forecast_inputs(weather: Path | None, load_history: Path | None) -> dict:
+    """Read --weather and --load-history (CaseError naming the file, column or row when bad)."""
+    inputs: dict = {}
+    if weather is not None:
+        from forecasts.weather import read_weather
+
+        inputs["weather"] = read_weather(weather)
+    if load_history is not None:
+        from forecasts.series import read_series
+
+        inputs["load_history"] = read_series(load_history, prefer=("load_mw",), what="load history")
+    return inputs
 
 
 def _print_summary(s: dict) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -208,7 +209,14 @@ def _step_of_hour(hour: float, step_minutes: int, steps: int) -> int:
 # ---------------------------------------------------------------------------
 
 
-def materialize(date: date | datetime | str, step_minutes: int = 15, **overrides: Any) -> Case:
+def materialize(
+    date: date | datetime | str,
+    step_minutes: int = 15,
+    *,
+    weather: pd.DataFrame | None = None,
+    load_history: pd.Series | None = None,
+    **overrides: Any,
+) -> Case:
     """The teda-east case for local ``date``, as a validated :class:`~vpp.case.Case`.
 
     Parameters
@@ -221,6 +229,18 @@ def materialize(date: date | datetime | str, step_minutes: int = 15, **overrides
         Numeric overrides of the data file, by keyword (see :data:`OVERRIDES`),
         recorded with the label [override]; plus ``green_share_min`` (fraction
         or None), ``demand_response`` (bool, default True) and ``name``.
+    weather : DataFrame, optional
+        A weather forecast covering the day (:func:`forecasts.weather.read_weather`):
+        PV (the district's and the green contracts') then comes from the pvlib
+        weather chain with the data file's ``pv.system`` losses instead of the
+        clear sky × derate.
+    load_history : Series, optional
+        History of the district's inflexible load [MW] up to the day before
+        (:func:`forecasts.series.read_series`): the load is then the P50 of the
+        gradient-boosting forecast trained on it (:func:`forecast_load`)
+        instead of the documented profile.
+
+    ``case.meta["series_sources"]`` says where the PV, load and price series came from.
 
     Raises
     ------
@@ -263,7 +283,7 @@ def materialize(date: date | datetime | str, step_minutes: int = 15, **overrides
             _set_path(raw, path, overrides[key])
     d, sources = unwrap_sources(raw)
     try:
-        data = _build(d, sources, day, step_minutes, overrides)
+        data = _build(d, sources, day, step_minutes, overrides, weather=weather, load_history=load_history)
     except CaseError:
         raise
     except (ValueError, KeyError, TypeError) as exc:  # a bad override reaching a forecast function
@@ -277,10 +297,13 @@ def _build(
     day: date,
     step_minutes: int,
     overrides: Mapping[str, Any],
+    *,
+    weather: pd.DataFrame | None = None,
+    load_history: pd.Series | None = None,
 ) -> dict[str, Any]:
     # Imported here so that `import vpp.cases` stays light (pvlib takes ~1 s to import).
     from forecasts.load import district_load_mw, is_working_day
-    from forecasts.pv import clear_sky_pv_mw
+    from forecasts.pv import PVArray, clear_sky_pv_mw, pv_from_weather_mw
 
     def src(path: str) -> str:
         return sources[path]["source"]
@@ -357,9 +380,21 @@ def _build(
     # -- inflexible district load --------------------------------------------------
     ld = d["load"]
     check_shares(ld["shares"], "load.shares")
-    district = district_load_mw(
-        ts, ld["inflexible_peak_mw"], timezone=tz, step_minutes=step_minutes
-    )
+    series_sources: dict[str, str] = {
+        "prices": f"{d['tariff']['name']}: {d['tariff']['source']}",
+    }
+    if load_history is None:
+        district = district_load_mw(
+            ts, ld["inflexible_peak_mw"], timezone=tz, step_minutes=step_minutes
+        )
+        series_sources["load"] = (
+            f"documented district profile (forecasts.load.district_load_mw), peak "
+            f"{ld['inflexible_peak_mw']:g} MW {src('load.inflexible_peak_mw')}; no load history given"
+        )
+    else:
+        forecast = forecast_load(day, load_history=load_history, step_minutes=step_minutes)
+        district = forecast.quantiles[0.5].to_numpy()
+        series_sources["load"] = forecast.source
     for node, share in ld["shares"].items():
         assets.append(
             {
@@ -394,23 +429,58 @@ def _build(
             [Problem("pv.phases", f"phase shares must add up to 1, got {phase_total:g}")], step=STEP
         )
     unit_cache: dict[tuple[float, float], np.ndarray] = {}
+    system = pv_system(pv)
+    day_weather = None
+    if weather is not None:
+        from forecasts.weather import weather_for_day
+
+        day_weather = weather_for_day(weather, day, tz)
 
     def pv_per_mw(tilt: float, azimuth: float) -> np.ndarray:
         """Expected PV [MW per MW installed] for the day."""
         if (tilt, azimuth) not in unit_cache:
-            unit_cache[(tilt, azimuth)] = clear_sky_pv_mw(
-                ts,
-                lat,
-                lon,
-                1.0,
-                tilt,
-                azimuth,
-                pv["derate"],
-                altitude_m=altitude,
-                albedo=pv["albedo"],
-                step_minutes=step_minutes,
-            )
+            if day_weather is not None:
+                unit = PVArray("unit", 1.0, tilt, azimuth)
+                unit_cache[(tilt, azimuth)] = pv_from_weather_mw(
+                    ts, day_weather, [unit], lat, lon, altitude_m=altitude, albedo=pv["albedo"],
+                    system=system, step_minutes=step_minutes,
+                )["unit"].to_numpy()
+            else:
+                unit_cache[(tilt, azimuth)] = clear_sky_pv_mw(
+                    ts,
+                    lat,
+                    lon,
+                    1.0,
+                    tilt,
+                    azimuth,
+                    pv["derate"],
+                    altitude_m=altitude,
+                    albedo=pv["albedo"],
+                    step_minutes=step_minutes,
+                )
         return unit_cache[(tilt, azimuth)]
+
+    if day_weather is None:
+        pv_how = (
+            "forecasts.pv.clear_sky_pv_mw: pvlib Ineichen clear sky (Linke turbidity climatology), "
+            "isotropic transposition, × capacity × derate / 1000 W/m², mean over each step"
+        )
+        series_sources["pv"] = (
+            f"no weather forecast: clear sky × the climatological clear-sky index 0.691 ([plan] 4,935 MJ/m² a year) "
+            f"× performance ratio 0.833 [assumed] = derate {pv['derate']:g} ({src('pv.derate')})"
+        )
+    else:
+        pv_how = (
+            f"forecasts.pv.pv_from_weather_mw: weather {day_weather.attrs.get('source')} "
+            f"({day_weather.attrs.get('irradiance')}, {day_weather.attrs.get('step_minutes')} min), pvlib SPA, "
+            f"Ineichen clear sky, Erbs decomposition, {system.transposition} transposition, SAPM cell temperature "
+            f"({system.temperature_model}), PVWatts DC ({system.gamma_pdc_per_c:g}/°C, DC loss {system.dc_loss:g}) "
+            f"and inverter (η {system.inverter_efficiency:g}, DC/AC {system.dc_ac_ratio:g})"
+        )
+        defaults = day_weather.attrs.get("defaults") or []
+        series_sources["pv"] = "weather file " + pv_how.split("weather ", 1)[1] + (
+            f"; not in the file, so assumed: {', '.join(defaults)}" if defaults else ""
+        )
 
     pv_total = np.zeros(steps)
     for node, site_share in pv["site_shares"].items():
@@ -445,8 +515,7 @@ def _build(
                         "azimuth_deg": ph["azimuth_deg"],
                         "derate": pv["derate"],
                         "albedo": pv["albedo"],
-                        "forecast": "forecasts.pv.clear_sky_pv_mw: pvlib Ineichen clear sky (Linke turbidity climatology), "
-                        "isotropic transposition, × capacity × derate / 1000 W/m², mean over each step",
+                        "forecast": pv_how,
                     },
                 }
             )
@@ -845,9 +914,228 @@ def _build(
                 "month_periods": tariff.month_periods(month),
                 "periods": periods,
             },
+            "series_sources": series_sources,
             "sources": sources,
             "derived": derived,
             "overrides": {k: overrides[k] for k in sorted(overrides)},
             "labels": LABELS,
         },
     }
+
+
+# ---------------------------------------------------------------------------
+# Forecasts of the case's series (used by materialize and by `vpp forecast`)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class DayForecast:
+    """Quantile forecasts of one of the case's series for a day, and where they came from.
+
+    ``quantiles``: one row per step, one column per level [MW] (the district
+    total for load, the fleet total for PV); ``parts``: the same per asset
+    (columns ``(asset id, level)``); ``rho``: step-to-step error correlation for
+    :func:`forecasts.scenarios.generate_scenarios`; ``source``: provenance text.
+    """
+
+    quantiles: pd.DataFrame
+    parts: pd.DataFrame
+    source: str
+    rho: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def pv_system(pv: Mapping[str, Any]) -> Any:
+    """The data file's ``pv.system`` (plain values) as a :class:`forecasts.pv.PVSystem`."""
+    from forecasts.pv import PVSystem
+
+    sys_ = pv.get("system") or {}
+    return PVSystem(**{k: v for k, v in sys_.items() if k in PVSystem.__dataclass_fields__})
+
+
+def pv_fleet(d: Mapping[str, Any] | None = None) -> list[Any]:
+    """The district's PV arrays, one per asset (``pv-<node>-<phase>``), from the data file."""
+    from forecasts.pv import PVArray
+
+    if d is None:
+        d, _ = unwrap_sources(load_template_data())
+    pv = d["pv"]
+    return [
+        PVArray(
+            f"pv-{node}-{ph['id']}",
+            pv["total_capacity_mw"] * site_share * ph["share"],
+            ph["tilt_deg"],
+            ph["azimuth_deg"],
+        )
+        for node, site_share in pv["site_shares"].items()
+        for ph in pv["phases"]
+    ]
+
+
+def _day_index(day: date, tz: str, step_minutes: int) -> pd.DatetimeIndex:
+    start = pd.Timestamp(day).tz_localize(tz)
+    return pd.date_range(start, periods=1440 // step_minutes, freq=pd.Timedelta(minutes=step_minutes))
+
+
+def forecast_pv(
+    day: date | datetime | str,
+    *,
+    weather: pd.DataFrame | None = None,
+    pv_history: pd.Series | None = None,
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
+    step_minutes: int = 15,
+) -> DayForecast:
+    """PV of every district asset for ``day`` [MW], as quantiles.
+
+    - with ``weather``: the pvlib chain per asset; quantiles from the [assumed]
+      clear-sky-index error spread of :func:`forecasts.pv.clear_sky_index_quantiles`;
+    - else with ``pv_history`` (the fleet's measured MW): clear sky × the
+      measured/clear-sky ratio of the last ``pv.history_clear_sky_index_days``
+      days before ``day`` (the recent clear-sky index), same spread;
+    - else clear sky × the climatological clear-sky index 0.691 of the [plan].
+    """
+    from forecasts.pv import (
+        CLOUD_FACTOR,
+        clear_sky_index_quantiles,
+        pv_from_clear_sky_index_mw,
+        pv_from_weather_mw,
+        recent_clear_sky_index,
+    )
+    from forecasts.weather import weather_for_day
+
+    the_day = _as_date(day)
+    d, _ = unwrap_sources(load_template_data())
+    loc, pv = d["location"], d["pv"]
+    tz = loc["timezone"]
+    site = (loc["latitude_deg"], loc["longitude_deg"])
+    kw = {"altitude_m": loc["altitude_m"], "albedo": pv["albedo"], "system": pv_system(pv), "step_minutes": step_minutes}
+    arrays = pv_fleet(d)
+    ts = _day_index(the_day, tz, step_minutes)
+    levels = tuple(sorted(set(quantiles) | {0.5}))
+    extra: dict[str, Any] = {}
+    if weather is not None:
+        w = weather_for_day(weather, the_day, tz)
+        parts = pv_from_weather_mw(ts, w, arrays, *site, quantiles=levels, **kw)
+        source = (
+            f"weather file {w.attrs.get('source')} ({w.attrs.get('irradiance')}, {w.attrs.get('step_minutes')} min) "
+            "through the pvlib chain of forecasts.pv.pv_from_weather_mw; quantiles from the clear-sky-index "
+            "error spread σ = 0.08 + 0.30·4kt(1−kt) [assumed]"
+        )
+    else:
+        kt, how = CLOUD_FACTOR, "the climatological clear-sky index 0.691 ([plan] 4,935 MJ/m² a year)"
+        if pv_history is not None:
+            days = int(pv["history_clear_sky_index_days"])
+            start = ts[0] - pd.Timedelta(days=days)
+            hist = pv_history[(pv_history.index >= start) & (pv_history.index < ts[0])]
+            if not hist.dropna().empty:
+                hist_step = int(hist.attrs.get("step_minutes") or 15)
+                hidx = pd.date_range(start, ts[0], freq=pd.Timedelta(minutes=hist_step), inclusive="left")
+                clear = pv_from_clear_sky_index_mw(hidx, 1.0, arrays, *site, **{**kw, "step_minutes": hist_step}).sum(axis=1)
+                recent = recent_clear_sky_index(hist.reindex(hidx), clear, ts[0], days)
+                if recent is not None:
+                    kt = float(np.clip(recent, 0.0, 1.2))
+                    how = (
+                        f"the recent clear-sky index {kt:.3f}: measured / clear-sky PV over the {days} days before "
+                        f"{the_day.isoformat()} in {pv_history.attrs.get('source', 'the PV history')}"
+                    )
+            if "recent" not in how:
+                raise CaseError(
+                    [Problem("pv_history", f"no PV measurements in the {days} days before {the_day.isoformat()}")],
+                    step="forecasting PV",
+                )
+        extra["clear_sky_index"] = kt
+        kts = clear_sky_index_quantiles(np.full(len(ts), kt), levels)
+        kts[0.5] = np.full(len(ts), kt)
+        frames = {q: pv_from_clear_sky_index_mw(ts, kts[q], arrays, *site, **kw) for q in levels}
+        parts = pd.concat(frames, axis=1).swaplevel(0, 1, axis=1)
+        parts.columns = parts.columns.set_names(["array", "quantile"])
+        source = (
+            f"no weather forecast: clear sky × {how}, through the pvlib chain at 20 °C and 1 m/s; quantiles "
+            "from the clear-sky-index error spread σ = 0.08 + 0.30·4kt(1−kt) [assumed]"
+        )
+    total = pd.DataFrame({q: parts.xs(q, axis=1, level="quantile").sum(axis=1) for q in levels})
+    return DayForecast(quantiles=total, parts=parts, source=source, rho=0.95, extra=extra)
+
+
+def forecast_load(
+    day: date | datetime | str,
+    *,
+    load_history: pd.Series | None = None,
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
+    step_minutes: int = 15,
+) -> DayForecast:
+    """The district's inflexible load for ``day`` [MW], as quantiles, split over the nodes by ``load.shares``.
+
+    With ``load_history`` (MW up to the day before): LightGBM quantile
+    forecast (:class:`forecasts.model.DayAheadForecaster`) trained on all of it
+    before the day's midnight. Without: the documented profile, with a ±5 %
+    band [assumed] (no history, so no measured error to size it from).
+    """
+    from forecasts.load import district_load_mw
+    from forecasts.model import DayAheadForecaster
+    from forecasts.series import resample_mean, step_of
+
+    the_day = _as_date(day)
+    d, sources = unwrap_sources(load_template_data())
+    ld = d["load"]
+    tz = d["location"]["timezone"]
+    ts = _day_index(the_day, tz, step_minutes)
+    levels = tuple(sorted(set(quantiles) | {0.5}))
+    extra: dict[str, Any] = {}
+    if load_history is None:
+        base = district_load_mw(ts, ld["inflexible_peak_mw"], timezone=tz, step_minutes=step_minutes)
+        from scipy.stats import norm
+
+        total = pd.DataFrame({q: base * (1 + 0.05 / norm.ppf(0.9) * norm.ppf(q)) for q in levels}, index=ts)
+        source = (
+            f"documented district profile (forecasts.load.district_load_mw), peak {ld['inflexible_peak_mw']:g} MW "
+            f"{sources['load.inflexible_peak_mw']['source']}; P10/P90 at ±5 % [assumed]; no load history given"
+        )
+        rho = 0.95
+    else:
+        name = load_history.attrs.get("source", "the load history")
+        hist = load_history.tz_convert(tz) if load_history.index.tz is not None else load_history
+        hist.attrs = dict(load_history.attrs)
+        native = step_of(hist)
+        if native < step_minutes:
+            hist = resample_mean(hist, step_minutes)
+        origin = ts[0]
+        hist = hist[hist.index < origin]
+        hist.attrs = dict(load_history.attrs, step_minutes=min(max(native, step_minutes), 1440))
+        if hist.dropna().empty or hist.dropna().index[-1] < origin - pd.Timedelta(days=1):
+            last = "no values before it" if hist.dropna().empty else f"it ends {hist.dropna().index[-1].isoformat()}"
+            raise CaseError(
+                [
+                    Problem(
+                        "load_history",
+                        f"{name}: a day-ahead forecast of {the_day.isoformat()} needs the load up to the day before; {last}",
+                    )
+                ],
+                step="forecasting the load",
+            )
+        model = DayAheadForecaster(kind="load", quantiles=levels)
+        try:
+            model.fit(hist)
+            fc = model.predict(the_day, hist)
+        except ValueError as exc:
+            raise CaseError([Problem("load_history", f"{name}: {exc}")], step="forecasting the load") from None
+        if step_of(hist) > step_minutes:  # coarser history: hold each value over the finer steps
+            fc = fc.reindex(ts, method="ffill")
+        total = fc.set_axis(ts)
+        n_days = hist.dropna().index.normalize().nunique()
+        source = (
+            f"LightGBM quantile forecast (forecasts.model.DayAheadForecaster) trained on {name}: {n_days} days "
+            f"to {model.train_end_.isoformat()} (calendar, lags of 1, 7 and 14 days), fit in {model.fit_seconds_:.1f} s"
+        )
+        rho = model.rho_
+        extra.update(train_end=model.train_end_.isoformat(), fit_seconds=model.fit_seconds_)
+    root = d["network"]["root"]
+    parts = pd.concat(
+        {
+            ("load-rest-of-district" if node == root else f"load-{node}"): total * share
+            for node, share in ld["shares"].items()
+        },
+        axis=1,
+    )
+    parts.columns = parts.columns.set_names(["asset", "quantile"])
+    return DayForecast(quantiles=total, parts=parts, source=source, rho=rho, extra=extra)

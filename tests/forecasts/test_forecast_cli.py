@@ -1,0 +1,116 @@
+"""`vpp forecast …` and `vpp dispatch --weather/--load-history`, run for real as subprocesses."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.vpp.test_cli import vpp
+
+SHIPPED = str(resources.files("forecasts.data").joinpath("teda_east_2025_15min.csv.gz"))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    return pd.read_csv(SHIPPED, skiprows=1)
+
+
+def weather_of(history: pd.DataFrame, day: str, shift_days: int = 0) -> pd.DataFrame:
+    """The synthetic year's weather of ``day`` (hourly means), moved by ``shift_days``: a 'perfect forecast'."""
+    h = history.copy()
+    h["timestamp"] = pd.to_datetime(h["timestamp"])
+    rows = h[h["timestamp"].dt.strftime("%Y-%m-%d") == day].set_index("timestamp")
+    hourly = rows[["ghi_w_per_m2", "temp_air_c", "wind_speed_m_per_s"]].resample("1h").mean()
+    hourly.index = hourly.index + pd.Timedelta(days=shift_days)
+    out = hourly.reset_index()
+    out["timestamp"] = [t.isoformat() for t in out["timestamp"]]
+    return out
+
+
+def test_backtest_json_and_plot(tmp_path: Path, history):
+    part = history.iloc[: 96 * 36][["timestamp", "load_mw"]]
+    path = tmp_path / "load.csv"
+    part.to_csv(path, index=False)
+    png = tmp_path / "week.png"
+    done = vpp("forecast", "backtest", "--series", str(path), "--kind", "load", "--min-train-days", "28",
+               "--retrain-every", "14", "--json", "--plot", str(png), "--resolution", "30min")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    m = doc["metrics"]
+    assert m["n_days"] == 8 and doc["settings"]["step_minutes"] == 30
+    for key in ("mae", "rmse", "mape_pct", "pinball", "coverage_p10_p90", "skill_vs_seasonal_naive"):
+        assert key in m
+    assert m["skill_vs_seasonal_naive"] > 0
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    table = vpp("forecast", "backtest", "--series", str(path), "--min-train-days", "28", "--retrain-every", "14",
+                "--start", "2025-02-04")
+    assert table.returncode == 0 and "skill vs seasonal naive" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("timestamp,load_mw\n2025-01-01T00:00:00,1\n2025-01-01T00:15:00,2\n", [], "timestamps have no time zone"),
+        ("timestamp,a,b\n2025-01-01T00:00+08:00,1,2\n2025-01-01T00:15+08:00,2,3\n", [], "found value columns ['a', 'b']: name the one to use (--column NAME)"),
+        ("timestamp,load_mw\n2025-01-01T00:00+08:00,1\n2025-01-01T00:15+08:00,2\n", [], "no day to backtest"),
+        ("timestamp,load_mw\n2025-01-01T00:00+08:00,1\n2025-01-01T00:15+08:00,2\n", ["--horizon", "2h"], "--horizon: expected one of 1d"),
+        ("timestamp,load_mw\n2025-01-01T00:00+08:00,1\n2025-01-01T00:15+08:00,2\n", ["--kind", "wind"], "--kind: expected load or pv"),
+    ],
+)
+def test_backtest_bad_input_exits_2(tmp_path: Path, content, args, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    done = vpp("forecast", "backtest", "--series", str(path), *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+
+
+def test_forecast_pv_from_perfect_weather_reproduces_the_synthetic_pv(tmp_path: Path, history):
+    w = tmp_path / "weather.csv"
+    weather_of(history, "2025-07-15").to_csv(w, index=False)
+    out = tmp_path / "pv.csv"
+    done = vpp("forecast", "pv", "--date", "2025-07-15", "--weather", str(w), "-o", str(out),
+               "--scenarios", "20", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["timestamp", "step", "series", "p10_mw", "p50_mw", "p90_mw"]
+    assert set(table["series"]) == {"total"} | {f"pv-{n}-{p}" for n in ("s110-1", "s110-2", "s35-tiancheng", "s35-haijing") for p in ("p1", "p2", "p3")}
+    total = table[table["series"] == "total"]
+    actual = history[history["timestamp"].str.startswith("2025-07-15")]["pv_mw"].to_numpy()
+    # Hourly means of the weather that made the synthetic PV: the same energy within 3 %.
+    assert total["p50_mw"].sum() == pytest.approx(actual.sum(), rel=0.03)
+    assert (total["p10_mw"] <= total["p50_mw"] + 1e-9).all() and (total["p50_mw"] <= total["p90_mw"] + 1e-9).all()
+    sc = pd.read_csv(tmp_path / "pv_scenarios.csv")
+    assert len(sc) == 20 * 96 and sc["weight"].sum() == pytest.approx(96.0)
+    assert "weather file weather.csv" in done.stdout
+
+
+def test_forecast_load_and_pv_without_inputs_say_what_they_used(tmp_path: Path):
+    out = tmp_path / "load.json"
+    done = vpp("forecast", "load", "--date", "2026-07-15", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    assert "no load history given" in doc["source"] and len(doc["series"]["total"]["p50_mw"]) == 96
+    pv = vpp("forecast", "pv", "--date", "2026-07-15", "-o", str(tmp_path / "pv.csv"))
+    assert pv.returncode == 0 and "climatological clear-sky index 0.691" in pv.stdout
+
+
+def test_dispatch_with_weather_and_load_history(tmp_path: Path, history):
+    w = tmp_path / "weather.csv"
+    weather_of(history, "2025-01-01", shift_days=365).to_csv(w, index=False)  # for 2026-01-01
+    done = vpp("dispatch", "--date", "2026-01-01", "--weather", str(w), "--load-history", SHIPPED,
+               "--out", str(tmp_path / "out"), "--no-chart", timeout=180)
+    assert done.returncode == 0, done.stderr
+    case = json.loads((tmp_path / "out" / "case.json").read_text())
+    sources = case["meta"]["series_sources"]
+    assert sources["pv"].startswith("weather file weather.csv")
+    assert "LightGBM quantile forecast" in sources["load"] and "teda_east_2025_15min.csv.gz" in sources["load"]
+    assert "to 2025-12-31T23:45:00+08:00" in sources["load"]
+    assert "load: LightGBM" in done.stdout
+    bad = vpp("dispatch", "--date", "2026-03-01", "--load-history", SHIPPED, "--out", str(tmp_path / "o2"))
+    assert bad.returncode == 2 and "needs the load up to the day before" in bad.stderr
