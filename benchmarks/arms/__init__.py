@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 class Settings:
     """Solver settings shared by every arm: relative MIP gap, time limit [s], HiGHS threads."""
 
-    mip_gap: float = 1e-6
+    mip_gap: float = 1e-4  # the product's default
     time_limit_s: float = 60.0
     threads: int = 1
 

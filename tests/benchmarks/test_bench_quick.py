@@ -1,0 +1,52 @@
+"""`vpp bench --suite quick`, run as CI runs it: every arm meets every other and agrees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ARMS = {"product", "product-spec", "product-spec-cut", "direct", "pypsa"}
+
+
+def test_quick_suite_runs_and_every_arm_agrees(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "vpp.cli", "bench", "--suite", "quick", "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = pd.read_csv(out / "bench.csv")
+    assert set(table["arm"]) == ARMS
+    solved = table[table["status"] != "unsupported"]
+    assert (solved["status"] == "optimal").all(), solved[["case", "arm", "status"]]
+    assert solved["agrees"].astype(bool).all()
+    # PyPSA cannot express TEDA east whole (binaries), but meets every other arm on its subset.
+    unsupported = table[table["status"] == "unsupported"]
+    assert set(unsupported["arm"]) == {"pypsa"}
+    subsets = table[table["case"].str.endswith("/pypsa-subset")]
+    assert set(subsets["arm"]) == ARMS and (subsets["status"] == "optimal").all()
+    # Each case's arms agree with one another, not only with the product.
+    for _, group in solved.groupby("case"):
+        spread = group["objective_cny"].max() - group["objective_cny"].min()
+        assert spread <= 2e-4 * group["objective_cny"].abs().max() + 1e-6
+    # Phases, sizes and memory are recorded for every solved row.
+    for column in ("build_s", "handover_s", "solve_s", "extract_s", "total_s", "variables", "nonzeros", "peak_mem_mib"):
+        assert solved[column].notna().all(), column
+    md = (out / "bench.md").read_text(encoding="utf-8")
+    assert "## Targets" in md and "teda-east-2026-07-15" in md
+    for name in ("time_vs_size.png", "phases.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "faster than PyPSA on every case both can express" in done.stdout
+
+
+def test_bench_rejects_an_unknown_suite(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vpp.cli", "bench", "--suite", "huge", "--out", str(tmp_path)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 2
+    assert "expected 'quick' or 'full', got 'huge'" in done.stderr
