@@ -84,21 +84,30 @@ def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
 def plots(table: pd.DataFrame, out: Path) -> list[Path]:
     ok = table[table["status"].isin(["optimal", "feasible"])].copy()
     paths = []
+    ok["size"] = ok["steps"] * ok["assets"]
+    ok["subset"] = ok["case"].str.endswith("/pypsa-subset")
     axes_names = [a for a in ("substations", "days", "resolution", "features", "teda", "target") if a in set(ok["axis"])]
-    fig, axes = plt.subplots(1, max(len(axes_names), 1), figsize=(4.2 * max(len(axes_names), 1), 4), squeeze=False)
-    for ax, axis in zip(axes[0], axes_names, strict=False):
+    cols = 3
+    rows = max(1, math.ceil(len(axes_names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    colors = dict(zip(sorted(set(ok["arm"])), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    for ax, axis in zip(axes.flat, axes_names, strict=False):
         part = ok[ok["axis"] == axis]
-        for arm, g in part.groupby("arm"):
-            g = g.sort_values("variables")
-            ax.plot(g["variables"], g["total_s"], marker="o", label=arm)
+        for (arm, subset), g in part.groupby(["arm", "subset"]):
+            g = g.sort_values("size")
+            ax.plot(g["size"], g["total_s"], marker="o", ls="--" if subset else "-", color=colors[arm],
+                    label=f"{arm}{' (PyPSA subset)' if subset else ''}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(axis)
-        ax.set_xlabel("variables (the arm's own model)")
+        ax.set_xlabel("case size: steps × assets")
+        ax.set_ylabel("total time [s], median")
         ax.grid(alpha=0.3, which="both")
-    axes[0][0].set_ylabel("total time [s], median")
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
+    for ax in list(axes.flat)[len(axes_names):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     p = out / "time_vs_size.png"
     fig.savefig(p, dpi=100)
     plt.close(fig)
