@@ -134,6 +134,7 @@ def rolling_backtest(
                     "train_days": int(history.dropna().index.normalize().nunique()),
                     "seconds": round(model.fit_seconds_, 3),
                     "rho": round(model.rho_, 4),
+                    "alpha": model.alpha_,
                     "oos_mae_scaled": round(model.oos_mae_scaled_, 5),
                 }
             )

@@ -25,9 +25,12 @@ step:
   clear-sky index;
 - air temperature at the target step and its daily mean, where given.
 
-Targets and lags are divided by a recent level (load: the mean of the last 7
-days; PV: the maximum of the last 14 days), so the model is unit-free and
-follows a drifting level, and multiplied back at the end.
+Targets and lags are divided by a recent level, so the model is unit-free and
+follows a drifting level, and multiplied back at the end: for load the mean of
+the last 7 days; for PV the envelope at that time of day (its maximum over 14
+days, which stands for the clear-sky output of arrays whose orientation is not
+known), so that PV targets and lags are clear-sky indices, with the day's
+clear-sky index yesterday and over the last week as features.
 
 Honest quantiles
 ----------------
@@ -64,7 +67,7 @@ KINDS: tuple[str, ...] = ("load", "pv")
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 RESIDUAL_FEATURES: dict[str, tuple[str, ...]] = {
     "load": ("hour", "working", "weekday", "holiday"),
-    "pv": ("hour", "envelope_14d", "slot_mean_week", "clear_sky_kw_per_m2"),
+    "pv": ("hour", "kt_week_day", "clear_sky_kw_per_m2"),
 }
 """Features the error-quantile models see (see ``DayAheadForecaster._residual_columns``)."""
 DEFAULT_RHO = 0.9
@@ -121,7 +124,7 @@ def _nan_window(a: np.ndarray, first: int, count: int, how: str) -> np.ndarray:
 def working_days(days: pd.DatetimeIndex, calendar: str) -> np.ndarray:
     """1.0 for working days (Chinese calendar with fallback, or Monday–Friday), else 0.0."""
     if calendar == "weekday":
-        return (days.weekday < 5).astype(float)
+        return (days.day_of_week < 5).astype(float)
     return np.array([is_working_day(d.date()).working for d in days], dtype=float)
 
 
@@ -134,6 +137,8 @@ class Features:
     level: np.ndarray  # per row
     day_index: np.ndarray  # per row: index into the day matrix
     slot: np.ndarray  # per row
+    base: np.ndarray | None = None
+    """PV: the clear-sky-index forecast in scaled units (envelope × recent clear-sky index), per row."""
 
 
 def build_features(
@@ -176,10 +181,37 @@ def build_features(
         same[work == w] = m[work == w]
     cols["slot_mean_same_kind"] = same
     if kind == "pv":
-        cols["envelope_14d"] = _nan_window(Y, h, 14, "max")
-    scaled = {k: v / level[:, None] for k, v in cols.items()}
+        # Clear-sky normalisation without knowing the arrays: the envelope (the most at that time
+        # of day over 14 days) stands for the clear-sky output, so targets and lags become
+        # clear-sky indices (floored at 5 % of the day's peak envelope around dawn and dusk).
+        # With a site, the envelope is taken of the ratio to the clear sky and applied to the target
+        # day's clear sky, so it follows the season instead of lagging it by a week.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # days with no data give NaN, as wanted
+            if clear_sky is not None:
+                ratio = np.where(clear_sky > 20.0, Y / clear_sky, np.nan)
+                kenv = _nan_window(ratio, h, 14, "max")
+                env = np.where(clear_sky > 0, np.nan_to_num(kenv, nan=0.0) * clear_sky, 0.0)
+                env = np.where(np.isfinite(_nan_window(Y, h, 14, "max")), env, np.nan)
+                env_of = lambda k: np.nansum(np.nan_to_num(kenv, nan=0.0) * _shift(clear_sky, k), axis=1)  # noqa: E731
+            else:
+                env = _nan_window(Y, h, 14, "max")
+                env_of = lambda k: np.nansum(np.clip(env, 0, None), axis=1)  # noqa: E731
+            cols["envelope_14d"] = env
+            env_day = _row_nanmax(np.where(np.isfinite(env), env, np.nan))
+            scale = np.maximum(np.nan_to_num(env, nan=0.0), 0.05 * np.nan_to_num(env_day, nan=0.0)[:, None])
+            scale = np.where(scale > 0, scale, np.nan)
+            daily = np.nansum(Y, axis=1)[:, None]
+            kt_lag_day = _shift(daily, h)[:, 0] / env_of(h)
+            kt_week_day = np.nanmean(np.stack([_shift(daily, h + j)[:, 0] / env_of(h + j) for j in range(7)]), axis=0)
+        extra = {"kt_lag_day": kt_lag_day, "kt_week_day": kt_week_day}
+    else:
+        scale = np.repeat(level[:, None], P, axis=1)
+        extra = {}
+    scaled = {k: v / scale for k, v in cols.items()}
+    scaled.update({k: np.repeat(v[:, None], P, axis=1) for k, v in extra.items()})
     doy = dm.days.day_of_year.to_numpy()
-    weekday = dm.days.weekday.to_numpy().astype(float)
+    weekday = dm.days.day_of_week.to_numpy().astype(float)
     cal = {
         "hour": np.tile(np.arange(P) * dm.step_minutes / 60.0, (len(Y), 1)),
         "weekday": np.repeat(weekday[:, None], P, axis=1),
@@ -205,12 +237,18 @@ def build_features(
     names = list(allc)
     rows = np.asarray(day_rows, dtype=int)
     X = np.stack([allc[n][rows].reshape(-1) for n in names], axis=1)
+    base = None
+    if kind == "pv":
+        kt_hat = 0.5 * extra["kt_lag_day"] + 0.5 * extra["kt_week_day"]
+        kt_hat = np.where(np.isfinite(kt_hat), kt_hat, extra["kt_week_day"])
+        base = (np.clip(scaled["envelope_14d"], 0, None) * np.clip(kt_hat, 0, 1.5)[:, None])[rows].reshape(-1)
     return Features(
         X=X,
         names=names,
-        level=np.repeat(level[rows], P),
+        level=scale[rows].reshape(-1),
         day_index=np.repeat(rows, P),
         slot=np.tile(np.arange(P), len(rows)),
+        base=base,
     )
 
 
@@ -263,6 +301,8 @@ class DayAheadForecaster:
     # Fitted state
     models_: dict[float, object] = field(default_factory=dict, repr=False)
     oos_mae_scaled_: float = float("nan")
+    alpha_: float = 1.0
+    """PV: weight of the boosting in the median (the rest is the clear-sky-index forecast)."""
     floor_: float = 0.0
     """Lowest value of the training history, if below zero (a PV meter's night tare)."""
     rho_: float = DEFAULT_RHO
@@ -338,9 +378,15 @@ class DayAheadForecaster:
         year), or the models would learn each training day's own error and be over-confident."""
         return [i for i, n in enumerate(self.feature_names_) if n in RESIDUAL_FEATURES[self.kind]]
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        """Quantiles in scaled units: the median model plus each level's residual quantile model."""
-        p50 = self.models_[0.5].predict(X)
+    def _point(self, gbm: np.ndarray, base: np.ndarray | None) -> np.ndarray:
+        """The median: the boosting's, blended with the clear-sky-index forecast for PV (weight ``alpha_``)."""
+        if base is None or self.alpha_ >= 1.0:
+            return gbm
+        return np.where(np.isfinite(base), self.alpha_ * gbm + (1 - self.alpha_) * base, gbm)
+
+    def _predict(self, X: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """Quantiles in scaled units: the median plus each level's residual quantile model."""
+        p50 = self._point(self.models_[0.5].predict(X), base)
         R = X[:, self._residual_columns()]
         cols = [p50 if q == 0.5 else p50 + self.models_[q].predict(R) for q in self.quantiles]
         return np.stack(cols, axis=1)
@@ -385,15 +431,31 @@ class DayAheadForecaster:
         X, y = feats.X[ok], y[ok]
         self.feature_names_ = feats.names
         self.step_minutes_ = dm.step_minutes
-        # Out-of-sample medians by cross-fitting over blocks of whole weeks (all within the history).
-        week = feats.day_index[ok] // 7
+        # Out-of-sample medians by cross-fitting (all within the history): load over interleaved
+        # whole weeks; PV over contiguous blocks, so that the errors include the drift of the seasons.
+        days = feats.day_index[ok]
+        week = days // 7
         folds = int(min(self.folds, max(2, len(np.unique(week)))))
-        fold = week % folds
+        if self.kind == "pv":
+            fold = np.minimum((days - days.min()) * folds // (days.max() - days.min() + 1), folds - 1)
+        else:
+            fold = week % folds
         oos = np.full(len(y), np.nan)
         for k in range(folds):
             train, test = fold != k, fold == k
             if train.sum() and test.sum():
                 oos[test] = self._fit_one(X[train], y[train], 0.5).predict(X[test])
+        self.alpha_ = 1.0
+        if feats.base is not None:
+            # PV: blend the boosting with the clear-sky-index forecast by the weight that does best
+            # out of sample (the boosting alone on some sites, mostly the simple forecast on others).
+            base = feats.base[ok]
+            both = np.isfinite(oos) & np.isfinite(base)
+            if both.any():
+                grid = np.linspace(0.0, 1.0, 11)
+                errors = [np.mean(np.abs(y[both] - (a * oos[both] + (1 - a) * base[both]))) for a in grid]
+                self.alpha_ = float(grid[int(np.argmin(errors))])
+            oos = self._point(oos, base)
         resid = y - oos
         have = np.isfinite(resid)
         self.models_ = {0.5: self._fit_one(X, y, 0.5)}
@@ -459,7 +521,7 @@ class DayAheadForecaster:
         feats = build_features(dm, self.kind, self.horizon_days, self.calendar, np.array([row]), cs, temp)
         if not np.isfinite(feats.level).all() or (feats.level <= 0).all():
             raise ValueError(f"no values in the days before the origin {origin.isoformat()} to set the level from")
-        q = self._post(self._predict(feats.X), feats)
+        q = self._post(self._predict(feats.X, feats.base), feats)
         idx = pd.date_range(target, periods=dm.steps_per_day, freq=pd.Timedelta(minutes=dm.step_minutes))
         out = pd.DataFrame(q, index=idx, columns=list(self.quantiles))
         out.index.name = "timestamp"
