@@ -66,7 +66,8 @@ def rolling_backtest(
     horizon_days: int = 1,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     min_train_days: int = 28,
-    retrain_every_days: int = 7,
+    retrain_every_days: int | None = None,
+    max_train_days: int | None = 730,
     start: date | str | None = None,
     end: date | str | None = None,
     calendar: str = "china",
@@ -78,6 +79,9 @@ def rolling_backtest(
 ) -> BacktestResult:
     """Forecast every day from ``start`` to ``end`` (default: all after ``min_train_days``) and score it.
 
+    ``retrain_every_days`` defaults to weekly, or less often on long series
+    (at most about 50 trainings); each training uses at most the last
+    ``max_train_days`` days before its origin (None: all of them).
     ``forecaster`` makes a fresh, unfitted model (default: :class:`DayAheadForecaster`
     with the given kind, quantiles, horizon, calendar and site). ``temperature``
     [°C], when given, is used for the target day as if it were its forecast
@@ -87,7 +91,7 @@ def rolling_backtest(
         raise ValueError(f"kind must be 'load' or 'pv', got {kind!r}")
     if min_train_days < 7:
         raise ValueError(f"min_train_days must be at least 7, got {min_train_days!r}")
-    if retrain_every_days < 1:
+    if retrain_every_days is not None and retrain_every_days < 1:
         raise ValueError(f"retrain_every_days must be at least 1, got {retrain_every_days!r}")
     make = forecaster or (
         lambda: DayAheadForecaster(
@@ -110,6 +114,8 @@ def rolling_backtest(
             f"no day to backtest: the series has {series.dropna().index.normalize().nunique()} days with data; "
             f"need more than min_train_days={min_train_days} (+ the horizon) and days within --start/--end"
         )
+    if retrain_every_days is None:
+        retrain_every_days = max(7, -(-len(days) // 50))
     lag = baseline_lag_days(kind, horizon_days)
     step = step_of(series)
     model: DayAheadForecaster | None = None
@@ -123,7 +129,12 @@ def rolling_backtest(
         temp_hist = None if temperature is None else training_window(temperature, origin)
         if model is None or fitted_at is None or origin - fitted_at >= pd.Timedelta(days=retrain_every_days):
             model = make()
-            model.fit(history, temp_hist)
+            train = history
+            if max_train_days is not None:
+                train = training_window(history, origin)
+                train = train[train.index >= origin - pd.Timedelta(days=max_train_days)]
+                train.attrs = dict(history.attrs)
+            model.fit(train, temp_hist)
             fitted_at = origin
             if not model.train_end_ < origin:  # the cut, checked where it matters
                 raise AssertionError(f"training data reach {model.train_end_} at origin {origin}")
@@ -131,7 +142,7 @@ def rolling_backtest(
                 {
                     "origin": origin.isoformat(),
                     "train_end": model.train_end_.isoformat(),
-                    "train_days": int(history.dropna().index.normalize().nunique()),
+                    "train_days": int(train.dropna().index.normalize().nunique()),
                     "seconds": round(model.fit_seconds_, 3),
                     "rho": round(model.rho_, 4),
                     "alpha": model.alpha_,
@@ -175,6 +186,8 @@ def rolling_backtest(
         "last_day": days[-1].date().isoformat(),
         "min_train_days": min_train_days,
         "retrain_every_days": retrain_every_days,
+        "max_train_days": max_train_days,
+        "repairs": list(series.attrs.get("repairs") or []),
         "quantiles": levels,
         "baseline": f"seasonal naive: same time {lag} day{'s' if lag > 1 else ''} earlier",
         "calendar": calendar,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,14 @@ def find_timestamp_column(frame: pd.DataFrame, name: str, step: str, column: str
 
 
 def parse_timestamps(
-    values: pd.Series, name: str, step: str, *, timezone: str | None = None
+    values: pd.Series, name: str, step: str, *, timezone: str | None = None, naive_ok: bool = False,
+    check_order: bool = True,
 ) -> pd.DatetimeIndex:
     """Timestamps from strings: tz-aware, increasing, no duplicates.
 
     Naive timestamps are an error unless ``timezone`` is given (then they are
-    local time in that zone). A row that does not parse is named.
+    local time in that zone) or ``naive_ok`` (then they are wall-clock times,
+    kept as such under a UTC label). A row that does not parse is named.
     """
     raw = values.astype("string")
     parsed = None
@@ -144,6 +147,8 @@ def parse_timestamps(
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise _fail(f"{name}: row {i + 1}", "missing timestamp", step)
     idx = pd.DatetimeIndex(parsed)
+    if idx.tz is None and timezone is None and naive_ok:
+        idx = idx.tz_localize("UTC")
     if idx.tz is None:
         if timezone is None:
             raise _fail(
@@ -165,7 +170,7 @@ def parse_timestamps(
                 step,
             )
     diffs = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(seconds=1), dtype=float)
-    if len(diffs) and (diffs <= 0).any():
+    if check_order and len(diffs) and (diffs <= 0).any():
         i = int(np.flatnonzero(diffs <= 0)[0])
         kind = "repeats" if diffs[i] == 0 else "is before"
         raise _fail(
@@ -228,6 +233,7 @@ def read_series(
     prefer: tuple[str, ...] = (),
     timezone: str | None = None,
     what: str = "series",
+    repair: bool = False,
 ) -> pd.Series:
     """A regular, tz-aware series from a file with one timestamp column and one value column.
 
@@ -235,6 +241,11 @@ def read_series(
     first of ``prefer`` present is used (e.g. ``load_mw``). Missing timestamps
     (gaps) come back as NaN on the regular grid; the series' ``name`` is the
     value column and ``attrs["source"]`` says where it came from.
+
+    With ``repair`` (for backtests on whatever series a user has) timestamps
+    without a zone are taken as wall-clock times, rows out of order are sorted
+    and repeated timestamps (a daylight-saving hour) averaged; ``attrs["repairs"]``
+    lists what was done. Without it each of those is an error.
     """
     if isinstance(source, pd.Series):
         frame = source.rename(source.name or "value").reset_index()
@@ -261,12 +272,25 @@ def read_series(
                 step,
             )
         col = preferred[0]
-    idx = parse_timestamps(frame[ts_col], name, step, timezone=timezone)
+    idx = parse_timestamps(frame[ts_col], name, step, timezone=timezone, naive_ok=repair, check_order=not repair)
     values = numeric_column(frame, col, name, step)
     if np.isnan(values).all():
         raise _fail(f"{name}: column {col!r}", "no numbers in the value column", step)
+    repairs: list[str] = []
+    if repair:
+        if str(idx.tz) == "UTC" and timezone is None and not _has_offsets(frame[ts_col]):
+            repairs.append("timestamps without a time zone taken as wall-clock times")
+        raw = pd.Series(values, index=idx)
+        if not raw.index.is_monotonic_increasing:
+            repairs.append("rows sorted by time")
+            raw = raw.sort_index(kind="stable")
+        if raw.index.has_duplicates:
+            repairs.append(f"{int(raw.index.duplicated().sum())} repeated timestamps averaged")
+            raw = raw.groupby(level=0).mean()
+        idx, values = pd.DatetimeIndex(raw.index), raw.to_numpy()
     minutes = infer_step_minutes(idx, name, step)
     series = pd.Series(values, index=idx, name=col)
+    series.attrs["repairs"] = repairs
     full = pd.date_range(idx[0], idx[-1], freq=pd.Timedelta(minutes=minutes))
     series = series.reindex(full)
     series.index.name = "timestamp"
@@ -275,8 +299,13 @@ def read_series(
     return series
 
 
+def _has_offsets(values: pd.Series) -> bool:
+    first = str(values.iloc[0])
+    return first.endswith("Z") or bool(re.search(r"[+-]\d\d:?\d\d$", first))
+
+
 def resample_mean(series: pd.Series, resolution: str | int | None) -> pd.Series:
-    """The series at a coarser regular step (mean of each interval; NaN where any part is missing).
+    """The series at a coarser regular step (mean of each interval; NaN where over half of it is missing).
 
     ``resolution`` is one of :data:`RESOLUTIONS` or minutes; None keeps the series.
     Making a finer step than the data's is an error.
@@ -298,7 +327,7 @@ def resample_mean(series: pd.Series, resolution: str | int | None) -> pd.Series:
         )
     rule = pd.Timedelta(minutes=minutes)
     grouped = series.resample(rule, origin="start_day")
-    out = grouped.mean().where(grouped.count() == minutes // native)
+    out = grouped.mean().where(grouped.count() * 2 >= minutes // native)
     out.attrs = dict(series.attrs, step_minutes=minutes)
     out.name = series.name
     return out

@@ -215,7 +215,7 @@ def backtest_cmd(
     longitude: Annotated[float | None, typer.Option(help="PV site longitude [deg E].")] = None,
     temperature_column: Annotated[str | None, typer.Option(help="Column of measured air temperature, used as a perfect forecast.")] = None,
     min_train_days: Annotated[int, typer.Option(help="Days of history before the first forecast.")] = 28,
-    retrain_every: Annotated[int, typer.Option(help="Retrain every this many days (always on data before the origin).")] = 7,
+    retrain_every: Annotated[int | None, typer.Option(help="Retrain every this many days, always on data before the origin (default weekly; at most ~50 trainings).")] = None,
     start: Annotated[str | None, typer.Option(help="First day to forecast, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last day to forecast, YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
@@ -238,11 +238,16 @@ def backtest_cmd(
     if calendar not in ("china", "weekday"):
         _bad("--calendar", f"expected china or weekday, got {calendar!r}", step)
     try:
-        s = read_series(series, value_column=column, prefer=(f"{kind}_mw",), timezone=timezone)
+        s = read_series(series, value_column=column, prefer=(f"{kind}_mw",), timezone=timezone, repair=True)
         temp = None
         if temperature_column is not None:
-            temp = read_series(series, value_column=temperature_column, timezone=timezone)
+            temp = read_series(series, value_column=temperature_column, timezone=timezone, repair=True)
+        if resolution is None and s.attrs["step_minutes"] < 15 and 15 % s.attrs["step_minutes"] == 0:
+            resolution = "15min"  # finer data: quarter-hour means (say so below)
+            s.attrs["repairs"] = [*s.attrs["repairs"], f"{s.attrs['step_minutes']}-min data averaged to 15 min"]
+        repairs = list(s.attrs.get("repairs") or [])
         s = resample_mean(s, resolution)
+        s.attrs["repairs"] = repairs
         if temp is not None:
             temp = resample_mean(temp, resolution)
         result = rolling_backtest(
@@ -296,6 +301,8 @@ def backtest_cmd(
     out.print(table)
     if st["temperature"]:
         out.print(f"[yellow]![/] {st['temperature']}", highlight=False)
+    for note in st.get("repairs") or []:
+        out.print(f"[yellow]![/] {note}", highlight=False)
     if plot is not None:
         out.print(f"wrote {plot}", highlight=False)
 

@@ -55,7 +55,8 @@ def test_backtest_json_and_plot(tmp_path: Path, history):
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [
-        ("timestamp,load_mw\n2025-01-01T00:00:00,1\n2025-01-01T00:15:00,2\n", [], "timestamps have no time zone"),
+        ("timestamp,load_mw\nsoon,1\n2025-01-01T00:15:00,2\n", [], "bad.csv: row 1: cannot read timestamp 'soon'"),
+        ("timestamp,load_mw\n2025-01-01T00:00:00,1\n2025-01-01T00:15:00,many\n", [], "bad.csv: column 'load_mw', row 2: expected a number, got 'many'"),
         ("timestamp,a,b\n2025-01-01T00:00+08:00,1,2\n2025-01-01T00:15+08:00,2,3\n", [], "found value columns ['a', 'b']: name the one to use (--column NAME)"),
         ("timestamp,load_mw\n2025-01-01T00:00+08:00,1\n2025-01-01T00:15+08:00,2\n", [], "no day to backtest"),
         ("timestamp,load_mw\n2025-01-01T00:00+08:00,1\n2025-01-01T00:15+08:00,2\n", ["--horizon", "2h"], "--horizon: expected one of 1d"),

@@ -144,3 +144,21 @@ def test_naive_timestamps_with_a_zone_and_resampling(tmp_path):
     assert len(hourly) == 72 and hourly.iloc[0] == pytest.approx(101.5)  # mean of 100..103
     with pytest.raises(ValueError, match="cannot make 15-min values from 60-min data"):
         resample_mean(hourly, "15min")
+
+
+def test_repair_for_backtests(tmp_path):
+    lines = series_csv(n=96 * 2, tz="").splitlines()
+    body = lines[1:]
+    body[5], body[6] = body[6], body[5]  # out of order
+    body.insert(10, body[9])  # a repeated hour (daylight saving in local wall-clock data)
+    path = write(tmp_path, "s.csv", "\n".join([lines[0], *body]))
+    with pytest.raises(CaseError):
+        read_series(path)
+    s = read_series(path, repair=True)
+    assert len(s) == 96 * 2 and s.index.is_monotonic_increasing and not s.index.has_duplicates
+    assert s.attrs["repairs"] == [
+        "timestamps without a time zone taken as wall-clock times",
+        "rows sorted by time",
+        "1 repeated timestamps averaged",
+    ]
+    assert s.iloc[5] == 105 and s.iloc[6] == 106

