@@ -12,6 +12,10 @@ read from the installed package, never downloaded at run time:
 - ``serf-east-pv``: AC power [W] of the NREL SERF East PV system, Golden, Colorado
   (39.742 N, 105.180 W), every 15 minutes from 1 July to 13 October 2016, as shipped
   in pvanalytics (``pvanalytics/data/serf_east_15min_ac_power.csv``, NREL measurements);
+- ``pvdaq-system50-pv``: AC power [W] of NREL PVDAQ system 50, every 15 minutes from
+  15 April 2011 to 31 December 2013, as shipped in pvanalytics
+  (``system_50_ac_power_2_full_DST.parquet``); run without a site, so the model has
+  only the series' own envelope, no clear sky;
 - ``taylor-load``: half-hourly electricity demand [MW] of England and Wales, 5 June to
   27 August 2000 (Taylor, 2003), as shipped in pmdarima (``pmdarima.datasets.load_taylor``).
 """
@@ -45,6 +49,14 @@ def _serf_east(tmp: Path) -> pd.Series:
     return read_series(path)
 
 
+def _pvdaq_system50(tmp: Path) -> pd.Series:
+    src = resources.files("pvanalytics").joinpath("data/system_50_ac_power_2_full_DST.parquet")
+    frame = pd.read_parquet(str(src)).rename(columns={"measured_on": "timestamp", "ac_power_2": "ac_power_w"})
+    path = tmp / "pvdaq_system_50_ac_power.csv"
+    frame[["timestamp", "ac_power_w"]].to_csv(path, index=False)
+    return read_series(path)
+
+
 def _taylor(tmp: Path) -> pd.Series:
     from pmdarima.datasets import load_taylor
 
@@ -70,6 +82,11 @@ DATASETS: dict[str, dict[str, Any]] = {
         "what": "NREL SERF East PV AC power, Golden CO, Jul–Oct 2016 (measured; pvanalytics)",
         "series": _serf_east,
         "kw": {"kind": "pv", "latitude": 39.742, "longitude": -105.18, "calendar": "weekday", "min_train_days": 21},
+    },
+    "pvdaq-system50-pv": {
+        "what": "NREL PVDAQ system 50 PV AC power, Apr 2011–Dec 2013 (measured; pvanalytics), no site given",
+        "series": _pvdaq_system50,
+        "kw": {"kind": "pv", "calendar": "weekday"},
     },
     "taylor-load": {
         "what": "England & Wales demand, Jun–Aug 2000 (measured; pmdarima, Taylor 2003)",

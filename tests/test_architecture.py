@@ -60,3 +60,12 @@ def test_vpp_domain_modules_do_not_import_models() -> None:
     for file in domain:
         if file in found:
             assert "models" not in {_top(n) for n in found[file]}, file
+
+
+def test_forecasts_use_only_the_vpp_domain_and_never_know_a_battery() -> None:
+    allowed = {"vpp.case", "vpp.timeseries", "vpp.errors"}
+    for file, names in imports_of("forecasts").items():
+        vpp_modules = {n for n in names if _top(n) == "vpp"}
+        assert vpp_modules <= allowed, (file, vpp_modules - allowed)
+        text = (ROOT / file).read_text(encoding="utf-8").lower()
+        assert "battery" not in text and "pyomo" not in text, file

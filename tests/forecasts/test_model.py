@@ -159,3 +159,31 @@ def test_two_day_horizon_uses_lags_of_two_days_or_more():
     assert origin == pd.Timestamp("2025-04-07", tz=TZ)
     fc = model.fit(training_window(s, origin)).predict(day, training_window(s, origin))
     assert len(fc) == 96 and "lag_1d" not in model.feature_names_
+
+
+def test_temperature_is_used_where_given():
+    """Load = pattern + 4 MW/K × a daily temperature anomaly: with the temperature forecast the model sees it."""
+    days = 70
+    s = toy(days)
+    rng = np.random.default_rng(11)
+    anomaly = np.repeat(rng.normal(0, 4, days), 96)
+    temp = pd.Series(25 + anomaly, index=s.index, name="temp_air_c")
+    temp.attrs["step_minutes"] = 15
+    load = s + 4 * anomaly
+    load.attrs["step_minutes"] = 15
+    with_t = rolling_backtest(load, "load", min_train_days=56, retrain_every_days=14, temperature=temp)
+    without = rolling_backtest(load, "load", min_train_days=56, retrain_every_days=14)
+    assert with_t.metrics["mae"] < 0.9 * without.metrics["mae"]
+    assert with_t.metrics["skill_vs_seasonal_naive"] > 0.15
+    assert with_t.settings["temperature"] == "measured temperature used as a perfect forecast"
+
+
+def test_net_load_that_crosses_zero():
+    """A net load (load − PV) is negative at noon: the level is the mean absolute value, so it still forecasts."""
+    s = toy(70, noise_sd=1.0) - 120.0  # about −40 … +30 MW
+    s.attrs["step_minutes"] = 15
+    r = rolling_backtest(s, "load", min_train_days=56, retrain_every_days=14)
+    assert 0.3 < (s < 0).mean() < 0.9
+    # A perfectly weekly series: seasonal naive is as good as it gets, and the blend finds it.
+    assert r.metrics["mae"] < 1.1 * r.metrics["baseline_mae"]
+    assert r.fits[0]["alpha"] <= 0.5
