@@ -164,16 +164,11 @@ def case_materialize(
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
 
-    from vpp.dispatch import resolve_case
+    from vpp.cases import materialize
+    from vpp.dispatch import tomorrow
 
     try:
-        from vpp.cases import TEMPLATES
-
-        if case not in TEMPLATES:
-            from vpp.errors import Problem
-
-            raise CaseError([Problem("case", f"unknown built-in case {case!r}: expected one of {sorted(TEMPLATES)}")], step="materialising the case")
-        c = resolve_case(case, _date(date))
+        c = materialize(case, _date(date) or tomorrow())
     except CaseError as exc:
         _fail_case(exc)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -381,7 +381,7 @@ def test_materialize_json_and_yaml_give_the_same_case(tmp_path: Path) -> None:
 def test_materialize_rejects_an_unknown_case_name(tmp_path: Path) -> None:
     res = vpp("case", "materialize", "--case", "no-such-case", "-o", str(tmp_path / "c.json"))
     assert res.returncode == 2, res.stderr
-    assert "unknown built-in case 'no-such-case'" in res.stderr
+    assert "unknown template 'no-such-case': expected one of ['teda-east']" in res.stderr
     assert "teda-east" in res.stderr
     assert not (tmp_path / "c.json").exists()
 
