@@ -46,7 +46,9 @@ class BacktestResult:
     """One entry per training: origin, train_end, days, seconds, rho."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "settings": self.settings, "metrics": self.metrics, "fits": self.fits}
+        """The metrics at the top level (``skill_vs_seasonal_naive``, ``mae``, …), then the
+        kind, the settings and every training."""
+        return {**self.metrics, "kind": self.kind, "settings": self.settings, "fits": self.fits}
 
 
 def target_days(series: pd.Series, min_train_days: int, horizon_days: int) -> list[pd.Timestamp]:

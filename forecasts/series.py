@@ -238,7 +238,7 @@ def read_series(
     """A regular, tz-aware series from a file with one timestamp column and one value column.
 
     With more value columns, ``value_column`` names the one to use; else the
-    first of ``prefer`` present is used (e.g. ``load_mw``). Missing timestamps
+    first of ``prefer`` present is used (e.g. ``load_mw``), or the only numeric one. Missing timestamps
     (gaps) come back as NaN on the regular grid; the series' ``name`` is the
     value column and ``attrs["source"]`` says where it came from.
 
@@ -264,6 +264,9 @@ def read_series(
         col = others[0]
     else:
         preferred = [c for c in prefer if c in others]
+        numeric = [c for c in others if pd.to_numeric(frame[c], errors="coerce").notna().mean() > 0.5]
+        if not preferred and len(numeric) == 1:
+            preferred = numeric  # the one numeric column beside labels (a site id, a unit, …)
         if not preferred:
             raise _fail(
                 name,

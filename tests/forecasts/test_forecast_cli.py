@@ -41,7 +41,7 @@ def test_backtest_json_and_plot(tmp_path: Path, history):
                "--retrain-every", "14", "--json", "--plot", str(png), "--resolution", "30min")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    m = doc["metrics"]
+    m = doc  # the metrics are at the top level
     assert m["n_days"] == 8 and doc["settings"]["step_minutes"] == 30
     for key in ("mae", "rmse", "mape_pct", "pinball", "coverage_p10_p90", "skill_vs_seasonal_naive"):
         assert key in m

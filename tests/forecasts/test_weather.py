@@ -162,3 +162,9 @@ def test_repair_for_backtests(tmp_path):
         "1 repeated timestamps averaged",
     ]
     assert s.iloc[5] == 105 and s.iloc[6] == 106
+
+
+def test_the_only_numeric_column_is_the_value(tmp_path):
+    text = series_csv().replace("timestamp,load_mw", "timestamp,site,load_mw").replace("+08:00,", "+08:00,A1,")
+    s = read_series(write(tmp_path, "s.csv", text))
+    assert s.name == "load_mw" and s.iloc[1] == 101
