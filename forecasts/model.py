@@ -198,15 +198,21 @@ def build_features(
         # day's clear sky, so it follows the season instead of lagging it by a week.
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # days with no data give NaN, as wanted
+            kenv: np.ndarray | None = None
             if clear_sky is not None:
                 ratio = np.where(clear_sky > 20.0, Y / clear_sky, np.nan)
-                kenv = _nan_window(ratio, h, 14, "max")
-                env = np.where(clear_sky > 0, np.nan_to_num(kenv, nan=0.0) * clear_sky, 0.0)
+                kenv = np.nan_to_num(_nan_window(ratio, h, 14, "max"), nan=0.0)
+                env = np.where(clear_sky > 0, kenv * clear_sky, 0.0)
                 env = np.where(np.isfinite(_nan_window(Y, h, 14, "max")), env, np.nan)
-                env_of = lambda k: np.nansum(np.nan_to_num(kenv, nan=0.0) * _shift(clear_sky, k), axis=1)  # noqa: E731
             else:
                 env = _nan_window(Y, h, 14, "max")
-                env_of = lambda k: np.nansum(np.clip(env, 0, None), axis=1)  # noqa: E731
+
+            def env_of(k: int) -> np.ndarray:
+                """Daily envelope energy [unit × steps] for the day k days before each row's day."""
+                if kenv is None or clear_sky is None:
+                    return np.nansum(np.clip(env, 0, None), axis=1)
+                return np.nansum(kenv * _shift(clear_sky, k), axis=1)
+
             cols["envelope_14d"] = env
             env_day = _row_nanmax(np.where(np.isfinite(env), env, np.nan))
             scale = np.maximum(np.nan_to_num(env, nan=0.0), 0.05 * np.nan_to_num(env_day, nan=0.0)[:, None])

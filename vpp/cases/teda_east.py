@@ -977,6 +977,11 @@ def _day_index(day: date, tz: str, step_minutes: int) -> pd.DatetimeIndex:
     return pd.date_range(start, periods=1440 // step_minutes, freq=pd.Timedelta(minutes=step_minutes))
 
 
+PV_ERROR_RHO = 0.95
+"""Correlation of PV forecast errors from one 15-minute step to the next, for scenarios of a
+physical (weather-driven) forecast that has no history to fit it from [assumed]."""
+
+
 def forecast_pv(
     day: date | datetime | str,
     *,
@@ -1054,7 +1059,8 @@ def forecast_pv(
             "from the clear-sky-index error spread σ = 0.08 + 0.30·4kt(1−kt) [assumed]"
         )
     total = pd.DataFrame({q: parts.xs(q, axis=1, level="quantile").sum(axis=1) for q in levels})
-    return DayForecast(quantiles=total, parts=parts, source=source, rho=0.95, extra=extra)
+    source += "; step-to-step error correlation for scenarios 0.95 [assumed]"
+    return DayForecast(quantiles=total, parts=parts, source=source, rho=PV_ERROR_RHO, extra=extra)
 
 
 def forecast_load(
