@@ -1,8 +1,8 @@
 """Forecasts of the day ahead: PV, load, their uncertainty, and honest backtests.
 
 Pure functions and small classes, pandas in and out, units in the names
-([MW], [W/m2], [°C]). Nothing here imports the optimisation model or knows
-what a battery is; from the ``vpp`` package only the domain modules
+([MW], [W/m2], [°C]). Nothing here imports the optimisation model or knows the
+assets it will dispatch; from the ``vpp`` package only the domain modules
 (``vpp.case``, ``vpp.timeseries``, ``vpp.errors``) are used.
 
 - :mod:`forecasts.weather`: reading and checking weather forecasts;
