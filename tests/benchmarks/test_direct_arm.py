@@ -257,7 +257,8 @@ SCALES = [
 @pytest.mark.parametrize("scale", SCALES, ids=lambda s: "-".join(f"{k}{v}" for k, v in s.items()))
 def test_generated_cases_same_optimum(scale: dict[str, Any]) -> None:
     """Generated cases: the same optimum, or both infeasible (a generated case need not be feasible)."""
-    generator = pytest.importorskip("benchmarks.generator")
+    from benchmarks import generator
+
     case = generator.generate(generator.Scale(**scale))
     try:
         solve_case(case, OPTS)

@@ -14,13 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("pypsa")
-
-from benchmarks.arms import Settings  # noqa: E402
-from benchmarks.arms import pypsa_arm as arm  # noqa: E402
-from models import SolveOptions  # noqa: E402
-from vpp.case import Battery, Case, load_case  # noqa: E402
-from vpp.dispatch import solve_case  # noqa: E402
+from benchmarks.arms import Settings
+from benchmarks.arms import pypsa_arm as arm
+from models import SolveOptions
+from vpp.case import Battery, Case, load_case
+from vpp.dispatch import solve_case
 
 RTOL = 1e-6
 SETTINGS = Settings(mip_gap=1e-9, time_limit_s=60.0, threads=1)
@@ -204,7 +202,8 @@ def test_teda_east_restricted() -> None:
 
 
 def test_generated_cases_restricted() -> None:
-    generator = pytest.importorskip("benchmarks.generator")
+    from benchmarks import generator
+
     for scale in (
         generator.Scale(substations=3, pv=3, loads=3, batteries=3, seed=1),
         generator.Scale(substations=5, batteries=2, step_minutes=60, days=2, export=True, seed=2),

@@ -188,10 +188,8 @@ def test_checker_catches_csv_that_disagrees_with_parquet(tmp_path: Path) -> None
 
 
 def test_teda_east_residuals(tmp_path: Path) -> None:
-    try:
-        from vpp.cases import materialize
-    except ImportError as exc:  # the template lands separately
-        pytest.skip(f"vpp.cases.materialize is not available yet: {exc}")
+    from vpp.cases import materialize
+
     case = materialize("teda-east", dt.date(2026, 7, 15))
     result = solve_case(case, SolveOptions(mip_gap=1e-4, time_limit_s=60))
     assert result.status in ("optimal", "feasible")
