@@ -91,7 +91,7 @@ class SolveReport:
         return d
 
 
-_EARLY_STOPS = {
+EARLY_STOPS = {
     highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT_NO_SOLUTION,
     highspy.HighsModelStatus.kIterationLimit: Status.TIME_LIMIT_NO_SOLUTION,
     highspy.HighsModelStatus.kSolutionLimit: Status.TIME_LIMIT_NO_SOLUTION,
@@ -105,7 +105,7 @@ _EARLY_STOPS = {
 _scheduler_threads: list[int] = [0]  # threads of HiGHS's process-wide scheduler (0 = its default)
 
 
-def _use_threads(h: highspy.Highs, threads: int | None) -> None:
+def use_threads(h: highspy.Highs, threads: int | None) -> None:
     """Set HiGHS's thread count, restarting its process-wide scheduler when the count changes.
 
     HiGHS keeps one task scheduler per process; a run asking for another
@@ -178,7 +178,7 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.setOptionValue("time_limit", float(options.time_limit_s))
-    _use_threads(h, options.threads)
+    use_threads(h, options.threads)
     h.passModel(lp)
     t1 = time.perf_counter()
     h.run()
@@ -203,13 +203,13 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
             f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(built),
             status=str(Status.UNBOUNDED if ms == highspy.HighsModelStatus.kUnbounded else Status.INFEASIBLE),
         )
-    elif ms in _EARLY_STOPS and has_solution and _EARLY_STOPS[ms] != Status.ERROR:
+    elif ms in EARLY_STOPS and has_solution and EARLY_STOPS[ms] != Status.ERROR:
         status = Status.FEASIBLE
-    elif ms in _EARLY_STOPS:
+    elif ms in EARLY_STOPS:
         raise SolverError(
             f"HiGHS stopped ({name}) after {t2 - t1:.1f} s of a {options.time_limit_s:g} s limit "
             "without any feasible schedule; raise the time limit (--time-limit) or loosen the MIP gap",
-            status=str(_EARLY_STOPS[ms]),
+            status=str(EARLY_STOPS[ms]),
         )
     else:
         raise SolverError(f"HiGHS failed: {name}", status=str(Status.ERROR))

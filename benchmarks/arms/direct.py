@@ -73,7 +73,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.arms import ArmResult, Settings
-from models.solve import _EARLY_STOPS, Status, _use_threads
+from models.solve import EARLY_STOPS, Status, use_threads
 from vpp.case import (
     PV,
     Battery,
@@ -629,7 +629,7 @@ def handover(model: DirectModel, settings: Settings) -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
     h.setOptionValue("time_limit", float(settings.time_limit_s))
-    _use_threads(h, settings.threads)
+    use_threads(h, settings.threads)
     h.passModel(lp)
     return h
 
@@ -770,10 +770,10 @@ def solve(case: Case, settings: Settings) -> tuple[ArmResult, DirectSolution | N
         status = Status.INFEASIBLE
     elif ms == highspy.HighsModelStatus.kUnbounded:
         status = Status.UNBOUNDED
-    elif ms in _EARLY_STOPS and has_solution and _EARLY_STOPS[ms] != Status.ERROR:
+    elif ms in EARLY_STOPS and has_solution and EARLY_STOPS[ms] != Status.ERROR:
         status = Status.FEASIBLE
-    elif ms in _EARLY_STOPS:
-        status = _EARLY_STOPS[ms]
+    elif ms in EARLY_STOPS:
+        status = EARLY_STOPS[ms]
     else:
         status = Status.ERROR
     note = "" if status in (Status.OPTIMAL, Status.FEASIBLE) else f"HiGHS: {h.modelStatusToString(ms)}"

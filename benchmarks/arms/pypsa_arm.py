@@ -510,7 +510,7 @@ def _handover(built: _Built, settings: Settings) -> tuple[Any, Any]:
     """Create the linopy model and build it into HiGHS; the model and the linopy solver."""
     from linopy import solvers
 
-    from models.solve import _use_threads
+    from models.solve import use_threads
 
     n = built.network
     m = n.optimize.create_model(consistency_check=False, include_objective_constant=False)
@@ -534,7 +534,7 @@ def _handover(built: _Built, settings: Settings) -> tuple[Any, Any]:
             "highs", model=m, io_api=IO_API, options=options,
             explicit_coordinate_names=False, set_names=False, log_fn=None,
         )
-    _use_threads(solver.solver_model, settings.threads)
+    use_threads(solver.solver_model, settings.threads)
     return m, solver
 
 
