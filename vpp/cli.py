@@ -209,6 +209,32 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default VPP_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default VPP_PORT or 8000).")] = None,
+) -> None:
+    """Run the scheduling service (HTTP API and page) with uvicorn."""
+    from api.cli import serve as run_server  # FastAPI is imported only by this command
+
+    run_server(host=host, port=port)
+
+
+token_app = typer.Typer(no_args_is_help=True, help="Access tokens of the scheduling service.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="viewer, operator, planner or admin.")],
+    name: Annotated[str | None, typer.Option(help="A label for the token (who or what uses it).")] = None,
+) -> None:
+    """Store a new token (hashed) in the service's database and print it once."""
+    from api.cli import token_create as create  # FastAPI is imported only by this command
+
+    create(role=role, name=name)
+
+
 def main() -> None:
     app()
 
