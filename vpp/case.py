@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import reprlib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -42,12 +43,25 @@ from vpp.errors import CaseError, Problem
 # ---------------------------------------------------------------------------
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 2, 60, 60
+_SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlong = 6, 6, 40
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` cut to a readable length and depth, for error messages about arbitrary input."""
+    return _SHORT.repr(value)
+
+
 def _as_number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise PydanticCustomError(
-            "series_type", "expected a number{where}, got {value}", {"where": where, "value": repr(value)}
+            "series_type", "expected a number{where}, got {value}", {"where": where, "value": short_repr(value)}
         )
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf if value > 0 else -math.inf
     if not math.isfinite(x):
         raise PydanticCustomError(
             "series_finite", "expected a finite number{where}, got {value}", {"where": where, "value": x}
@@ -333,7 +347,7 @@ def _aware(value: Any) -> Any:
             raise PydanticCustomError(
                 "start_format",
                 "expected an ISO 8601 time with its UTC offset, e.g. 2026-07-15T00:00:00+08:00, got {v}",
-                {"v": repr(value)},
+                {"v": short_repr(value)},
             ) from None
     if isinstance(value, datetime) and value.utcoffset() is None:
         raise PydanticCustomError(
@@ -433,15 +447,37 @@ def _is_int(x: Any) -> bool:
 
 
 def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return _num(x) is not None
+
+
+def _num(x: Any) -> float | None:
+    """``x`` as a finite float, or None if it is not a number (bools, NaN, ±inf and ints beyond float range)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return None
+    try:
+        value = float(x)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _str(x: Any) -> str | None:
+    return x if isinstance(x, str) else None
+
+
+def _maps(x: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a raw list (anything else: none)."""
+    return [item for item in x if isinstance(item, Mapping)] if isinstance(x, list) else []
 
 
 def _arr(value: Any, steps: int) -> np.ndarray | None:
     if isinstance(value, list):
-        return np.asarray(value, dtype=float) if len(value) == steps else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return np.full(steps, float(value))
-    return None
+        if len(value) != steps:
+            return None
+        numbers = [_num(v) for v in value]
+        return None if any(v is None for v in numbers) else np.asarray(numbers, dtype=float)
+    number = _num(value)
+    return None if number is None else np.full(steps, number)
 
 
 def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[Problem]:
@@ -453,12 +489,13 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     out: list[Problem] = []
     steps = _whole(data.get("steps"))
     steps = steps if _is_int(steps) and steps >= 1 else None
-    minutes = data.get("step_minutes")
-    dt = minutes / 60.0 if isinstance(minutes, (int, float)) and minutes > 0 else None
+    minutes = _num(data.get("step_minutes"))
+    dt = minutes / 60.0 if minutes is not None and minutes > 0 else None
     network = data.get("network") if isinstance(data.get("network"), Mapping) else {}
-    root = network.get("root") or "grid"
-    nodes = [n for n in network.get("nodes") or [] if isinstance(n, Mapping)]
+    root = _str(network.get("root")) or "grid"
+    nodes = _maps(network.get("nodes"))
     assets = data.get("assets") if isinstance(data.get("assets"), list) else []
+    events = data.get("demand_response") if isinstance(data.get("demand_response"), list) else []
 
     # Unique ids across nodes and assets, and not the root's.
     seen: dict[str, str] = {}
@@ -489,7 +526,7 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     parent = {}
     for i, n in enumerate(nodes):
         nid, par = n.get("id"), n.get("parent") or root
-        if not isinstance(nid, str) or nid == root:
+        if not isinstance(nid, str) or nid == root or not isinstance(par, str):
             continue
         if par != root and par not in node_ids:
             out.append(
@@ -529,7 +566,7 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     grid = data.get("grid") if isinstance(data.get("grid"), Mapping) else {}
     for f in _SERIES_FIELDS["grid"]:
         length(grid.get(f), f"grid.{f}")
-    for i, ev in enumerate(data.get("demand_response") or []):
+    for i, ev in enumerate(events):
         if not isinstance(ev, Mapping):
             continue
         length(ev.get("baseline_mw"), f"demand_response[{i}].baseline_mw")
@@ -538,7 +575,7 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
             out.append(Problem(f"demand_response[{i}].end_step", f"expected end_step > start_step ({start}), got {end}"))
         elif steps is not None and _is_int(end) and end > steps:
             out.append(Problem(f"demand_response[{i}].end_step", f"expected <= steps ({steps}), got {end}"))
-    ev_ids = [ev.get("id") for ev in data.get("demand_response") or [] if isinstance(ev, Mapping)]
+    ev_ids = [ev.get("id") if isinstance(ev, Mapping) else None for ev in events]
     for i, eid in enumerate(ev_ids):
         if isinstance(eid, str) and eid in ev_ids[:i]:
             out.append(Problem(f"demand_response[{i}].id", f"duplicate event id {eid!r}"))
@@ -546,12 +583,12 @@ def case_problems(data: Mapping[str, Any], check_lengths: bool = True) -> list[P
     for i, a in enumerate(assets):
         if not isinstance(a, Mapping):
             continue
-        kind = a.get("type")
+        kind = _str(a.get("type"))
         label = f"assets[{i}]"
-        for f in _SERIES_FIELDS.get(kind, ()):
+        for f in _SERIES_FIELDS.get(kind or "", ()):
             length(a.get(f), f"{label}.{f}")
         node = a.get("node")
-        if node is not None and node != root and node not in node_ids:
+        if isinstance(node, str) and node != root and node not in node_ids:
             out.append(
                 Problem(
                     f"{label}.node",
@@ -572,6 +609,8 @@ def _asset_problems(a: Mapping[str, Any], label: str, steps: int | None, dt: flo
         profile = a.get("profile_mw") if isinstance(a.get("profile_mw"), list) else None
         start = a.get("earliest_start", 0) or 0
         end = a.get("latest_end")
+        start = start if _is_int(start) else None
+        end = end if end is None or _is_int(end) else None
         if steps is not None and isinstance(end, int) and end > steps:
             out.append(Problem(f"{label}.latest_end", f"expected <= steps ({steps}), got {end}"))
         end = steps if end is None else end
@@ -597,8 +636,8 @@ def _asset_problems(a: Mapping[str, Any], label: str, steps: int | None, dt: flo
             field = "soc_final_min" if a.get("soc_final_min") is not None else "soc_initial"
             out.append(Problem(f"{label}.{field}", f"SoC bounds out of order: expected the final SoC minimum ({final:g}) <= soc_max ({hi:g})"))
     if kind == "battery" and dt is not None:
-        sigma = a.get("self_discharge_per_hour") or 0
-        if isinstance(sigma, (int, float)) and sigma * dt > 1:
+        sigma = _num(a.get("self_discharge_per_hour") or 0)
+        if sigma is not None and sigma * dt > 1:
             out.append(Problem(f"{label}.self_discharge_per_hour", f"expected self_discharge_per_hour x step hours <= 1, got {sigma * dt:g}"))
         try:
             e = float(a["energy_mwh"])
@@ -608,10 +647,10 @@ def _asset_problems(a: Mapping[str, Any], label: str, steps: int | None, dt: flo
             pch = a.get("charge_power_mw")
             pch = float(a.get("power_mw") if pch is None else pch)
             eta = float(a.get("charge_efficiency", 0.95))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             pass
         else:
-            if steps is not None and (final - init) * e > eta * pch * steps * dt + 1e-9:
+            if steps is not None and all(map(math.isfinite, (e, init, final, pch, eta))) and (final - init) * e > eta * pch * steps * dt + 1e-9:
                 out.append(
                     Problem(
                         f"{label}.soc_final_min",
@@ -621,18 +660,18 @@ def _asset_problems(a: Mapping[str, Any], label: str, steps: int | None, dt: flo
                     )
                 )
     if kind == "thermal_storage" and dt is not None:
-        lam = a.get("loss_per_hour") or 0
-        if isinstance(lam, (int, float)) and lam * dt > 1:
+        lam = _num(a.get("loss_per_hour") or 0)
+        if lam is not None and lam * dt > 1:
             out.append(Problem(f"{label}.loss_per_hour", f"expected loss_per_hour x step hours <= 1, got {lam * dt:g}"))
     if kind == "flexible_load" and steps is not None and dt is not None:
         lo, hi = _arr(a.get("min_power_mw", 0.0), steps), _arr(a.get("max_power_mw"), steps)
-        energy = a.get("energy_mwh")
+        energy = _num(a.get("energy_mwh"))
         if lo is not None and hi is not None:
             bad = np.flatnonzero(lo > hi + 1e-12)
             if bad.size:
                 out.append(Problem(f"{label}.min_power_mw", f"expected min_power_mw <= max_power_mw at every step; not so at steps {bad[:10].tolist()}"))
-            elif isinstance(energy, (int, float)):
-                out.extend(_flexible_feasibility(a, label, lo, hi, float(energy), dt, steps))
+            elif energy is not None:
+                out.extend(_flexible_feasibility(a, label, lo, hi, energy, dt, steps))
     return out
 
 
@@ -660,11 +699,12 @@ def _flexible_feasibility(a: Mapping[str, Any], label: str, lo: np.ndarray, hi: 
         p = min(hi[t] * dt, energy - taken - rest_min[t + 1])
         taken += max(p, lo[t] * dt)
         prefix[t + 1] = taken
-    for j, r in enumerate(a.get("requirements") or []):
+    requirements = a.get("requirements") if isinstance(a.get("requirements"), list) else []
+    for j, r in enumerate(requirements):
         if not isinstance(r, Mapping):
             continue
-        k, need = r.get("by_step"), r.get("energy_mwh")
-        if not isinstance(k, int) or not isinstance(need, (int, float)):
+        k, need = r.get("by_step"), _num(r.get("energy_mwh"))
+        if not _is_int(k) or k < 0 or need is None:
             continue
         if k > steps:
             out.append(Problem(f"{label}.requirements[{j}].by_step", f"expected <= steps ({steps}), got {k}"))
@@ -725,14 +765,14 @@ def _pydantic_problems(err: ValidationError, data: Mapping[str, Any]) -> list[Pr
             msg = "required field is missing"
         elif kind == "union_tag_invalid":
             path += ".type"
-            msg = f"unknown asset type {e['input'].get('type')!r}: expected one of {sorted(ASSET_TYPES)}"
+            msg = f"unknown asset type {short_repr(e['input'].get('type'))}: expected one of {sorted(ASSET_TYPES)}"
         elif kind == "union_tag_not_found":
             path += ".type"
             msg = f"required field is missing: expected one of {sorted(ASSET_TYPES)}"
         elif kind in _BOUNDS:
-            msg = f"expected a number {_BOUNDS[kind]} {list(ctx.values())[0]:g}, got {e['input']!r}"
+            msg = f"expected a number {_BOUNDS[kind]} {list(ctx.values())[0]:g}, got {short_repr(e['input'])}"
         elif kind in ("int_type", "int_from_float", "int_parsing"):
-            msg = f"expected a whole number, got {e['input']!r}"
+            msg = f"expected a whole number, got {short_repr(e['input'])}"
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         out.append(Problem(path, msg))
@@ -786,24 +826,37 @@ def read_case_data(path: str | Path) -> Any:
     """Parse a JSON or YAML case file into raw data (no validation)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise CaseError([Problem("", f"cannot read case file {str(p)!r}: {exc.strerror or exc}")], step="opening the case file") from None
-    if p.suffix.lower() in (".yaml", ".yml"):
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise CaseError([Problem("", f"not valid YAML{where}: {what}")], step=f"parsing {p.name}") from None
+    step = f"parsing {p.name}"
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CaseError(
-            [Problem("", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
-            step=f"parsing {p.name}",
-        ) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem("", f"not UTF-8 text: byte {exc.start} cannot be decoded ({exc.reason})")], step=step) from None
+    try:
+        return parse_case_text(text, yaml_format=p.suffix.lower() in (".yaml", ".yml"))
+    except CaseError as exc:
+        raise CaseError(exc.problems, step=step) from None
+
+
+def parse_case_text(text: str, *, yaml_format: bool = False) -> Any:
+    """Parse case text (JSON, or YAML when ``yaml_format``) into raw data, or raise :class:`CaseError`."""
+    try:
+        if yaml_format:
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+                what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                raise CaseError([Problem("", f"not valid YAML{where}: {what}")]) from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CaseError([Problem("", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+    except RecursionError:
+        raise CaseError([Problem("", "the case is nested too deeply to read")]) from None
 
 
 def read_case(path: str | Path) -> Case:

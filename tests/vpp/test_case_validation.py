@@ -829,6 +829,33 @@ def test_invalid_yaml_gives_line_and_column(tmp_path: Path) -> None:
     ].message
 
 
+def test_a_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin.json"
+    path.write_bytes(b'{"name": "caf\xe9"}')
+    with pytest.raises(CaseError, match=r"not UTF-8 text: byte 13 cannot be decoded \(invalid continuation byte\)") as info:
+        read_case(path)
+    assert info.value.step == "parsing latin.json"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_file_nested_too_deeply_is_refused(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(CaseError, match=r"1 problem while parsing deep\.(json|yaml):\n  - the case is nested too deeply to read$"):
+        read_case(path)
+
+
+def test_numbers_beyond_float_range_and_deep_values_are_problems_with_short_messages() -> None:
+    deep: Any = 1.0
+    for _ in range(3_000):
+        deep = [deep]
+    data = with_change(lambda d: (d["grid"].update(buy_cny_per_mwh=[10**400, 1, 2, 3]), asset(d, 1).update(demand_mw=[deep, 1, 1, 1])))
+    problems = problems_of(data)
+    messages = {p.path: p.message for p in problems}
+    assert messages["grid.buy_cny_per_mwh"] == "expected a finite number at position 0, got inf"
+    assert messages["assets[1].demand_mw"] == "expected a number at position 0, got [[[...]]]"
+
+
 def test_missing_file_gives_a_clear_case_error(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "case.json"
     with pytest.raises(
