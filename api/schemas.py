@@ -1,0 +1,173 @@
+"""Request and response bodies of the HTTP API (pydantic; they make the OpenAPI document).
+
+Requests are strict: unknown fields, wrong types (no string-to-number or
+string-to-bool coercion) and non-finite numbers are refused with the field's
+path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def parse_date(value: str) -> dt.date:
+    """A YYYY-MM-DD date; ValueError with what was expected."""
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class SolveOptionsIn(_Strict):
+    """Solver settings of a request."""
+
+    mip_gap: float = Field(1e-4, ge=0, lt=1, description="Relative MIP gap at which HiGHS stops [-].")
+    time_limit_s: float | None = Field(
+        None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
+
+
+class ScheduleRequest(_Strict):
+    """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
+
+    case: dict[str, Any] | None = Field(None, description="A canonical case (shared/spec/model.md §1).")
+    template: str | None = Field(None, description="A built-in case, e.g. 'teda-east'.", examples=["teda-east"])
+    date: str | None = Field(None, description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).",
+                             examples=["2026-07-15"])
+    options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
+    run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str | None) -> str | None:
+        from vpp.cases import TEMPLATES
+
+        if value is not None and value not in TEMPLATES:
+            raise ValueError(f"unknown template {value!r}: expected one of {sorted(TEMPLATES)}")
+        return value
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_date(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScheduleRequest:
+        if (self.case is None) == (self.template is None):
+            raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
+        if self.case is not None and self.date is not None:
+            raise ValueError("'date' applies to a template only; a case carries its own start")
+        return self
+
+
+class Links(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ScheduleCreated(BaseModel):
+    id: str = Field(description="The schedule id.")
+    job_id: str | None
+    status: str = Field(description="Solver status: optimal, or feasible (time limit with a schedule; see mip_gap).")
+    case: str
+    date: str
+    summary: dict[str, Any] = Field(description="As summary.json of `vpp dispatch`.")
+    links: dict[str, str]
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: Literal["queued", "running"]
+    links: dict[str, str]
+
+
+class ScheduleOut(BaseModel):
+    id: str
+    job_id: str | None
+    created_at: dt.datetime
+    case: str
+    date: str
+    template: str | None
+    status: str
+    objective_cny: float
+    options: dict[str, Any]
+    summary: dict[str, Any]
+    schedule: dict[str, Any] = Field(description="timestamps, step_minutes and one series per element and quantity.")
+    links: dict[str, str]
+
+
+class ScheduleItem(BaseModel):
+    id: str
+    created_at: dt.datetime
+    case: str
+    date: str
+    template: str | None
+    status: str
+    objective_cny: float
+    links: dict[str, str]
+
+
+class ScheduleList(BaseModel):
+    items: list[ScheduleItem]
+    total: int
+    limit: int
+    offset: int
+    next: str | None
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    reason: str | None = Field(description="Why it failed, or why it was queued again.")
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+    schedule_id: str | None
+    links: dict[str, str]
+
+
+class ProblemOut(BaseModel):
+    path: str
+    message: str
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    problems: list[ProblemOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    highs_version: str | None
+    workers: int
+    jobs_running: int
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    problems: list[ProblemOut] | None = None
+    request_id: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or unknown token."},
+    403: {"model": ErrorBody, "description": "The token's role may not do this."},
+    422: {"model": ErrorBody, "description": "Invalid input, with the field paths."},
+}
