@@ -16,6 +16,28 @@ soc[t] = (1 − σΔ)·soc[t−1] + ηc·ch[t]·Δ − dis[t]·Δ/ηd,   soc[−
 soc_min·E ≤ soc[t] ≤ soc_max·E,   soc[N−1] ≥ soc_final_min·E
 Σ dis·Δ ≤ max_cycles·E  (when max_cycles is set)
 inj = dis − ch;  cost degradation·Σ dis·Δ
+
+Sizing variant (:func:`make_sizable`, used by :mod:`models.sizing` only; the
+default formulation above is unchanged). The battery is built as above with
+placeholder capacities Pmax = ``power_mw`` and Emax = ``energy_mwh`` (the
+largest size allowed), then its capacities become the decision variables
+P ∈ [0, Pmax] [MW] and E ∈ [0, Emax] [MWh], shared by every day of the model:
+
+=============  ===================================================
+P, E           sized power [MW] (charge = discharge) and energy [MWh]
+Pmax, Emax     their upper bounds: the big-M of the binaries
+=============  ===================================================
+
+0 ≤ ch ≤ P,  0 ≤ dis ≤ P                 (linear: P is a variable)
+ch ≤ Pmax·b,  dis ≤ Pmax·(1 − b)         (where binaries are kept: big-M with M = Pmax,
+                                          valid because P ≤ Pmax; together with the
+                                          rows above this is exactly ch ≤ P·b, dis ≤ P·(1 − b))
+soc_min·E ≤ soc[t] ≤ soc_max·E
+soc[0] = (1 − σΔ)·soc_initial·E + ηc·ch[0]·Δ − dis[0]·Δ/ηd
+soc[N−1] ≥ soc_final_min·E;   Σ dis·Δ ≤ max_cycles·E (when set)
+
+Every row stays linear because P and E only multiply constants. The valid
+cut ch/Pch + dis/Pdis ≤ 1 would divide by a variable and is refused here.
 """
 
 from __future__ import annotations
@@ -59,6 +81,35 @@ def build(block: pyo.Block, asset: Battery, ctx: Any) -> None:
         block.cost_degradation = pyo.Expression(
             expr=asset.degradation_cny_per_mwh * dt * sum(block.dis[t] for t in range(N))
         )
+
+
+def make_sizable(block: pyo.Block, asset: Battery, dt: float, power: Any, energy: Any) -> None:
+    """Turn a built battery block into its sizing variant (see the module docstring).
+
+    ``power`` [MW] and ``energy`` [MWh] are Pyomo variables (or expressions)
+    whose upper bounds are the asset's ``power_mw`` and ``energy_mwh`` (the
+    placeholder capacities the block was built with).
+    """
+    if block.component("power_cut") is not None:
+        raise ValueError(f"battery {asset.id!r}: the storage cut divides by the power and cannot be sized")
+    if asset.charge_power_mw is not None or asset.discharge_power_mw is not None:
+        raise ValueError(f"battery {asset.id!r}: sizing takes one power_mw for charge and discharge")
+    T = list(block.ch.index_set())
+    N = len(T)
+    eta_c, eta_d = asset.charge_efficiency, asset.discharge_efficiency
+    keep = 1.0 - asset.self_discharge_per_hour * dt
+    block.charge_cap = pyo.Constraint(T, rule=lambda b, t: b.ch[t] <= power)
+    block.discharge_cap = pyo.Constraint(T, rule=lambda b, t: b.dis[t] <= power)
+    for t in T:
+        block.soc[t].setlb(0.0)
+    block.soc_low = pyo.Constraint(T, rule=lambda b, t: b.soc[t] >= asset.soc_min * energy)
+    block.soc_high = pyo.Constraint(T, rule=lambda b, t: b.soc[t] <= asset.soc_max * energy)
+    block.soc_balance[0].set_value(
+        block.soc[0] == keep * asset.soc_initial * energy + eta_c * dt * block.ch[0] - dt / eta_d * block.dis[0]
+    )
+    block.soc_final.set_value(block.soc[N - 1] >= asset.final_min * energy)
+    if asset.max_cycles is not None:
+        block.cycles.set_value(dt * sum(block.dis[t] for t in T) <= asset.max_cycles * energy)
 
 
 def values(block: pyo.Block, asset: Battery, ctx: Any) -> dict[str, np.ndarray]:
