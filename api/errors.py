@@ -100,7 +100,8 @@ def _validation_message(err: dict[str, Any]) -> str:
 
 
 def validation_problems(errors: list[dict[str, Any]]) -> list[Problem]:
-    return [Problem(_loc_path(e.get("loc", ())), _validation_message(e)) for e in errors]
+    return [Problem("body" if e.get("type") == "json_invalid" else _loc_path(e.get("loc", ())), _validation_message(e))
+            for e in errors]
 
 
 def install(app: FastAPI) -> None:

@@ -70,6 +70,12 @@ class StrictRoute(APIRoute):
                 from api.deps import check_access
 
                 await check_access(request, permission)
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            scope = request.scope
+            if scope.get("method") in ("POST", "PUT", "PATCH"):
+                # every body is read as JSON, whatever its Content-Type says (a form or text
+                # body is then refused as invalid JSON, with the reason)
+                headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+            return await handler(StrictJSONRequest(scope, request.receive))
 
         return route
