@@ -17,11 +17,13 @@ from rich.table import Table
 
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
+from vpp.sizing_cli import size as size_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Virtual power plant day-ahead dispatch.")
 case_app = typer.Typer(no_args_is_help=True, help="Read, check and materialise cases.")
 app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
+app.command("size")(size_command)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)  # one line per problem, even in logs and pipes
 
