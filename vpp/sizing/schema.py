@@ -1,0 +1,170 @@
+"""The sizing request (CLI and service alike), the defaults file and the sweep grammar.
+
+``SizingRequest`` is the JSON a planner sends (``POST /v1/sizing``) and what
+``vpp size`` builds from its options; :func:`vpp.sizing.run_sizing_request`
+runs it. Defaults come from ``vpp/sizing/defaults.yaml``, every number with
+its source label; a request's ``economics``, ``sizing`` and ``battery`` maps
+override them by key (labelled ``[override]`` in the output).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vpp.errors import CaseError, Problem
+from vpp.sizing.economics import Economics
+
+STEP = "reading the sizing request"
+
+
+@lru_cache(maxsize=1)
+def _defaults_text() -> str:
+    return resources.files("vpp.sizing").joinpath("defaults.yaml").read_text(encoding="utf-8")
+
+
+def load_defaults(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The defaults as plain numbers by section, and ``{section.key: {value, source}}``, overrides applied."""
+    from vpp.cases.teda_east import unwrap_sources
+
+    raw = yaml.safe_load(_defaults_text())
+    problems = []
+    for section, values in (overrides or {}).items():
+        if section not in raw:
+            problems.append(Problem(section, f"unknown section {section!r}: expected one of {sorted(raw)}"))
+            continue
+        for key, value in (values or {}).items():
+            if key not in raw[section]:
+                problems.append(Problem(f"{section}.{key}", f"unknown key {key!r}: expected one of {sorted(raw[section])}"))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                problems.append(Problem(f"{section}.{key}", f"expected a finite number, got {value!r}"))
+            else:
+                raw[section][key] = {"value": value, "source": "[override] given in the request"}
+    if problems:
+        raise CaseError(problems, step=STEP)
+    plain, sources = unwrap_sources(raw)
+    return plain, sources
+
+
+def economics_from(defaults: dict[str, dict[str, Any]]) -> Economics:
+    e = defaults["economics"]
+    life = e["lifetime_years"]
+    try:
+        return Economics(
+            power_cny_per_kw=float(e["power_cny_per_kw"]),
+            energy_cny_per_kwh=float(e["energy_cny_per_kwh"]),
+            fixed_om_cny_per_kw_year=float(e["fixed_om_cny_per_kw_year"]),
+            lifetime_years=int(life) if float(life).is_integer() else life,
+            discount_rate=float(e["discount_rate"]),
+            cell_life_years=float(e["cell_life_years"]) or None,
+            replacement_fraction=float(e["replacement_fraction"]),
+        )
+    except ValueError as exc:
+        raise CaseError([Problem("economics", str(exc))], step=STEP) from None
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def parse_sweep(spec: str | dict[str, Any]) -> dict[str, list[float]]:
+    """``power=…,energy=…`` → ``{"power": [MW…], "energy": [MWh…]}`` (totals over the sites).
+
+    Values are numbers separated by commas (``power=10,20,30``) or ranges
+    ``start:stop:step`` (``energy=0:80:20`` = 0, 20, 40, 60, 80). Both keys
+    are needed; values are >= 0, at most 400 points in all.
+    """
+    where = "sweep"
+    if isinstance(spec, dict):
+        grid: dict[str, list[Any]] = {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
+    else:
+        if not isinstance(spec, str) or not spec.strip():
+            raise CaseError([Problem(where, "expected power=…,energy=…, e.g. power=10,20,energy=20:80:20")], step=STEP)
+        grid, key = {}, None
+        for token in [t.strip() for t in spec.split(",") if t.strip()]:
+            if "=" in token:
+                key, token = (x.strip() for x in token.split("=", 1))
+                if key in grid:
+                    raise CaseError([Problem(where, f"{key!r} is given twice")], step=STEP)
+                grid[key] = []
+            if key is None:
+                raise CaseError([Problem(where, f"expected key=values, got {token!r} before any key (power=…, energy=…)")], step=STEP)
+            grid[key].append(token)
+    unknown = sorted(set(grid) - {"power", "energy"})
+    if unknown:
+        raise CaseError([Problem(where, f"unknown key(s) {unknown}: expected power and energy")], step=STEP)
+    out: dict[str, list[float]] = {}
+    for k in ("power", "energy"):
+        if k not in grid or not grid[k]:
+            raise CaseError([Problem(where, f"missing {k}=…: the sweep needs both power (MW) and energy (MWh)")], step=STEP)
+        values: list[float] = []
+        for tok in grid[k]:
+            if isinstance(tok, (int, float)) and not isinstance(tok, bool):
+                values.append(float(tok))
+                continue
+            tok = str(tok)
+            m = re.fullmatch(rf"({_NUMBER}):({_NUMBER}):({_NUMBER})", tok)
+            if m:
+                a, b, s = (float(x) for x in m.groups())
+                if s <= 0 or b < a:
+                    raise CaseError([Problem(where, f"{k}: range {tok!r} needs start <= stop and a step > 0")], step=STEP)
+                n = int(math.floor((b - a) / s + 1e-9)) + 1
+                values.extend(float(round(a + i * s, 9)) for i in range(n))
+            elif re.fullmatch(_NUMBER, tok):
+                values.append(float(tok))
+            else:
+                raise CaseError([Problem(where, f"{k}: expected numbers or start:stop:step, got {tok!r}")], step=STEP)
+        if any(not math.isfinite(v) or v < 0 for v in values):
+            raise CaseError([Problem(where, f"{k}: expected values >= 0, got {values}")], step=STEP)
+        out[k] = sorted(set(values))
+    if len(out["power"]) * len(out["energy"]) > 400:
+        raise CaseError([Problem(where, f"{len(out['power'])} × {len(out['energy'])} points: at most 400")], step=STEP)
+    return out
+
+
+def around(total: float, factors: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)) -> list[float]:
+    """A grid of sizes around ``total`` (the co-optimised size), rounded to 0.001."""
+    return sorted({round(total * f, 3) for f in factors})
+
+
+class SizingRequest(BaseModel):
+    """A storage sizing study (``POST /v1/sizing``, ``vpp size``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case: str = Field("teda-east", description="A built-in case (teda-east) or a case file path; see case_data.")
+    case_data: dict[str, Any] | None = Field(None, description="An inline canonical one-day case (model.md §1); needs series.")
+    year: int = Field(2025, description="The year simulated (built-in cases).")
+    series: str | None = Field(None, description="A CSV/Parquet file of the year's series at the case's step: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")
+    typical_days: int | None = Field(None, ge=1, le=366, description="Co-optimise and sweep over K tsam typical days; then check against the full year.")
+    sweep: str | dict[str, Any] | None = Field(None, description="power=…,energy=… totals over the sites [MW, MWh]; default: around the co-optimised size, or multiples of the case's storage.")
+    sites: list[str] | None = Field(None, description="Node ids where storage may go; default: the nodes of the case's batteries.")
+    economics: dict[str, float] = Field(default_factory=dict)
+    sizing: dict[str, float] = Field(default_factory=dict)
+    battery: dict[str, float] = Field(default_factory=dict)
+    chunk: Literal["month", "none"] = "month"
+    mip_gap: float = Field(1e-4, ge=0, lt=1)
+    time_limit_s: float = Field(60.0, gt=0)
+    full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage and at the recommended size.")
+    scheduler: str | None = Field("local", description="serial, local (a local Dask cluster) or tcp://HOST:PORT")
+    workers: int | None = Field(None, ge=1)
+
+    @field_validator("year")
+    @classmethod
+    def _year(cls, v: int) -> int:
+        if not 1900 <= v <= 2200:
+            raise ValueError(f"expected a year between 1900 and 2200, e.g. 2025, got {v}")
+        return v
+
+    def overrides(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery)) if v}
+
+
+def as_array(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=float)

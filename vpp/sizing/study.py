@@ -1,0 +1,495 @@
+"""A sizing study: the year, the co-optimisation, the sweep, the economics and ``sizing.json``.
+
+Flow (``run_study``):
+
+1. the days of the year (:mod:`vpp.sizing.year`) and the candidate sites;
+2. with typical days: choose them (:mod:`vpp.sizing.typical`) and
+   co-optimise the sizes of every site over them (:mod:`models.sizing`);
+3. the sweep: a grid of total power × energy, split over the sites (by the
+   co-optimised split, else evenly), each point simulated over the typical
+   days or, without them, over the full year; plus the point "no storage";
+4. with typical days and ``full_year_check``: the full year simulated at no
+   storage and at the recommended size, and the difference reported;
+5. economics of every point against no storage (:mod:`vpp.sizing.economics`).
+
+The recommended size is the co-optimised one when there are typical days,
+else the sweep's point with the least annualised total cost. The marginal
+value of the last MWh is a finite difference in both: over the co-optimised
+model (the annual operating cost with 1 MWh less, split over the sites as
+the optimum is, powers re-optimised) and over the sweep (between the best
+point and its neighbour of less energy at the same power).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vpp.case import load_case, read_case
+from vpp.errors import CaseError, Problem
+from vpp.sizing import economics as fin
+from vpp.sizing.runner import Progress, Runner
+from vpp.sizing.schema import SizingRequest, around, economics_from, load_defaults, parse_sweep
+from vpp.sizing.typical import typical_plan
+from vpp.sizing.year import (
+    Plan,
+    RunSettings,
+    Site,
+    candidate_sites,
+    make_day,
+    series_plan,
+    with_storage,
+    year_plan,
+)
+
+STEP = "running the sizing study"
+
+SUMMED = [
+    "objective_cny", "import_mwh", "export_mwh", "emissions_t", "consumption_mwh", "renewable_mwh",
+    "pv_available_mwh", "pv_curtailed_mwh", "unserved_mwh", "unserved_thermal_mwh_th",
+    "storage_charge_mwh", "storage_discharge_mwh", "storage_charging_cost_cny",
+]
+
+
+@dataclass
+class StudyResult:
+    """Everything a study produced: the JSON summary, the tables and what the plots need."""
+
+    summary: dict[str, Any]
+    points: pd.DataFrame  # one row per sweep point: sizes, annual figures, economics
+    days: pd.DataFrame  # one row per point and day simulated (typical days or the year)
+    monthly: pd.DataFrame  # cost per month with and without storage
+    typical_dispatch: Any = None  # a DispatchResult of the heaviest typical day at the recommended size
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+
+def make_plan(req: SizingRequest) -> Plan:
+    from vpp.cases import TEMPLATES
+
+    if req.case_data is None and req.case in TEMPLATES:
+        return year_plan(req.case, req.year, history=req.series if req.series else "auto", chunk=req.chunk)
+    if req.case_data is not None:
+        base = load_case(req.case_data)
+    elif Path(req.case).is_file():
+        base = read_case(req.case)
+    else:
+        raise CaseError([Problem("case", f"{req.case!r} is neither a built-in case ({', '.join(sorted(TEMPLATES))}) nor an existing file")], step=STEP)
+    if req.series is None:
+        raise CaseError([Problem("series", "a case file needs the year's series (--series FILE: timestamp, load_mw, pv_mw, buy_cny_per_mwh)")], step=STEP)
+    plan = series_plan(base, req.series, chunk=req.chunk)
+    years = sorted({d[:4] for d in plan.dates})
+    if years != [str(req.year)]:
+        raise CaseError([Problem("series", f"the series covers {', '.join(years)}, not the year {req.year}")], step=STEP)
+    return plan
+
+
+def split_points(grid: dict[str, list[float]], sites: list[Site], shares: dict[str, tuple[float, float]]) -> list[tuple[float, float, dict[str, tuple[float, float]]]]:
+    """Every (total power, total energy) of the grid with its split over the sites; (0, 0) first."""
+    out = [(0.0, 0.0, {})]
+    for p in grid["power"]:
+        for e in grid["energy"]:
+            if p <= 0 or e <= 0:
+                continue
+            out.append((p, e, {s.id: (p * shares[s.id][0], e * shares[s.id][1]) for s in sites}))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Aggregation
+# ---------------------------------------------------------------------------
+
+
+def _month_weights(plan: Plan) -> pd.DataFrame:
+    """Weight of each (plan day index, month): 1 per calendar day in the year, the cluster's days per month for typical days."""
+    months = [d[:7] for d in plan.dates]
+    if plan.assignment is None:
+        idx = [d.index for d in plan.days]
+        return pd.DataFrame({"day": idx, "month": [months[i] for i in range(len(idx))], "w": 1.0})
+    frame = pd.DataFrame({"day": plan.assignment, "month": months, "w": 1.0})
+    return frame.groupby(["day", "month"], as_index=False)["w"].sum()
+
+
+def monthly_table(days: pd.DataFrame, plan: Plan, demand_rate_cny_per_mw_month: float) -> pd.DataFrame:
+    """Cost per point and month [CNY]: every day's terms, plus the demand charge on the month's peak import."""
+    mw = _month_weights(plan)
+    cols = [c for c in days.columns if c.startswith("cost_") and c.endswith("_cny")] + ["objective_cny"]
+    merged = days[["point", "day", "peak_import_mw", *cols]].merge(mw, on="day")
+    for c in cols:
+        merged[c] = merged[c] * merged["w"]
+    out = merged.groupby(["point", "month"], as_index=False)[cols].sum()
+    peaks = merged.groupby(["point", "month"], as_index=False)["peak_import_mw"].max()
+    out = out.merge(peaks, on=["point", "month"])
+    out["monthly_demand_charge_cny"] = demand_rate_cny_per_mw_month * out["peak_import_mw"]
+    out["total_cny"] = out["objective_cny"] + out["monthly_demand_charge_cny"]
+    return out
+
+
+def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float, dict]], demand_rate: float) -> pd.DataFrame:
+    """Annual figures per point: weighted sums of the days, the monthly demand charges, shares and cycles."""
+    rows = []
+    monthly = monthly_table(days, plan, demand_rate) if len(days) else pd.DataFrame()
+    for p, (ptot, etot, split) in enumerate(sizes):
+        d = days[days["point"] == p]
+        ok = d[d["status"] != "failed"]
+        w = ok["weight"].to_numpy()
+        row: dict[str, Any] = {"point": p, "power_mw": ptot, "energy_mwh": etot}
+        for s, (ps, es) in sorted(split.items()):
+            row[f"power_mw:{s}"] = ps
+            row[f"energy_mwh:{s}"] = es
+        for c in SUMMED:
+            row[c.replace("_cny", "_cny_per_year").replace("_mwh", "_mwh_per_year").replace("emissions_t", "emissions_t_per_year") if c != "objective_cny" else "dispatch_cost_cny_per_year"] = float((ok[c].to_numpy() * w).sum())
+        for c in [c for c in d.columns if c.startswith("cost_") and c.endswith("_cny")]:
+            row[c.replace("_cny", "_cny_per_year")] = float((ok[c].to_numpy() * w).sum())
+        m = monthly[monthly["point"] == p] if len(monthly) else monthly
+        row["demand_charge_cny_per_year"] = float(m["monthly_demand_charge_cny"].sum()) if len(m) else 0.0
+        row["operating_cost_cny_per_year"] = row["dispatch_cost_cny_per_year"] + row["demand_charge_cny_per_year"]
+        row["peak_import_mw"] = float(ok["peak_import_mw"].max()) if len(ok) else float("nan")
+        cons = row["consumption_mwh_per_year"]
+        row["renewable_share"] = row["renewable_mwh_per_year"] / cons if cons > 0 else float("nan")
+        row["equivalent_cycles_per_year"] = row["storage_discharge_mwh_per_year"] / etot if etot > 0 else 0.0
+        row["days_simulated"] = int(len(d))
+        row["days_failed"] = int((d["status"] == "failed").sum())
+        row["days_at_time_limit"] = int((d["status"] == "feasible").sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def add_economics(points: pd.DataFrame, econ: fin.Economics) -> pd.DataFrame:
+    base = float(points.loc[points["point"] == 0, "operating_cost_cny_per_year"].iloc[0])
+    extra = []
+    for _, r in points.iterrows():
+        saving = base - r["operating_cost_cny_per_year"]
+        a = fin.appraise(econ, r["power_mw"], r["energy_mwh"], saving, r["storage_discharge_mwh_per_year"], r["storage_charging_cost_cny_per_year"])
+        a.pop("power_mw")
+        a.pop("energy_mwh")
+        a["total_cost_cny_per_year"] = r["operating_cost_cny_per_year"] + a["annualised_capital_cny_per_year"]
+        extra.append(a)
+    return pd.concat([points.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+
+
+def sweep_marginal(points: pd.DataFrame, best: int) -> dict[str, Any] | None:
+    """Finite difference of the annual operating cost towards less energy at the best point's power."""
+    b = points[points["point"] == best].iloc[0]
+    same = points[(points["power_mw"] == b["power_mw"]) & (points["energy_mwh"] < b["energy_mwh"]) & (points["point"] != 0)]
+    if len(same):
+        lo = same.sort_values("energy_mwh").iloc[-1]
+        return {
+            "cny_per_mwh_year": float((lo["operating_cost_cny_per_year"] - b["operating_cost_cny_per_year"]) / (b["energy_mwh"] - lo["energy_mwh"])),
+            "between_mwh": [float(lo["energy_mwh"]), float(b["energy_mwh"])],
+            "at_power_mw": float(b["power_mw"]),
+            "method": "finite difference over the sweep: the operating cost saved by the grid's last step of energy at the best point's power, per MWh",
+        }
+    more = points[(points["power_mw"] == b["power_mw"]) & (points["energy_mwh"] > b["energy_mwh"])]
+    if len(more):
+        hi = more.sort_values("energy_mwh").iloc[0]
+        return {
+            "cny_per_mwh_year": float((b["operating_cost_cny_per_year"] - hi["operating_cost_cny_per_year"]) / (hi["energy_mwh"] - b["energy_mwh"])),
+            "between_mwh": [float(b["energy_mwh"]), float(hi["energy_mwh"])],
+            "at_power_mw": float(b["power_mw"]),
+            "method": "finite difference over the sweep towards the next MWh (the best point has the grid's least energy)",
+        }
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The study
+# ---------------------------------------------------------------------------
+
+
+def _co_optimise(tplan: Plan, days_made: list[Any], sites: list[Site], econ: fin.Economics, defaults: dict, settings: RunSettings) -> dict[str, Any]:
+    from models import SolveOptions
+    from models.sizing import SizedSite, co_optimise
+
+    per_mw, per_mwh = fin.annualised_coefficients(econ)
+    cases = [with_storage(d.case, sites, {s.id: (s.power_max_mw, s.energy_max_mwh) for s in sites}) for d in days_made]
+    weights = [d.weight for d in days_made]
+    dmin, dmax = defaults["sizing"]["duration_min_h"], defaults["sizing"]["duration_max_h"]
+    sized = [SizedSite(s.battery_id, per_mw, per_mwh, duration_min_h=dmin or None, duration_max_h=dmax or None) for s in sites]
+    options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=max(settings.time_limit_s, 600.0), threads=1)
+    t0 = time.perf_counter()
+    out = co_optimise(cases, weights, sized, options)
+    secs = time.perf_counter() - t0
+    by_battery = {s.battery_id: s.id for s in sites}
+    power = {by_battery[k]: v for k, v in out.power_mw.items()}
+    energy = {by_battery[k]: v for k, v in out.energy_mwh.items()}
+    etot = sum(energy.values())
+    marginal = None
+    if etot > 1e-6:
+        delta = min(1.0, etot)
+        fixed = [
+            SizedSite(s.battery_id, per_mw, per_mwh, duration_min_h=dmin or None, duration_max_h=dmax or None,
+                      energy_fixed_mwh=max(energy[s.id] - delta * energy[s.id] / etot, 0.0))
+            for s in sites
+        ]
+        less = co_optimise(cases, weights, fixed, options)
+        marginal = {
+            "cny_per_mwh_year": (less.operating_cny - out.operating_cny) / delta,
+            "delta_mwh": delta,
+            "method": "finite difference over the co-optimised typical-day model: annual operating cost with the total energy 1 MWh smaller (split as at the optimum, powers re-optimised), per MWh",
+        }
+    return {
+        "power_mw": power,
+        "energy_mwh": energy,
+        "objective_cny_per_year": out.objective_cny,
+        "operating_cost_cny_per_year": out.operating_cny,
+        "annualised_capital_cny_per_year": out.capital_cny,
+        "status": str(out.report.status),
+        "mip_gap": out.report.mip_gap,
+        "rounds": out.report.rounds,
+        "variables": out.report.variables,
+        "binaries": out.report.binaries,
+        "seconds": secs,
+        "marginal_value_last_mwh": marginal,
+        "cost_cny_per_mw_year": per_mw,
+        "cost_cny_per_mwh_year": per_mwh,
+    }
+
+
+def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = None, log: Any = None) -> StudyResult:
+    """Run a sizing study on ``runner`` (see the module docstring)."""
+    say = log or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    defaults, sources = load_defaults(req.overrides())
+    econ = economics_from(defaults)
+    grid = parse_sweep(req.sweep) if req.sweep is not None else None
+    settings = RunSettings(mip_gap=req.mip_gap, time_limit_s=req.time_limit_s)
+    plan = make_plan(req)
+    first = make_day(plan.days[0])
+    if first.case is None:
+        raise CaseError([Problem("case", f"the first day ({first.date}) could not be made: {first.error}")], step=STEP)
+    sites = candidate_sites(first.case, req.sites, defaults)
+    existing = [a for a in first.case.assets if a.type == "battery" and a.id in {s.battery_id for s in sites}]
+    case_p = sum(float(a.power_mw or 0) for a in existing)
+    case_e = sum(a.energy_mwh for a in existing)
+    demand_rate = 1000.0 * float(defaults["year"]["demand_charge_cny_per_kw_month"])
+
+    co = None
+    tplan = None
+    if req.typical_days is not None:
+        say(f"making the {len(plan.days)} days of the year to choose {req.typical_days} typical days")
+        t0 = time.perf_counter()
+        days = runner.make_days(plan, progress)
+        timings["make_days_s"] = time.perf_counter() - t0
+        tplan = typical_plan(plan, days, req.typical_days)
+        tdays = [make_day(i) for i in tplan.days]
+        say(f"co-optimising the sizes of {len(sites)} site(s) over {len(tdays)} typical days")
+        co = _co_optimise(tplan, tdays, sites, econ, defaults, settings)
+        timings["co_optimise_s"] = co["seconds"]
+
+    if co is not None:
+        ptot, etot = sum(co["power_mw"].values()), sum(co["energy_mwh"].values())
+        shares = {s.id: (co["power_mw"][s.id] / ptot if ptot > 0 else 1 / len(sites), co["energy_mwh"][s.id] / etot if etot > 0 else 1 / len(sites)) for s in sites}
+        if grid is None:
+            grid = {"power": [p for p in around(ptot) if p > 0] or [1.0], "energy": [e for e in around(etot) if e > 0] or [1.0]}
+            split = "the co-optimised split"
+        else:
+            split = "the co-optimised split"
+    else:
+        shares = {s.id: (1 / len(sites), 1 / len(sites)) for s in sites}
+        split = "evenly over the sites"
+        if grid is None:
+            p0 = case_p or 10.0
+            e0 = case_e or 2 * p0
+            grid = {"power": [round(p0 * f, 3) for f in (0.5, 1.0, 2.0)], "energy": [round(e0 * f, 3) for f in (0.5, 1.0, 2.0)]}
+    points = split_points(grid, sites, shares)
+    sweep_plan = tplan if tplan is not None else plan
+    say(f"sweep: {len(points)} points × {len(sweep_plan.days)} {'typical ' if tplan else ''}days on {runner.description}")
+    t0 = time.perf_counter()
+    days_table, tm = runner.run(sweep_plan, sites, [p[2] for p in points], settings, progress)
+    timings["sweep_s"] = time.perf_counter() - t0
+    timings["sweep_task_s"] = tm["task_seconds"]
+    table = add_economics(annual_table(days_table, sweep_plan, points, demand_rate), econ)
+    valid = table[table["days_failed"] == 0]
+    best_sweep = int(valid.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(valid) else 0
+    monthly_source = (days_table, sweep_plan)
+
+    # recommended size
+    if co is not None:
+        rec_split = {s.id: (co["power_mw"][s.id], co["energy_mwh"][s.id]) for s in sites}
+        how = "co-optimisation over the typical days"
+    else:
+        rec_split = points[best_sweep][2]
+        how = "the sweep's point with the least annualised total cost"
+    rec_p = sum(v[0] for v in rec_split.values())
+    rec_e = sum(v[1] for v in rec_split.values())
+
+    # typical days against the full year
+    comparison = None
+    full_points = None
+    if tplan is not None and req.full_year_check:
+        say(f"full-year check: {len(plan.days)} days at no storage and at the recommended size")
+        t0 = time.perf_counter()
+        checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
+        full_days, tm2 = runner.run(plan, sites, [c[2] for c in checks], settings, progress)
+        timings["full_year_s"] = time.perf_counter() - t0
+        full_points = add_economics(annual_table(full_days, plan, checks, demand_rate), econ)
+        typ_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks, demand_rate), econ)
+        comparison = _compare(typ_points, full_points)
+        monthly_source = (full_days, plan)
+        days_table = pd.concat([days_table.assign(run="sweep"), full_days.assign(run="full-year check")], ignore_index=True)
+    else:
+        days_table = days_table.assign(run="sweep")
+
+    # economics of the recommendation: the full year where simulated, else the sweep's plan
+    if full_points is not None:
+        rec_row = full_points[full_points["point"] == 1].iloc[0]
+        basis = "full-year simulation at the recommended size"
+    elif co is not None:
+        checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
+        rec_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks, demand_rate), econ)
+        rec_row = rec_points[rec_points["point"] == 1].iloc[0]
+        basis = "typical-day simulation at the recommended size"
+    else:
+        rec_row = table[table["point"] == best_sweep].iloc[0]
+        basis = "full-year simulation (the sweep)"
+
+    mdays, mplan = monthly_source
+    monthly = monthly_table(mdays[mdays["status"] != "failed"], mplan, demand_rate)
+    failed = days_table[days_table["status"] == "failed"][["run", "point", "date", "attempts", "reason"]]
+    timings["total_s"] = time.perf_counter() - t_all
+
+    summary = {
+        "case": req.case if req.case_data is None else (req.case_data.get("name") or "case"),
+        "year": req.year,
+        "runner": runner.description,
+        "recommended": {
+            "method": how,
+            "power_mw": rec_p,
+            "energy_mwh": rec_e,
+            "duration_h": rec_e / rec_p if rec_p > 0 else None,
+            "sites": [{"site": s, "power_mw": v[0], "energy_mwh": v[1]} for s, v in rec_split.items()],
+            "economics_basis": basis,
+            **{k: _num(rec_row[k]) for k in (
+                "capex_cny", "annualised_capital_cny_per_year", "fixed_om_cny_per_year", "saving_cny_per_year",
+                "net_benefit_cny_per_year", "npv_cny", "irr", "simple_payback_years", "discounted_payback_years",
+                "lcos_cny_per_mwh", "equivalent_cycles_per_year",
+            )},
+        },
+        "case_storage": {"power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites]},
+        "co_optimisation": co,
+        "sweep": {
+            "plan": sweep_plan.kind,
+            "points": len(points),
+            "grid": grid,
+            "split": split,
+            "best": _point_dict(table, best_sweep),
+            "marginal_value_last_mwh": sweep_marginal(table, best_sweep) if best_sweep != 0 else None,
+        },
+        "annual": {
+            "without_storage": _annual_dict(full_points if full_points is not None else table, 0),
+            "with_recommended": _annual_dict(full_points, 1) if full_points is not None else (_annual_dict(table, best_sweep) if co is None else None),
+        },
+        "typical_vs_full_year": comparison,
+        "failed_days": failed.to_dict(orient="records"),
+        "complete": bool(failed.empty),
+        "assumptions": {
+            "economics": {k: sources[f"economics.{k}"] for k in defaults["economics"]},
+            "sizing": {k: sources[f"sizing.{k}"] for k in defaults["sizing"]},
+            "battery_for_new_sites": {k: sources[f"battery.{k}"] for k in defaults["battery"]},
+            "year": {k: sources[f"year.{k}"] for k in defaults["year"]},
+            "sites": [
+                {"site": s.id, "battery": s.battery_id, "power_max_mw": s.power_max_mw, "energy_max_mwh": s.energy_max_mwh,
+                 "charge_efficiency": s.template.charge_efficiency, "discharge_efficiency": s.template.discharge_efficiency,
+                 "soc_min": s.template.soc_min, "soc_max": s.template.soc_max, "soc_initial": s.template.soc_initial,
+                 "soc_final_min": s.template.final_min, "degradation_cny_per_mwh": s.template.degradation_cny_per_mwh}
+                for s in sites
+            ],
+            "days": plan.provenance,
+            "typical_days": tplan.provenance if tplan is not None else None,
+            "solver": {"mip_gap": req.mip_gap, "time_limit_s_per_day": req.time_limit_s, "attempts_per_day": settings.attempts,
+                       "retry": f"exclusivity binaries on every step and {settings.retry_time_factor:g}× the time limit"},
+            "operating_cost": "each day's objective (model.md §6: energy, degradation, green purchases, load curtailment, demand-response revenue and penalties, unserved energy at VOLL) plus the monthly demand charge on the month's peak import",
+        },
+        "timings_s": timings,
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    result = StudyResult(summary=_clean(summary), points=table, days=days_table, monthly=monthly, timings=timings)
+    if tplan is not None and rec_p > 0 and rec_e > 0:
+        result.typical_dispatch = _typical_dispatch(tplan, sites, rec_split, settings)
+    return result
+
+
+def _simulate_at(runner: Runner, plan: Plan, sites: list[Site], checks: list, settings: RunSettings) -> tuple[pd.DataFrame, Plan]:
+    table, _ = runner.run(plan, sites, [c[2] for c in checks], settings)
+    return table, plan
+
+
+def _typical_dispatch(tplan: Plan, sites: list[Site], split: dict, settings: RunSettings) -> Any:
+    from models import SolveOptions
+    from vpp.dispatch import solve_case
+
+    heaviest = max(tplan.days, key=lambda d: d.weight)
+    day = make_day(heaviest)
+    if day.case is None:
+        return None
+    case = with_storage(day.case, sites, split)
+    return solve_case(case, SolveOptions(mip_gap=settings.mip_gap, time_limit_s=settings.time_limit_s, threads=1))
+
+
+def _compare(typ: pd.DataFrame, full: pd.DataFrame) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p, name in ((0, "without_storage"), (1, "with_recommended")):
+        t = float(typ.loc[typ["point"] == p, "operating_cost_cny_per_year"].iloc[0])
+        f = float(full.loc[full["point"] == p, "operating_cost_cny_per_year"].iloc[0])
+        out[f"operating_cost_{name}"] = {"typical_days_cny": t, "full_year_cny": f, "difference_cny": t - f, "difference_fraction": (t - f) / f if f else None}
+    ts = float(typ.loc[typ["point"] == 1, "saving_cny_per_year"].iloc[0])
+    fs = float(full.loc[full["point"] == 1, "saving_cny_per_year"].iloc[0])
+    out["saving_from_storage"] = {"typical_days_cny": ts, "full_year_cny": fs, "difference_cny": ts - fs, "difference_fraction": (ts - fs) / fs if fs else None}
+    tn = float(typ.loc[typ["point"] == 1, "npv_cny"].iloc[0])
+    fn = float(full.loc[full["point"] == 1, "npv_cny"].iloc[0])
+    out["npv_at_recommended"] = {"typical_days_cny": tn, "full_year_cny": fn, "difference_cny": tn - fn}
+    out["note"] = "the recommended size is co-optimised over the typical days only; the full year is simulated at that size and at no storage"
+    return out
+
+
+_ANNUAL_KEYS = (
+    "operating_cost_cny_per_year", "dispatch_cost_cny_per_year", "cost_energy_cny_per_year", "demand_charge_cny_per_year",
+    "peak_import_mw", "emissions_t_per_year", "renewable_share", "pv_curtailed_mwh_per_year", "unserved_mwh_per_year",
+    "storage_discharge_mwh_per_year", "equivalent_cycles_per_year", "import_mwh_per_year", "consumption_mwh_per_year",
+    "days_simulated", "days_failed", "days_at_time_limit",
+)
+
+
+def _annual_dict(table: pd.DataFrame | None, point: int) -> dict[str, Any] | None:
+    if table is None or not (table["point"] == point).any():
+        return None
+    r = table[table["point"] == point].iloc[0]
+    return {k: _num(r[k]) for k in _ANNUAL_KEYS if k in r}
+
+
+def _point_dict(table: pd.DataFrame, point: int) -> dict[str, Any]:
+    r = table[table["point"] == point].iloc[0]
+    keys = ("power_mw", "energy_mwh", "operating_cost_cny_per_year", "annualised_capital_cny_per_year", "total_cost_cny_per_year", "saving_cny_per_year", "npv_cny", "irr", "simple_payback_years", "discounted_payback_years", "lcos_cny_per_mwh")
+    return {k: _num(r[k]) for k in keys}
+
+
+def _num(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if not np.isfinite(x) else float(x)
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    return _num(obj) if isinstance(obj, (int, float, np.integer, np.floating)) else obj

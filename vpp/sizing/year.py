@@ -1,0 +1,548 @@
+"""A year of days: the day cases, the candidate storage sites, and the day-by-day simulation.
+
+A *plan* is the list of days to solve and how they are chained:
+
+- the full year (:func:`year_plan`, :func:`series_plan`): every day of the
+  year, split into months (``chunk="month"``, the default) or kept as one
+  chain (``chunk="none"``). Within a chunk each day starts from the storage
+  level the previous day ended with; the first day of a chunk starts from the
+  site's ``soc_initial`` (0.5 by default). Every day ends at or above its
+  ``soc_final_min`` (the case's rule, 0.5 for TEDA), so a month's first day
+  usually starts where a chained run would have started it; the benchmark
+  measures the difference. Months are what lets a single year run on several
+  Dask workers at once; serial and Dask runs solve the same chunks, so they
+  give the same table.
+- typical days (:mod:`vpp.sizing.typical`): K days, each with the weight of the
+  days it stands for, each starting from ``soc_initial`` and ending at or above
+  ``soc_final_min`` (the same rule as a simulated day).
+
+Where the days come from:
+
+- a built-in template (``teda-east``) materialised for every date of the year
+  (the date gives the tariff period, critical peak, working day and clear-sky
+  PV); when a year of 15-minute history is given (for TEDA 2025 the shipped
+  SYNTHETIC year of ``forecasts/data``), its ``load_mw`` and ``pv_mw`` replace
+  the template's load and PV totals for that day, shared over the case's load
+  and PV assets in the template's own proportions;
+- any canonical one-day case plus a table of 15-minute (the case's step)
+  series for the year: ``load_mw``, ``pv_mw`` and ``buy_cny_per_mwh``, any of
+  them (:func:`series_plan`).
+
+A *site* is a node of the network (or the root) where storage may go; a size
+is a power [MW] and an energy [MWh] per site. :func:`with_storage` puts those
+batteries into a day's case.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vpp.case import Battery, Case
+from vpp.errors import CaseError, Problem, VPPError
+
+STEP = "preparing the sizing year"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A candidate storage site: a node, the battery id used there, its technical template and size bounds."""
+
+    id: str
+    node: str
+    battery_id: str
+    template: Battery
+    power_max_mw: float
+    energy_max_mwh: float
+
+
+@dataclass(frozen=True)
+class DayItem:
+    """What is needed to make one day's case, cheap to send to a worker."""
+
+    index: int
+    date: str
+    weight: float
+    base: Case | str  # a case, or a template name materialised for ``date``
+    load_mw: np.ndarray | None = None
+    pv_mw: np.ndarray | None = None
+    buy_cny_per_mwh: np.ndarray | None = None
+
+
+@dataclass
+class Day:
+    """A day ready to solve (or the reason it could not be made)."""
+
+    index: int
+    date: str
+    weight: float
+    case: Case | None
+    error: str | None = None
+
+
+@dataclass
+class Plan:
+    """The days to solve, in chunks; ``chain``: whether a chunk's days follow one another's storage level."""
+
+    kind: str  # "year" or "typical"
+    chunks: list[list[DayItem]]
+    chain: bool
+    dates: list[str]  # every calendar day the plan stands for
+    assignment: list[int] | None = None  # typical days: calendar day → typical day index
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def days(self) -> list[DayItem]:
+        return [d for c in self.chunks for d in c]
+
+
+# ---------------------------------------------------------------------------
+# Sites and sizes
+# ---------------------------------------------------------------------------
+
+
+def candidate_sites(case: Case, site_ids: list[str] | None, defaults: dict[str, Any]) -> list[Site]:
+    """The sites to size: the nodes of the case's batteries by default, or the named nodes.
+
+    A site's technical parameters come from the case's battery there (the
+    first, when it has several), else from the defaults' ``battery`` section;
+    its power is at most its branch capacity (the grid's import limit at the
+    root) × ``power_max_fraction_of_branch``; its energy at most that power ×
+    ``duration_max_h``.
+    """
+    root = case.network.root
+    nodes = {n.id: n for n in case.network.nodes}
+    batteries = [a for a in case.assets if a.type == "battery"]
+    if site_ids is None:
+        site_ids = list(dict.fromkeys(case.node_of(b) for b in batteries))
+        if not site_ids:
+            raise CaseError(
+                [Problem("sites", "no candidate site: the case has no battery; name the sites (node ids) to size")],
+                step=STEP,
+            )
+    problems = []
+    for s in site_ids:
+        if s != root and s not in nodes:
+            problems.append(Problem("sites", f"unknown site {s!r}: expected a node of the case {sorted(nodes)} or the root {root!r}"))
+    if len(set(site_ids)) != len(site_ids):
+        problems.append(Problem("sites", f"a site is named twice: {site_ids}"))
+    if problems:
+        raise CaseError(problems, step=STEP)
+    tech = defaults["battery"]
+    frac = float(defaults["sizing"]["power_max_fraction_of_branch"])
+    dmax = float(defaults["sizing"]["duration_max_h"])
+    out = []
+    for s in site_ids:
+        here = [b for b in batteries if case.node_of(b) == s]
+        if here:
+            template = here[0].model_copy(update={"meta": None, "soc_final_min": here[0].final_min})
+        else:
+            template = Battery(
+                id=f"bess-{s}", node=None if s == root else s, power_mw=1.0, energy_mwh=1.0,
+                **{k: float(tech[k]) for k in ("charge_efficiency", "discharge_efficiency", "soc_min", "soc_max", "soc_initial", "degradation_cny_per_mwh")},
+            )
+            template = template.model_copy(update={"soc_final_min": template.final_min})
+        cap = nodes[s].capacity_mw if s in nodes else case.grid.import_max_mw
+        if cap is None:
+            cap = case.grid.import_max_mw
+        pmax = frac * float(cap)
+        out.append(Site(id=s, node=s, battery_id=template.id, template=template, power_max_mw=pmax, energy_max_mwh=pmax * dmax))
+    return out
+
+
+def with_storage(
+    case: Case, sites: list[Site], sizes: dict[str, tuple[float, float]], soc_initial: dict[str, float] | None = None
+) -> Case:
+    """``case`` with each site's battery replaced by the given (power [MW], energy [MWh]); none where either is 0."""
+    ids = {s.battery_id for s in sites}
+    assets = [a for a in case.assets if a.id not in ids]
+    for s in sites:
+        p, e = sizes.get(s.id, (0.0, 0.0))
+        if p > 0 and e > 0:
+            update: dict[str, Any] = {"power_mw": float(p), "energy_mwh": float(e)}
+            if soc_initial and s.id in soc_initial:
+                update["soc_initial"] = soc_initial[s.id]
+            assets.append(s.template.model_copy(update=update))
+    return case.model_copy(update={"assets": assets})
+
+
+def lean(case: Case) -> Case:
+    """The case without its provenance text (``meta``), which the solver never reads: smaller to send."""
+    return case.model_copy(
+        update={
+            "meta": None,
+            "assets": [a.model_copy(update={"meta": None}) for a in case.assets],
+            "network": case.network.model_copy(update={"nodes": [n.model_copy(update={"meta": None}) for n in case.network.nodes]}),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------
+# Series
+# ---------------------------------------------------------------------------
+
+
+def _spread(total: np.ndarray, parts: list[np.ndarray]) -> list[np.ndarray]:
+    """Share a total [MW] over parts in their own proportions, step by step (equal shares where they sum to 0)."""
+    stack = np.vstack(parts)
+    s = stack.sum(axis=0)
+    energy = stack.sum(axis=1)
+    fallback = energy / energy.sum() if energy.sum() > 0 else np.full(len(parts), 1.0 / len(parts))
+    shares = np.where(s > 0, stack / np.where(s > 0, s, 1.0), fallback[:, None])
+    return list(shares * total[None, :])
+
+
+def apply_series(case: Case, load_mw: np.ndarray | None, pv_mw: np.ndarray | None, buy: np.ndarray | None) -> Case:
+    """Replace the totals of the case's ``load`` demand and ``pv`` availability, and the buy price."""
+    assets = list(case.assets)
+    for kind, total, field_name in (("load", load_mw, "demand_mw"), ("pv", pv_mw, "available_mw")):
+        if total is None:
+            continue
+        idx = [i for i, a in enumerate(assets) if a.type == kind]
+        if not idx:
+            raise CaseError([Problem(f"series.{kind}", f"the series has {kind} totals but the case has no {kind!r} asset")], step=STEP)
+        parts = _spread(np.asarray(total, dtype=float), [case.series(getattr(assets[i], field_name)) for i in idx])
+        for i, v in zip(idx, parts, strict=True):
+            assets[i] = assets[i].model_copy(update={field_name: [float(x) for x in v]})
+    update: dict[str, Any] = {"assets": assets}
+    if buy is not None:
+        update["grid"] = case.grid.model_copy(update={"buy_cny_per_mwh": [float(x) for x in buy]})
+    return case.model_copy(update=update)
+
+
+SERIES_COLUMNS = ("load_mw", "pv_mw", "buy_cny_per_mwh")
+
+
+def read_year_series(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """A table of 15-minute series (CSV, CSV.gz or Parquet; or a DataFrame) indexed by its time-zone-aware timestamps.
+
+    A ``timestamp`` column (or a DatetimeIndex) with UTC offsets; any of the
+    columns :data:`SERIES_COLUMNS`; lines starting with ``#`` are comments.
+    """
+    name = "the series DataFrame"
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index(names="timestamp")
+    else:
+        path = Path(source)
+        name = path.name
+        if not path.is_file():
+            raise CaseError([Problem("series", f"no such file: {str(path)!r}")], step=STEP)
+        try:
+            if path.suffix.lower() == ".parquet":
+                frame = pd.read_parquet(path)
+                if isinstance(frame.index, pd.DatetimeIndex):
+                    frame = frame.reset_index(names="timestamp")
+            else:
+                frame = pd.read_csv(path, comment="#")
+        except (OSError, ValueError) as exc:
+            raise CaseError([Problem("series", f"cannot read {name}: {exc}")], step=STEP) from None
+    if "timestamp" not in frame.columns:
+        raise CaseError([Problem("series", f"{name}: expected a 'timestamp' column, got columns {list(frame.columns)}")], step=STEP)
+    ts = frame["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        if ts.astype(str).str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all():
+            ts = pd.to_datetime(ts, utc=False, format="ISO8601")
+        else:
+            ts = pd.to_datetime(ts, errors="coerce")
+    if getattr(ts.dt, "tz", None) is None:
+        raise CaseError(
+            [Problem("series.timestamp", f"{name}: time zone missing: expected timestamps with their UTC offset, e.g. 2025-01-01T00:00:00+08:00")],
+            step=STEP,
+        )
+    cols = [c for c in SERIES_COLUMNS if c in frame.columns]
+    if not cols:
+        raise CaseError([Problem("series", f"{name}: expected some of the columns {list(SERIES_COLUMNS)}, got {list(frame.columns)}")], step=STEP)
+    out = frame[cols].astype(float)
+    out.index = pd.DatetimeIndex(ts)
+    bad = [c for c in cols if not np.isfinite(out[c].to_numpy()).all()]
+    if bad:
+        raise CaseError([Problem(f"series.{bad[0]}", f"{name}: missing or non-finite values in {bad}")], step=STEP)
+    neg = [c for c in ("load_mw", "pv_mw") if c in cols and (out[c] < 0).any()]
+    if neg:
+        raise CaseError([Problem(f"series.{neg[0]}", f"{name}: expected values >= 0 in {neg}")], step=STEP)
+    return out
+
+
+def _check_grid(frame: pd.DataFrame, step_minutes: int, steps: int, name: str = "series") -> None:
+    idx = frame.index
+    if len(idx) == 0 or len(idx) % steps:
+        raise CaseError(
+            [Problem(name, f"expected whole days of {steps} steps of {step_minutes} min, got {len(idx)} rows ({len(idx) / steps:.2f} days)")],
+            step=STEP,
+        )
+    diffs = np.diff(idx.asi8) if len(idx) > 1 else np.array([])
+    want = pd.Timedelta(minutes=step_minutes).value
+    if diffs.size and not (diffs == want).all():
+        k = int(np.flatnonzero(diffs != want)[0])
+        raise CaseError(
+            [Problem(f"{name}.timestamp", f"expected a step of {step_minutes} min throughout; row {k + 1} ({idx[k + 1].isoformat()}) follows {idx[k].isoformat()}")],
+            step=STEP,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Plans
+# ---------------------------------------------------------------------------
+
+
+def _chunks(items: list[DayItem], chunk: str) -> list[list[DayItem]]:
+    if chunk == "none":
+        return [items]
+    if chunk == "month":
+        out: dict[str, list[DayItem]] = {}
+        for d in items:
+            out.setdefault(d.date[:7], []).append(d)
+        return list(out.values())
+    raise CaseError([Problem("chunk", f"expected 'month' or 'none', got {chunk!r}")], step=STEP)
+
+
+def year_dates(year: int) -> list[dt.date]:
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
+        raise CaseError([Problem("year", f"expected a year between 1900 and 2200, e.g. 2025, got {year!r}")], step=STEP)
+    start = dt.date(year, 1, 1)
+    return [start + dt.timedelta(days=k) for k in range(366 if _calendar.isleap(year) else 365)]
+
+
+SYNTHETIC_HISTORY = "teda_east_2025_15min.csv.gz"
+
+
+def shipped_history(template: str, year: int) -> tuple[pd.DataFrame | None, str | None]:
+    """The shipped SYNTHETIC history for a template and year, if there is one (TEDA east 2025)."""
+    if template != "teda-east":
+        return None, None
+    from importlib import resources
+
+    ref = resources.files("forecasts.data").joinpath(SYNTHETIC_HISTORY)
+    if not ref.is_file():
+        return None, None
+    with resources.as_file(ref) as path:
+        frame = read_year_series(path)
+    frame = frame[[c for c in ("load_mw", "pv_mw") if c in frame.columns]]
+    if not (frame.index.year == year).any():
+        return None, None
+    return frame, f"SYNTHETIC TEDA east 2025 history (forecasts/data/{SYNTHETIC_HISTORY}): load_mw and pv_mw, shared over the case's load and PV assets in the template's proportions"
+
+
+def year_plan(
+    template: str,
+    year: int,
+    *,
+    history: pd.DataFrame | None | str = "auto",
+    chunk: str = "month",
+    step_minutes: int = 15,
+) -> Plan:
+    """Every day of ``year`` from a built-in template; load and PV from ``history`` where it covers the day.
+
+    ``history="auto"`` uses the shipped SYNTHETIC year when it covers ``year``
+    (TEDA east 2025); ``None`` uses the template's own profiles.
+    """
+    from vpp.cases import TEMPLATES
+
+    if template not in TEMPLATES:
+        raise CaseError([Problem("case", f"unknown template {template!r}: expected one of {sorted(TEMPLATES)} or a case file")], step=STEP)
+    dates = year_dates(year)
+    source = None
+    if isinstance(history, str) and history == "auto":
+        history, source = shipped_history(template, year)
+    elif history is not None:
+        history = read_year_series(history)
+        source = "the given history: " + ", ".join(c for c in SERIES_COLUMNS if c in history.columns)
+    steps = 1440 // step_minutes
+    items = []
+    covered = 0
+    for k, d in enumerate(dates):
+        load = pv = buy = None
+        if history is not None:
+            start = pd.Timestamp(d).tz_localize(history.index.tz or "Asia/Shanghai")
+            sl = history.loc[(history.index >= start) & (history.index < start + pd.Timedelta(days=1))]
+            if len(sl) == steps:
+                covered += 1
+                load = sl["load_mw"].to_numpy() if "load_mw" in sl else None
+                pv = sl["pv_mw"].to_numpy() if "pv_mw" in sl else None
+                buy = sl["buy_cny_per_mwh"].to_numpy() if "buy_cny_per_mwh" in sl else None
+        items.append(DayItem(index=k, date=d.isoformat(), weight=1.0, base=template, load_mw=load, pv_mw=pv, buy_cny_per_mwh=buy))
+    provenance = {
+        "days_from": f"the {template!r} template materialised for every date of {year} (tariff period, critical peak, working day, clear-sky PV)",
+        "load_pv_from": (f"{source} on {covered} of {len(dates)} days; the template's profiles on the others" if source else "the template's own profiles"),
+        "chunks": chunk,
+    }
+    return Plan(kind="year", chunks=_chunks(items, chunk), chain=True, dates=[d.isoformat() for d in dates], provenance=provenance)
+
+
+def series_plan(base: Case, series: pd.DataFrame | str | Path, *, chunk: str = "month") -> Plan:
+    """The days of a year from a canonical one-day case and a table of series at the case's step.
+
+    Each day is ``base`` with its start moved to the day and the totals of
+    ``load_mw`` / ``pv_mw`` and the ``buy_cny_per_mwh`` price of the table.
+    """
+    frame = read_year_series(series)
+    _check_grid(frame, base.step_minutes, base.steps)
+    n = len(frame) // base.steps
+    items = []
+    dates = []
+    for k in range(n):
+        sl = frame.iloc[k * base.steps : (k + 1) * base.steps]
+        start = sl.index[0]
+        day = base.model_copy(update={"start": start.to_pydatetime()})
+        items.append(
+            DayItem(
+                index=k, date=start.date().isoformat(), weight=1.0, base=lean(day),
+                load_mw=sl["load_mw"].to_numpy() if "load_mw" in sl else None,
+                pv_mw=sl["pv_mw"].to_numpy() if "pv_mw" in sl else None,
+                buy_cny_per_mwh=sl["buy_cny_per_mwh"].to_numpy() if "buy_cny_per_mwh" in sl else None,
+            )
+        )
+        dates.append(start.date().isoformat())
+    provenance = {
+        "days_from": f"the case {base.name!r} moved to each day",
+        "load_pv_from": "the given series: " + ", ".join(frame.columns),
+        "chunks": chunk,
+    }
+    return Plan(kind="year", chunks=_chunks(items, chunk), chain=True, dates=dates, provenance=provenance)
+
+
+# ---------------------------------------------------------------------------
+# Building and solving days (what a worker runs)
+# ---------------------------------------------------------------------------
+
+
+def make_day(item: DayItem) -> Day:
+    """The day's case; a day that cannot be made is returned with its reason, never dropped."""
+    try:
+        if isinstance(item.base, str):
+            from vpp.cases import materialize
+
+            case = lean(materialize(item.base, item.date))
+        else:
+            case = item.base
+        if item.load_mw is not None or item.pv_mw is not None or item.buy_cny_per_mwh is not None:
+            case = apply_series(case, item.load_mw, item.pv_mw, item.buy_cny_per_mwh)
+        return Day(item.index, item.date, item.weight, case)
+    except (VPPError, ValueError, KeyError) as exc:
+        return Day(item.index, item.date, item.weight, None, error=f"{type(exc).__name__}: {exc}")
+
+
+def build_chunk(items: list[DayItem]) -> list[Day]:
+    return [make_day(i) for i in items]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How each day is solved: gap, time limit per day [s], attempts (1 + retries) and the retry's time-limit factor."""
+
+    mip_gap: float = 1e-4
+    time_limit_s: float = 60.0
+    attempts: int = 2
+    retry_time_factor: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.mip_gap < 1):
+            raise ValueError(f"mip_gap: expected a number in [0, 1), got {self.mip_gap}")
+        if not (self.time_limit_s > 0) or not math.isfinite(self.time_limit_s):
+            raise ValueError(f"time_limit_s: expected a positive number of seconds, got {self.time_limit_s}")
+        if self.attempts < 1:
+            raise ValueError(f"attempts: expected >= 1, got {self.attempts}")
+
+
+COST_TERMS = (
+    "energy", "export", "carbon", "demand", "unserved", "unserved_thermal", "degradation", "curtailment",
+    "load_curtailment", "green_energy", "green_fixed", "dr_revenue", "dr_penalty",
+)
+"""The cost terms of model.md §6 as the model names them; any other term lands in ``cost_other_cny``."""
+
+
+def _solve_day(case: Case, settings: RunSettings, attempt: int) -> tuple[dict[str, Any], Any]:
+    from models import SolveOptions, extract, optimize
+    from vpp.results import summarize
+
+    limit = settings.time_limit_s * (settings.retry_time_factor ** (attempt - 1))
+    options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=limit, threads=1)
+    built, report = optimize(case, options, "lazy" if attempt == 1 else "spec")
+    sol = extract(built)
+    return summarize(case, report, sol, built.build_seconds), sol
+
+
+def solve_chunk(days: list[Day], sites: list[Site], sizes: dict[str, tuple[float, float]], point: int, settings: RunSettings, chain: bool) -> tuple[list[dict[str, Any]], float]:
+    """Solve a chunk's days in order, each from the storage level the last one ended at (when ``chain``).
+
+    A day that fails (infeasible, time limit without a schedule, a case that
+    could not be made) is tried again with the spec's binaries and a longer
+    time limit, then reported with its reason; the next day then starts from
+    the sites' ``soc_initial``. Returns the rows and the seconds spent.
+    """
+    t0 = time.perf_counter()
+    rows = []
+    level: dict[str, float] | None = None
+    sized = {s.battery_id: s for s in sites}
+    for day in days:
+        row: dict[str, Any] = {"point": point, "day": day.index, "date": day.date, "weight": day.weight}
+        start = {s.id: (level or {}).get(s.id, s.template.soc_initial) if chain else s.template.soc_initial for s in sites}
+        reason = day.error
+        summary = sol = None
+        attempts = 0
+        if day.case is not None:
+            case = with_storage(day.case, sites, sizes, soc_initial=start)
+            for attempt in range(1, settings.attempts + 1):
+                attempts = attempt
+                try:
+                    summary, sol = _solve_day(case, settings, attempt)
+                    reason = None
+                    break
+                except (VPPError, ValueError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+        row["attempts"] = attempts
+        if summary is None:
+            row.update(status="failed", reason=reason)
+            rows.append(row)
+            level = None
+            continue
+        row.update(_row_values(day.case if day.case is not None else case, case, summary, sol, sized, sites, sizes, start))
+        row["reason"] = None
+        rows.append(row)
+        level = {s.id: row[f"soc_end_fraction:{s.id}"] for s in sites if f"soc_end_fraction:{s.id}" in row}
+    return rows, time.perf_counter() - t0
+
+
+def _row_values(_base: Case, case: Case, s: dict[str, Any], sol: Any, sized: dict[str, Site], sites: list[Site], sizes: dict[str, tuple[float, float]], start: dict[str, float]) -> dict[str, Any]:
+    e = s["energy_mwh"]
+    dt_h = case.dt_hours
+    buy = case.series(case.grid.buy_cny_per_mwh)
+    out: dict[str, Any] = {"status": s["status"], "mip_gap": s["mip_gap"], "objective_cny": s["objective_cny"]}
+    for term in COST_TERMS:
+        out[f"cost_{term}_cny"] = float(s["cost_cny"].get(term, 0.0))
+    other = sum(v for k, v in s["cost_cny"].items() if k not in COST_TERMS and k != "total")
+    out["cost_other_cny"] = float(other)
+    renewable = (s["renewable_share"] or 0.0) * e["consumption_mwh"]
+    out.update(
+        import_mwh=e["import_mwh"], export_mwh=e["export_mwh"], peak_import_mw=s["peak_import_mw"],
+        emissions_t=s["emissions_t"], consumption_mwh=e["consumption_mwh"], renewable_mwh=renewable,
+        pv_available_mwh=e["pv_available_mwh"], pv_curtailed_mwh=e["pv_curtailed_mwh"],
+        unserved_mwh=e["unserved_mwh"], unserved_thermal_mwh_th=e["unserved_thermal_mwh_th"],
+    )
+    ch = dis = charging = soc0 = soc1 = 0.0
+    for site in sites:
+        bid = site.battery_id
+        p, en = sizes.get(site.id, (0.0, 0.0))
+        frac_end = site.template.soc_initial
+        if bid in sol.assets and p > 0 and en > 0:
+            v = sol.assets[bid]
+            ch += float(v["charge_mw"].sum() * dt_h)
+            dis += float(v["discharge_mw"].sum() * dt_h)
+            charging += float((buy * v["charge_mw"]).sum() * dt_h)
+            soc0 += start[site.id] * en
+            soc1 += float(v["soc_mwh"][-1])
+            lo, hi = site.template.soc_min, site.template.soc_max
+            frac_end = min(max(float(v["soc_mwh"][-1]) / en, lo), hi)
+        out[f"soc_end_fraction:{site.id}"] = frac_end
+    out.update(storage_charge_mwh=ch, storage_discharge_mwh=dis, storage_charging_cost_cny=charging, soc_start_mwh=soc0, soc_end_mwh=soc1)
+    return out

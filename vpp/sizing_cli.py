@@ -1,0 +1,159 @@
+"""``vpp size``: storage sizing for planners (see the README's "Storage sizing").
+
+Exit codes: 0 done; 1 done, but some day failed after its retries (every
+such day is listed in sizing.json and printed); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from vpp.errors import CaseError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} days/s" if speed else "– days/s", style="cyan")
+
+
+def _keyvalues(items: list[str] | None, option: str) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"expected KEY=NUMBER, got {item!r}", param_hint=option) from None
+    return values
+
+
+def size(
+    case: Annotated[str, typer.Option(help="Built-in case (teda-east) or a one-day case file (.json/.yaml) with --series.")] = "teda-east",
+    year: Annotated[int, typer.Option(help="Year to simulate (for teda-east 2025, the shipped SYNTHETIC history gives load and PV).")] = 2025,
+    typical_days: Annotated[int | None, typer.Option(help="Co-optimise and sweep over K tsam typical days, then check against the full year.")] = None,
+    sweep: Annotated[str | None, typer.Option(help="power=…,energy=… totals over the sites [MW, MWh]: lists (10,20,30) or ranges (0:80:20).")] = None,
+    sites: Annotated[str | None, typer.Option(help="Comma-separated node ids where storage may go (default: the nodes of the case's batteries).")] = None,
+    series: Annotated[Path | None, typer.Option(help="CSV/Parquet of the year's series: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")] = None,
+    economics: Annotated[list[str] | None, typer.Option(help="Override an economics default, e.g. discount_rate=0.08 (repeatable).")] = None,
+    sizing_opt: Annotated[list[str] | None, typer.Option("--sizing", help="Override a sizing default, e.g. duration_max_h=2 (repeatable).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the tables, sizing.json and the plots.")] = Path("out-sizing"),
+    summary_json: Annotated[Path | None, typer.Option(help="Also write sizing.json to this path.")] = None,
+    scheduler: Annotated[str, typer.Option(help="local (a local Dask cluster, all cores), serial, or an existing Dask cluster tcp://HOST:PORT.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: one per core).")] = None,
+    chunk: Annotated[str, typer.Option(help="month: each month starts from soc_initial (parallel months); none: one chain over the year.")] = "month",
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of each day.")] = 1e-4,
+    time_limit: Annotated[float, typer.Option(help="Solver time limit per day [s] (a retry gets 4×).")] = 60.0,
+    full_year_check: Annotated[bool, typer.Option(help="With typical days: also simulate the full year at no storage and the recommended size.")] = True,
+    plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
+) -> None:
+    """Size storage: a year of days (or typical days), co-optimisation and a sweep, NPV/IRR/payback/LCOS."""
+    from pydantic import ValidationError
+
+    from vpp.sizing import SizingRequest, write_outputs
+    from vpp.sizing.runner import Runner
+    from vpp.sizing.study import run_study
+
+    try:
+        req = SizingRequest(
+            case=case, year=year, typical_days=typical_days, sweep=sweep,
+            sites=[s.strip() for s in sites.split(",") if s.strip()] if sites else None,
+            series=str(series) if series else None,
+            economics=_keyvalues(economics, "--economics"), sizing=_keyvalues(sizing_opt, "--sizing"),
+            chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, full_year_check=full_year_check,
+            scheduler=scheduler, workers=workers,
+        )
+    except ValidationError as exc:
+        for e in exc.errors(include_url=False):
+            err.print(f"[bold red]error[/] --{'-'.join(str(x) for x in e['loc']).replace('_', '-')}: {e['msg']}", highlight=False)
+        raise typer.Exit(2) from None
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"), _Rate(),
+        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=err, transient=False,
+    )
+    state: dict[str, Any] = {"task": None, "label": "days"}
+
+    def log(message: str) -> None:
+        progress.console.print(message, highlight=False)
+        state["label"] = message.split(":")[0][:40]
+        state["task"] = None
+
+    def tick(done: int, total: int) -> None:
+        if state["task"] is None:
+            state["task"] = progress.add_task(state["label"], total=total)
+        progress.update(state["task"], completed=done, total=total)
+
+    try:
+        runner = Runner(scheduler, workers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--scheduler") from None
+    try:
+        with progress, runner:
+            result = run_study(req, runner, progress=tick, log=log)
+    except CaseError as exc:
+        err.print(f"[bold red]error[/] {len(exc.problems)} problem(s) while {exc.step}:", highlight=False)
+        for p in exc.problems:
+            err.print(f"  - {p}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    paths = write_outputs(result, out_dir, plots=plots)
+    if summary_json is not None:
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _print(result.summary)
+    out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+    if result.summary["failed_days"]:
+        for f in result.summary["failed_days"]:
+            err.print(f"[bold red]failed day[/] {f['date']} ({f['run']}, point {f['point']}, {f['attempts']} attempts): {f['reason']}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
+def _money(x: float | None, unit: str = "CNY") -> str:
+    return "–" if x is None else f"{x:,.0f} {unit}"
+
+
+def _print(s: dict[str, Any]) -> None:
+    r = s["recommended"]
+    t = Table(title=f"storage sizing: {s['case']} {s['year']} ({r['method']})", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("recommended", f"{r['power_mw']:.2f} MW / {r['energy_mwh']:.2f} MWh")
+    for site in r["sites"]:
+        t.add_row(f"  {site['site']}", f"{site['power_mw']:.2f} MW / {site['energy_mwh']:.2f} MWh")
+    t.add_row("capital cost", _money(r["capex_cny"]))
+    t.add_row("saving a year", _money(r["saving_cny_per_year"]))
+    t.add_row("NPV", _money(r["npv_cny"]))
+    t.add_row("IRR", "–" if r["irr"] is None else f"{100 * r['irr']:.1f} %")
+    t.add_row("payback simple / discounted", " / ".join("–" if v is None else f"{v:.1f} yr" for v in (r["simple_payback_years"], r["discounted_payback_years"])))
+    t.add_row("LCOS", _money(r["lcos_cny_per_mwh"], "CNY/MWh"))
+    t.add_row("cycles a year", f"{r['equivalent_cycles_per_year']:.0f}" if r["equivalent_cycles_per_year"] is not None else "–")
+    t.add_row("economics from", r["economics_basis"])
+    cmp_ = s.get("typical_vs_full_year")
+    if cmp_:
+        d = cmp_["saving_from_storage"]
+        t.add_row("saving: typical days vs year", f"{_money(d['typical_days_cny'])} vs {_money(d['full_year_cny'])}")
+    sw = s["sweep"]["best"]
+    t.add_row("sweep's best point", f"{sw['power_mw']:.2f} MW / {sw['energy_mwh']:.2f} MWh, NPV {_money(sw['npv_cny'])}")
+    out.print(t)
