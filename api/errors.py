@@ -65,9 +65,9 @@ def error_body(code: str, message: str, problems: list[Problem] | None = None, *
     return body
 
 
-def error_response(status: int, code: str, message: str, problems: list[Problem] | None = None,
+def error_response(http_status: int, code: str, message: str, problems: list[Problem] | None = None,
                    headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse(error_body(code, message, problems, **extra), status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message, problems, **extra), status_code=http_status, headers=headers)
 
 
 def _loc_path(loc: tuple[Any, ...] | list[Any]) -> str:
