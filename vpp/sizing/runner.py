@@ -141,11 +141,19 @@ class Runner:
             made: dict[int, list[Day]] = {}
             for p, sizes in enumerate(points):
                 for c, chunk in enumerate(plan.chunks):
-                    if c not in made:
-                        made[c] = build_chunk(chunk)
-                    rows, secs = solve_chunk(made[c], sites, sizes, p, settings, plan.chain)
+                    for attempt in range(self.retries + 1):  # as Dask's retries
+                        try:
+                            if c not in made:
+                                made[c] = build_chunk(chunk)
+                            rows, secs = solve_chunk(made[c], sites, sizes, p, settings, plan.chain)
+                            busy += secs
+                            break
+                        except Exception as exc:  # noqa: BLE001 - reported per day, as on Dask
+                            rows = _failed_rows(plan, p, c, _task_failure(exc, self.retries), self.retries + 1)
+                            made.pop(c, None)
+                            if attempt == self.retries:
+                                break
                     results[(p, c)] = rows
-                    busy += secs
                     done += len(chunk)
                     if progress:
                         progress(done, total)
@@ -167,11 +175,7 @@ class Runner:
                     rows, secs = fut.result()
                     busy += secs
                 except Exception as exc:  # noqa: BLE001 - reported per day below
-                    reason = _task_failure(exc, self.retries)
-                    rows = [
-                        {"point": p, "day": i.index, "date": i.date, "weight": i.weight, "status": "failed", "attempts": self.retries + 1, "reason": reason}
-                        for i in plan.chunks[c]
-                    ]
+                    rows = _failed_rows(plan, p, c, _task_failure(exc, self.retries), self.retries + 1)
                 results[(p, c)] = rows
                 done += len(plan.chunks[c])
                 if progress:
@@ -181,6 +185,13 @@ class Runner:
         rest = sorted(c for c in table.columns if c not in FIRST_COLUMNS)
         table = table.reindex(columns=FIRST_COLUMNS + rest)
         return table, {"wall_seconds": time.perf_counter() - t0, "task_seconds": busy}
+
+
+def _failed_rows(plan: Plan, p: int, c: int, reason: str, attempts: int) -> list[dict[str, Any]]:
+    return [
+        {"point": p, "day": i.index, "date": i.date, "weight": i.weight, "status": "failed", "attempts": attempts, "reason": reason}
+        for i in plan.chunks[c]
+    ]
 
 
 def _task_failure(exc: BaseException, retries: int) -> str:

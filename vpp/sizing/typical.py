@@ -54,9 +54,12 @@ def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
     steps = days[0].case.steps if days[0].case is not None else 96
     hours = steps * days[0].case.dt_hours if days[0].case is not None else 24
     features = features.loc[:, features.std() > 0]  # a constant column carries nothing to cluster on
-    if features.shape[1] == 0 or k == n:
+    if k == n:
         assignment = np.arange(n)
         centres = list(range(n))
+    elif features.shape[1] == 0:  # every day alike: k groups of consecutive days, each led by its first
+        assignment = np.arange(n) * k // n
+        centres = [int(np.flatnonzero(assignment == j)[0]) for j in range(k)]
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

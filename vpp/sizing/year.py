@@ -280,7 +280,7 @@ def _check_grid(frame: pd.DataFrame, step_minutes: int, steps: int, name: str = 
             [Problem(name, f"expected whole days of {steps} steps of {step_minutes} min, got {len(idx)} rows ({len(idx) / steps:.2f} days)")],
             step=STEP,
         )
-    diffs = np.diff(idx.asi8) if len(idx) > 1 else np.array([])
+    diffs = np.diff(idx.as_unit("ns").asi8) if len(idx) > 1 else np.array([])
     want = pd.Timedelta(minutes=step_minutes).value
     if diffs.size and not (diffs == want).all():
         k = int(np.flatnonzero(diffs != want)[0])

@@ -1,0 +1,96 @@
+"""The hand-solvable sizing case (conftest.py): co-optimisation and sweep give the hand optimum and agree."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import HAND_BATTERY, HAND_ECONOMICS, hand_case_data, hand_series
+
+from models.sizing import SizedSite, co_optimise
+from vpp.case import load_case
+from vpp.sizing import run_sizing_request
+from vpp.sizing.runner import Runner
+from vpp.sizing.schema import SizingRequest
+from vpp.sizing.study import run_study
+
+BASELINE = 365 * 10 * (21 * 100 + 500 + 400 + 300)
+SAVING_20 = 365 * (10 * 399 + 10 * 299)
+CAPITAL_PER_MWH = 365 * 250.0
+
+
+def hand_request(tmp_path, **kw) -> SizingRequest:
+    series = tmp_path / "year.csv"
+    hand_series(365).to_csv(series, index=False)
+    params = dict(
+        case_data=hand_case_data(), year=2025, series=str(series), sites=["grid"],
+        economics=HAND_ECONOMICS, battery=HAND_BATTERY, typical_days=1, sweep="power=10,20,energy=10,20,30",
+        full_year_check=False, scheduler="serial",
+    )
+    params.update(kw)
+    return SizingRequest(**params)
+
+
+def test_co_optimisation_of_one_battery_gives_the_hand_optimum() -> None:
+    data = hand_case_data()
+    data["assets"].append({"id": "bess", "type": "battery", "power_mw": 100, "energy_mwh": 100, **HAND_BATTERY})
+    case = load_case(data)
+    out = co_optimise([case], [365.0], [SizedSite("bess", 0.0, CAPITAL_PER_MWH)])
+    assert out.energy_mwh["bess"] == pytest.approx(20.0, abs=1e-6)
+    assert out.power_mw["bess"] >= 10.0 - 1e-6  # a 10 MWh block leaves within one hour
+    assert out.operating_cny == pytest.approx(BASELINE - SAVING_20, rel=1e-9)
+    assert out.capital_cny == pytest.approx(20 * CAPITAL_PER_MWH, rel=1e-9)
+    assert out.objective_cny == pytest.approx(11_322_300, rel=1e-9)
+    # a dearer MWh (above 299 a day) keeps only the first block; a cheaper one (below 199) takes all three
+    assert co_optimise([case], [365.0], [SizedSite("bess", 0.0, 365 * 350.0)]).energy_mwh["bess"] == pytest.approx(10.0, abs=1e-6)
+    assert co_optimise([case], [365.0], [SizedSite("bess", 0.0, 365 * 150.0)]).energy_mwh["bess"] == pytest.approx(30.0, abs=1e-6)
+
+
+def test_co_optimisation_refuses_mismatched_days() -> None:
+    case = load_case(hand_case_data())
+    with pytest.raises(ValueError, match="expected one weight per day \\(1\\), got 2"):
+        co_optimise([case], [1.0, 2.0], [])
+    with pytest.raises(ValueError, match="day 0: no battery 'bess' to size"):
+        co_optimise([case], [1.0], [SizedSite("bess", 0.0, 1.0)])
+
+
+def test_study_co_optimisation_and_sweep_agree_with_the_hand_optimum(tmp_path) -> None:
+    req = hand_request(tmp_path)
+    with Runner("serial") as runner:
+        result = run_study(req, runner)
+    s = result.summary
+    co = s["co_optimisation"]
+    assert co["energy_mwh"]["grid"] == pytest.approx(20.0, abs=1e-6)
+    assert 10.0 - 1e-6 <= co["power_mw"]["grid"] <= 20.0 + 1e-6  # duration between 1 and 4 h
+    best = s["sweep"]["best"]
+    assert (best["power_mw"], best["energy_mwh"]) == (10.0, 20.0)
+    assert best["total_cost_cny_per_year"] == pytest.approx(11_322_300, rel=1e-9)
+    assert co["objective_cny_per_year"] == pytest.approx(best["total_cost_cny_per_year"], rel=1e-9)
+    # the marginal value of the last MWh: 299 CNY a day by both routes
+    assert s["sweep"]["marginal_value_last_mwh"]["cny_per_mwh_year"] == pytest.approx(365 * 299, rel=1e-9)
+    assert co["marginal_value_last_mwh"]["cny_per_mwh_year"] == pytest.approx(365 * 299, rel=1e-9)
+    rec = s["recommended"]
+    assert rec["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
+    assert rec["saving_cny_per_year"] == pytest.approx(SAVING_20, rel=1e-9)
+    assert rec["capex_cny"] == pytest.approx(20 * 1000 * HAND_ECONOMICS["energy_cny_per_kwh"], rel=1e-12)
+    # NPV = (saving − annualised capital)/CRF
+    assert rec["npv_cny"] == pytest.approx((SAVING_20 - 20 * CAPITAL_PER_MWH) / 0.1490294887, rel=1e-8)
+    assert rec["equivalent_cycles_per_year"] == pytest.approx(365.0, rel=1e-9)
+    # LCOS: capital cost over 20 MWh a day, plus the 100 CNY/MWh it was charged at (wear is an operating cost, not in LCOS)
+    annuity = (1 - 1.08**-10) / 0.08
+    assert rec["lcos_cny_per_mwh"] == pytest.approx(20 * 1000 * HAND_ECONOMICS["energy_cny_per_kwh"] / (365 * 20 * annuity) + 100, rel=1e-9)
+    table = result.points.set_index(["power_mw", "energy_mwh"])
+    assert table.loc[(0.0, 0.0), "operating_cost_cny_per_year"] == pytest.approx(BASELINE, rel=1e-12)
+    assert table.loc[(10.0, 30.0), "saving_cny_per_year"] == pytest.approx(365 * (3990 + 2990 + 1990), rel=1e-9)
+    assert table.loc[(10.0, 10.0), "saving_cny_per_year"] == pytest.approx(365 * 3990, rel=1e-9)
+    json.dumps(s)  # plain JSON
+
+
+def test_run_sizing_request_returns_sizing_json(tmp_path) -> None:
+    params = hand_request(tmp_path).model_dump()
+    out = run_sizing_request(params)
+    assert json.loads(json.dumps(out)) == out
+    assert out["recommended"]["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
+    assert out["assumptions"]["economics"]["discount_rate"] == {"value": 0.08, "source": "[override] given in the request"}
+    assert out["assumptions"]["economics"]["fixed_om_cny_per_kw_year"]["value"] == 0.0
+    assert out["complete"] is True and out["failed_days"] == []
