@@ -37,8 +37,8 @@ def plot_value_heatmap(points: pd.DataFrame, path: str | Path, recommended: tupl
     if recommended and recommended[0] > 0:
         ax.plot(np.interp(recommended[1], energies, range(len(energies))), np.interp(recommended[0], powers, range(len(powers))),
                 "k*", ms=12, label="co-optimised / recommended")
-    ax.set_xticks(range(len(energies)), [f"{e:g}" for e in energies], rotation=45)
-    ax.set_yticks(range(len(powers)), [f"{p:g}" for p in powers])
+    ax.set_xticks(range(len(energies)), [f"{e:.1f}" for e in energies], rotation=45)
+    ax.set_yticks(range(len(powers)), [f"{p:.1f}" for p in powers])
     ax.set_xlabel("storage energy, all sites [MWh]")
     ax.set_ylabel("storage power, all sites [MW]")
     ax.set_title("net annual benefit against no storage [M CNY/yr]\n(operating saving − annualised capital and O&M)", fontsize=10)
@@ -69,6 +69,14 @@ def plot_monthly(monthly: pd.DataFrame, labels: dict[int, str], path: str | Path
     width = 0.8 / max(len(pts), 1)
     fig, ax = plt.subplots(figsize=(13, 5.5))
     x = np.arange(len(months))
+    seen: set[str] = set()
+
+    def once(label: str) -> str | None:
+        if label in seen:
+            return None
+        seen.add(label)
+        return label
+
     for k, p in enumerate(pts):
         m = monthly[monthly["point"] == p].set_index("month").reindex(months).fillna(0.0)
         base = np.zeros(len(months))
@@ -79,19 +87,19 @@ def plot_monthly(monthly: pd.DataFrame, labels: dict[int, str], path: str | Path
             if np.abs(v).max(initial=0) < 1e-9:
                 continue
             ax.bar(x + (k - (len(pts) - 1) / 2) * width, v, width, bottom=base, color=color, alpha=1.0 if k else 0.55,
-                   label=label if k == len(pts) - 1 else None, edgecolor="white", lw=0.3)
+                   label=once(label), edgecolor="white", lw=0.3)
             base += v
         rev = m.get("cost_dr_revenue_cny")
         if rev is not None and np.abs(rev.to_numpy()).max(initial=0) > 0:
             ax.bar(x + (k - (len(pts) - 1) / 2) * width, rev.to_numpy() / 1e6, width, color="#9b59b6", alpha=1.0 if k else 0.55,
-                   label="DR revenue" if k == len(pts) - 1 else None)
-        ax.plot(x + (k - (len(pts) - 1) / 2) * width, m["total_cny"].to_numpy() / 1e6, "k_", ms=14)
-        for xi, tot in zip(x, m["total_cny"].to_numpy() / 1e6, strict=True):
-            ax.text(xi + (k - (len(pts) - 1) / 2) * width, tot, labels.get(p, str(p))[:1], ha="center", va="bottom", fontsize=7)
+                   label=once("DR revenue"))
+        ax.plot(x + (k - (len(pts) - 1) / 2) * width, m["total_cny"].to_numpy() / 1e6, "k_", ms=14,
+                label=once("total"))
     ax.set_xticks(x, months, rotation=45)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_ylabel("cost [M CNY per month]")
-    ax.set_title(title + "\n" + ";  ".join(f"{labels.get(p, p)[:1]} = {labels.get(p, p)} (pale: {'first' if i == 0 else 'second'})" for i, p in enumerate(pts)), fontsize=10)
+    order = ", ".join(f"{'left, pale' if i == 0 else 'right, solid'}: {labels.get(p, str(p))}" for i, p in enumerate(pts))
+    ax.set_title(f"{title}\neach month: {order}", fontsize=10)
     ax.legend(loc="upper left", ncol=4, fontsize=8, bbox_to_anchor=(0, -0.15))
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()

@@ -71,7 +71,7 @@ class Runner:
             if self.scheduler == "local":
                 self.cluster = LocalCluster(
                     n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=40,
+                    dashboard_address=":0", silence_logs=40,
                 )
                 self.client = Client(self.cluster)
             else:

@@ -466,7 +466,7 @@ def _annual_dict(table: pd.DataFrame | None, point: int) -> dict[str, Any] | Non
     if table is None or not (table["point"] == point).any():
         return None
     r = table[table["point"] == point].iloc[0]
-    return {k: _num(r[k]) for k in _ANNUAL_KEYS if k in r}
+    return {k: (int(r[k]) if k.startswith("days_") else _num(r[k])) for k in _ANNUAL_KEYS if k in r}
 
 
 def _point_dict(table: pd.DataFrame, point: int) -> dict[str, Any]:

@@ -1,0 +1,170 @@
+"""Every error path of the sizing inputs, matched on its message; sites, series and typical days."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import hand_case_data, hand_series
+from typer.testing import CliRunner
+
+from vpp.case import load_case
+from vpp.cli import app
+from vpp.errors import CaseError
+from vpp.sizing.runner import Runner
+from vpp.sizing.schema import SizingRequest, load_defaults, parse_sweep
+from vpp.sizing.study import make_plan
+from vpp.sizing.typical import typical_plan
+from vpp.sizing.year import (
+    candidate_sites,
+    read_year_series,
+    series_plan,
+    with_storage,
+    year_dates,
+    year_plan,
+)
+
+
+def problems(exc: pytest.ExceptionInfo) -> list[str]:
+    return [str(p) for p in exc.value.problems]
+
+
+def test_sweep_grammar() -> None:
+    assert parse_sweep("power=10,20,energy=0:60:20") == {"power": [10.0, 20.0], "energy": [0.0, 20.0, 40.0, 60.0]}
+    assert parse_sweep({"power": [5], "energy": 10}) == {"power": [5.0], "energy": [10.0]}
+    assert parse_sweep("power=1.5e1, energy = 30,30") == {"power": [15.0], "energy": [30.0]}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("power=10", "sweep: missing energy=…: the sweep needs both power (MW) and energy (MWh)"),
+        ("power=10,energy=20,duration=2", "sweep: unknown key(s) ['duration']: expected power and energy"),
+        ("10,power=5,energy=5", "sweep: expected key=values, got '10' before any key (power=…, energy=…)"),
+        ("power=ten,energy=5", "sweep: power: expected numbers or start:stop:step, got 'ten'"),
+        ("power=10:0:5,energy=5", "sweep: power: range '10:0:5' needs start <= stop and a step > 0"),
+        ("power=-5,energy=5", "sweep: power: expected values >= 0, got [-5.0]"),
+        ("power=1,energy=2,power=3", "sweep: 'power' is given twice"),
+        ("power=0:100:1,energy=0:10:1", "sweep: 101 × 11 points: at most 400"),
+        ("", "sweep: expected power=…,energy=…, e.g. power=10,20,energy=20:80:20"),
+    ],
+)
+def test_bad_sweep(spec: str, message: str) -> None:
+    with pytest.raises(CaseError) as exc:
+        parse_sweep(spec)
+    assert problems(exc) == [message]
+
+
+def test_sites_default_to_the_battery_nodes_and_unknown_sites_are_named() -> None:
+    defaults, _ = load_defaults()
+    data = hand_case_data()
+    data["network"] = {"nodes": [{"id": "sub", "capacity_mw": 40}]}
+    data["assets"].append({"id": "b", "type": "battery", "node": "sub", "power_mw": 2, "energy_mwh": 4})
+    case = load_case(data)
+    (site,) = candidate_sites(case, None, defaults)
+    assert (site.id, site.battery_id, site.power_max_mw, site.energy_max_mwh) == ("sub", "b", 40.0, 160.0)
+    root = candidate_sites(case, ["grid"], defaults)[0]
+    assert (root.battery_id, root.power_max_mw, root.template.charge_efficiency) == ("bess-grid", 100.0, 0.9)
+    with pytest.raises(CaseError) as exc:
+        candidate_sites(case, ["sub", "nowhere"], defaults)
+    assert problems(exc) == ["sites: unknown site 'nowhere': expected a node of the case ['sub'] or the root 'grid'"]
+    with pytest.raises(CaseError) as exc:
+        candidate_sites(load_case(hand_case_data()), None, defaults)
+    assert problems(exc) == ["sites: no candidate site: the case has no battery; name the sites (node ids) to size"]
+    sized = with_storage(case, [site], {"sub": (3.0, 9.0)})
+    assert [(a.id, a.power_mw, a.energy_mwh) for a in sized.assets if a.type == "battery"] == [("b", 3.0, 9.0)]
+    assert not [a for a in with_storage(case, [site], {}).assets if a.type == "battery"]
+
+
+def test_bad_year() -> None:
+    with pytest.raises(CaseError) as exc:
+        year_dates(1800)
+    assert problems(exc) == ["year: expected a year between 1900 and 2200, e.g. 2025, got 1800"]
+    assert len(year_dates(2024)) == 366
+    with pytest.raises(ValueError, match="expected a year between 1900 and 2200, e.g. 2025, got 3000"):
+        SizingRequest(year=3000)
+
+
+def test_unknown_template_and_missing_series(tmp_path) -> None:
+    with pytest.raises(CaseError) as exc:
+        year_plan("teda-west", 2025)
+    assert problems(exc) == ["case: unknown template 'teda-west': expected one of ['teda-east'] or a case file"]
+    with pytest.raises(CaseError) as exc:
+        make_plan(SizingRequest(case=str(tmp_path / "nope.json")))
+    assert problems(exc)[0].startswith("case: '") and problems(exc)[0].endswith("nope.json' is neither a built-in case (teda-east) nor an existing file")
+    with pytest.raises(CaseError) as exc:
+        make_plan(SizingRequest(case_data=hand_case_data()))
+    assert problems(exc) == ["series: a case file needs the year's series (--series FILE: timestamp, load_mw, pv_mw, buy_cny_per_mwh)"]
+
+
+def test_series_errors(tmp_path) -> None:
+    case = load_case(hand_case_data())
+    good = hand_series(2)
+    with pytest.raises(CaseError) as exc:
+        series_plan(case, good.iloc[:30])
+    assert problems(exc) == ["series: expected whole days of 24 steps of 60 min, got 30 rows (1.25 days)"]
+    naive = good.assign(timestamp=good["timestamp"].dt.tz_localize(None))
+    with pytest.raises(CaseError) as exc:
+        read_year_series(naive)
+    assert problems(exc) == ["series.timestamp: the series DataFrame: time zone missing: expected timestamps with their UTC offset, e.g. 2025-01-01T00:00:00+08:00"]
+    gap = good.drop(index=5)
+    with pytest.raises(CaseError) as exc:
+        series_plan(case, pd.concat([gap, gap.iloc[:1]]))
+    assert problems(exc) == ["series.timestamp: expected a step of 60 min throughout; row 5 (2025-01-01T06:00:00+08:00) follows 2025-01-01T04:00:00+08:00"]
+    with pytest.raises(CaseError) as exc:
+        read_year_series(good.rename(columns={"load_mw": "demand"}).drop(columns=["buy_cny_per_mwh"]))
+    assert problems(exc) == ["series: the series DataFrame: expected some of the columns ['load_mw', 'pv_mw', 'buy_cny_per_mwh'], got ['timestamp', 'demand']"]
+    with pytest.raises(CaseError) as exc:
+        read_year_series(good.assign(load_mw=-1.0))
+    assert problems(exc) == ["series.load_mw: the series DataFrame: expected values >= 0 in ['load_mw']"]
+    with pytest.raises(CaseError) as exc:
+        read_year_series(tmp_path / "absent.csv")
+    assert problems(exc)[0].startswith("series: no such file:")
+    # the series must be the requested year
+    path = tmp_path / "y.parquet"
+    hand_series(2, year=2024).to_parquet(path)
+    with pytest.raises(CaseError) as exc:
+        make_plan(SizingRequest(case_data=hand_case_data(), series=str(path), year=2025))
+    assert problems(exc) == ["series: the series covers 2024, not the year 2025"]
+    plan = make_plan(SizingRequest(case_data=hand_case_data(), series=str(path), year=2024))
+    assert plan.dates == ["2024-01-01", "2024-01-02"]
+
+
+def test_defaults_overrides_are_checked() -> None:
+    with pytest.raises(CaseError) as exc:
+        load_defaults({"economics": {"discount": 0.1}, "finance": {"x": 1}, "sizing": {"duration_max_h": "long"}})
+    assert problems(exc) == [
+        "economics.discount: unknown key 'discount': expected one of ['cell_life_years', 'discount_rate', 'energy_cny_per_kwh', 'fixed_om_cny_per_kw_year', 'lifetime_years', 'power_cny_per_kw', 'replacement_fraction']",
+        "finance: unknown section 'finance': expected one of ['battery', 'economics', 'sizing', 'year']",
+        "sizing.duration_max_h: expected a finite number, got 'long'",
+    ]
+    plain, sources = load_defaults()
+    assert plain["economics"]["energy_cny_per_kwh"] == 800
+    assert all(("[pub" in v["source"] or "[assumed]" in v["source"]) for v in sources.values())
+
+
+def test_typical_days_weights_cover_the_year() -> None:
+    # 10 days: 4 with a 10 MW load, 6 with 20 MW; two typical days stand for 4 and 6 days
+    case = load_case(hand_case_data())
+    plan = series_plan(case, hand_series(10, load=[10, 20, 10, 20, 20, 10, 20, 20, 10, 20]))
+    with Runner("serial") as runner:
+        days = runner.make_days(plan)
+    t = typical_plan(plan, days, 2)
+    weights = sorted(d.weight for d in t.days)
+    assert weights == [4.0, 6.0]
+    loads = {float(d.load_mw[0]): d.weight for d in t.days}
+    assert loads == {10.0: 4.0, 20.0: 6.0}
+    assert len(t.assignment) == 10 and t.chain is False
+    with pytest.raises(CaseError) as exc:
+        typical_plan(plan, days, 11)
+    assert problems(exc) == ["typical_days: expected a whole number between 1 and the 10 days of the year, got 11"]
+
+
+def test_cli_bad_input_exits_2(tmp_path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(app, ["size", "--sweep", "power=10", "--scheduler", "serial", "--out", str(tmp_path)])
+    assert done.exit_code == 2
+    assert "sweep: missing energy=…" in done.output
+    done = runner.invoke(app, ["size", "--scheduler", "somewhere", "--out", str(tmp_path)])
+    assert done.exit_code == 2 and "expected 'serial', 'local' or a Dask address" in done.output
+    done = runner.invoke(app, ["size", "--economics", "discount_rate", "--out", str(tmp_path)])
+    assert done.exit_code == 2 and "expected KEY=NUMBER, got 'discount_rate'" in done.output

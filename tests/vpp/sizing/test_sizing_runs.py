@@ -1,0 +1,87 @@
+"""The year of days: chaining, failed days, and serial against Dask (identical tables)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import HAND_BATTERY, hand_case_data, hand_series
+
+from vpp.case import load_case
+from vpp.sizing.runner import Runner
+from vpp.sizing.schema import load_defaults
+from vpp.sizing.year import DayItem, RunSettings, candidate_sites, series_plan
+
+
+def sites_and_plan(days: int, load: list[float] | None = None, chunk: str = "month", case_data: dict | None = None):
+    case = load_case(case_data or hand_case_data())
+    defaults, _ = load_defaults({"battery": HAND_BATTERY})
+    sites = candidate_sites(case, ["grid"], defaults)
+    plan = series_plan(case, hand_series(days, load=load), chunk=chunk)
+    return sites, plan
+
+
+def test_days_follow_one_another_within_a_chunk() -> None:
+    # 1 Jan – 3 Feb: two chunks (January, February); each day ends empty, so each starts empty
+    sites, plan = sites_and_plan(34)
+    assert [len(c) for c in plan.chunks] == [31, 3]
+    with Runner("serial") as runner:
+        table, _ = runner.run(plan, sites, [{"grid": (10.0, 20.0)}], RunSettings())
+    assert list(table["date"][:2]) == ["2025-01-01", "2025-01-02"]
+    assert (table["status"] == "optimal").all()
+    assert table["soc_start_mwh"].iloc[1:].to_numpy() == pytest.approx(table["soc_end_mwh"].iloc[:-1].to_numpy(), abs=1e-9)
+    assert table["storage_discharge_mwh"].to_numpy() == pytest.approx(20.0)
+    assert table["objective_cny"].to_numpy() == pytest.approx(33_000 - 6980)
+
+
+def test_a_failed_day_is_retried_then_reported_and_the_next_day_starts_afresh() -> None:
+    # a mandatory green contract must deliver 5 MW every hour; with no load on 2 January
+    # (and no export) that energy has nowhere to go: the day is infeasible
+    data = hand_case_data()
+    data["assets"].append({"id": "green", "type": "green_contract", "available_mw": 5, "price_cny_per_mwh": 50, "min_take": 1.0, "optional": False})
+    sites, plan = sites_and_plan(3, load=[10.0, 0.0, 10.0], case_data=data)
+    with Runner("serial") as runner:
+        table, _ = runner.run(plan, sites, [{}], RunSettings())
+    assert list(table["status"]) == ["optimal", "failed", "optimal"]
+    bad = table.iloc[1]
+    assert bad["date"] == "2025-01-02" and bad["attempts"] == 2
+    assert bad["reason"].startswith("InfeasibleError: the model is infeasible")
+    assert "mandatory green contract 'green'" in bad["reason"]
+    assert table["reason"].iloc[[0, 2]].isna().all()
+
+
+def test_a_task_that_keeps_failing_is_reported_for_each_of_its_days() -> None:
+    sites, plan = sites_and_plan(2)
+    plan.chunks[0][1] = DayItem(index=1, date="2025-01-02", weight=1.0, base=42)  # not a case: the task raises
+    with Runner("serial", retries=1) as runner:
+        table, _ = runner.run(plan, sites, [{}], RunSettings())
+    assert list(table["status"]) == ["failed", "failed"]
+    assert table["reason"].iloc[0] == "task failed after 2 attempts: AttributeError: 'int' object has no attribute 'assets'"
+
+
+def test_dask_local_cluster_gives_the_serial_table_bit_for_bit() -> None:
+    # 1 Jan – 3 Feb in two chunks, two sizes: four independent tasks
+    sites, plan = sites_and_plan(34)
+    points = [{}, {"grid": (20.0, 30.0)}]
+    with Runner("serial") as runner:
+        serial, _ = runner.run(plan, sites, points, RunSettings())
+    with Runner("local", workers=2) as runner:
+        assert runner.description == "local Dask cluster, 2 single-threaded worker processes"
+        assert len(runner.client.scheduler_info()["workers"]) == 2
+        dask, _ = runner.run(plan, sites, points, RunSettings())
+        days = runner.make_days(plan)
+        # a task that raises on every try is retried by Dask, then reported for each of its days
+        _, broken = sites_and_plan(2)
+        broken.chunks[0][1] = DayItem(index=1, date="2025-01-02", weight=1.0, base=42)
+        failed, _ = runner.run(broken, sites, [{}], RunSettings())
+    assert list(failed["status"]) == ["failed", "failed"]
+    assert failed["reason"].iloc[1] == "task failed after 3 attempts: AttributeError: 'int' object has no attribute 'assets'"
+    assert len(serial) == 2 * 34
+    pd.testing.assert_frame_equal(serial, dask, check_exact=True)
+    assert [d.date for d in days] == plan.dates and all(d.case is not None for d in days)
+
+
+def test_runner_rejects_a_bad_scheduler() -> None:
+    with pytest.raises(ValueError, match="scheduler: expected 'serial', 'local' or a Dask address such as tcp://HOST:PORT, got 'cluster'"):
+        Runner("cluster")
+    with pytest.raises(ValueError, match="workers: expected a positive number, got 0"):
+        Runner("local", workers=0)
