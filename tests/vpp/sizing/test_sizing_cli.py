@@ -1,0 +1,62 @@
+"""``vpp size`` end to end on the hand case, and the TEDA year's days from the synthetic history."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HAND_BATTERY, HAND_ECONOMICS, hand_case_data, hand_series
+from typer.testing import CliRunner
+
+from vpp.cli import app
+from vpp.sizing.year import make_day, year_plan
+
+
+def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
+    case = tmp_path / "hand.json"
+    data = hand_case_data()
+    data["assets"].append({"id": "bess", "type": "battery", "power_mw": 5, "energy_mwh": 10, **HAND_BATTERY})
+    case.write_text(json.dumps(data))
+    series = tmp_path / "year.parquet"
+    hand_series(365).to_parquet(series)
+    out = tmp_path / "out"
+    args = ["size", "--case", str(case), "--series", str(series), "--year", "2025", "--typical-days", "2",
+            "--sweep", "power=10,20,energy=10,20,30", "--no-full-year-check", "--scheduler", "serial",
+            "--out", str(out), "--summary-json", str(tmp_path / "s.json")]
+    for k, v in HAND_ECONOMICS.items():
+        args += ["--economics", f"{k}={v}"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    for name in ("sweep.csv", "sweep.parquet", "days.csv", "days.parquet", "monthly.csv", "sizing.json", "value_vs_size.png", "monthly_cost.png", "typical_day.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "sizing.json").read_text())
+    assert summary == json.loads((tmp_path / "s.json").read_text())
+    assert summary["recommended"]["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
+    assert summary["recommended"]["sites"][0]["site"] == "grid"
+    sweep = pd.read_parquet(out / "sweep.parquet")
+    assert len(sweep) == 1 + 2 * 3 and list(sweep["point"]) == list(range(7))
+    assert pd.read_csv(out / "sweep.csv")["npv_cny"].to_numpy() == pytest.approx(sweep["npv_cny"].to_numpy(), rel=1e-9)
+    monthly = pd.read_csv(out / "monthly.csv")
+    # two typical days stand for the 365 days: January's cost is 31 hand days without storage
+    jan = monthly[(monthly["point"] == 0) & (monthly["month"] == "2025-01")]["total_cny"].iloc[0]
+    assert jan == pytest.approx(31 * 33_000)
+    assert "recommended" in done.output and "20.00 MWh" in done.output
+
+
+def test_teda_days_take_the_synthetic_history_for_load_and_pv() -> None:
+    plan = year_plan("teda-east", 2025)
+    assert len(plan.days) == 365 and [len(c) for c in plan.chunks][:2] == [31, 28]
+    assert plan.provenance["load_pv_from"].startswith("SYNTHETIC TEDA east 2025 history")
+    assert "on 365 of 365 days" in plan.provenance["load_pv_from"]
+    item = plan.chunks[6][14]  # 15 July
+    assert item.date == "2025-07-15"
+    day = make_day(item)
+    case = day.case
+    load = sum(np.asarray(case.series(a.demand_mw)) for a in case.assets if a.type == "load")
+    pv = sum(np.asarray(case.series(a.available_mw)) for a in case.assets if a.type == "pv")
+    assert load == pytest.approx(item.load_mw, rel=1e-12)
+    assert pv == pytest.approx(item.pv_mw, rel=1e-12, abs=1e-12)
+    assert case.meta is None  # provenance travels in the plan, not in every day sent to a worker
+    assert [a.id for a in case.assets if a.type == "battery"] == ["bess-s110-1", "bess-s110-2", "bess-s35-tiancheng", "bess-s35-haijing"]
