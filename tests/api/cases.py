@@ -81,3 +81,12 @@ def broken() -> dict[str, Any]:
                            "soc_max": 0.1})
     data["assets"].append({"id": "load", "type": "load", "demand_mw": [1, 2]})
     return data
+
+
+def slow() -> dict[str, Any]:
+    """Two days of the benchmark generator's VPP with binaries: optimal after about 3 s of HiGHS on one thread."""
+    import json
+
+    from benchmarks.generator import Scale, generate
+
+    return json.loads(generate(Scale(days=2)).to_json(indent=None))
