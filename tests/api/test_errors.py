@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -236,7 +237,10 @@ def test_request_ids_are_echoed_or_made(viewer: httpx.Client, server: Server) ->
     r = viewer.get("/v1/jobs/nope", headers={"X-Request-ID": "bad id with spaces"})
     made = r.headers["x-request-id"]
     assert made != "bad id with spaces" and len(made) == 32 and r.json()["request_id"] == made
-    assert f"[{made}]" in server.log_text()  # the request id is in the log line
+    deadline = time.monotonic() + 5  # the access line is written just after the answer
+    while f"[{made}]" not in server.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"[{made}] GET /v1/jobs/nope 404" in server.log_text()  # the request id is in the log line
 
 
 def test_tokens_never_appear_in_the_log(server: Server, operator: httpx.Client, anonymous: httpx.Client) -> None:
