@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, settings.db_busy_timeout_s, settings.db_connect_timeout_s)
         migrate(engine)
         sessions = session_factory(engine)
         runner = JobRunner(settings, sessions)

@@ -105,25 +105,32 @@ class Token(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, a busy timeout and its folder created."""
+def make_engine(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_MS / 1000, connect_timeout_s: int = 5) -> Engine:
+    """An engine for ``url``; SQLite gets WAL mode, a busy timeout and its folder created.
+
+    ``busy_timeout_s``: how long SQLite waits for another connection's lock;
+    ``connect_timeout_s``: how long connecting to a database server may take.
+    """
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        busy_ms = int(busy_timeout_s * 1000)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"connect_timeout": connect_timeout_s} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=connect_timeout_s,
+                         connect_args=connect_args)
 
 
 def session_factory(engine: Engine) -> sessionmaker:

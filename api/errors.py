@@ -7,6 +7,9 @@ Every error body has the same shape::
 
 No body carries a stack trace or a file path: anything unexpected becomes a
 generic ``internal_error`` with the request id (the traceback goes to the log).
+A database that is locked past its busy timeout or unreachable answers 503
+``database_unavailable`` with ``Retry-After``; messages and paths repeated
+from the request are cut to :data:`MAX_ECHO` characters.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import request_id
@@ -56,10 +61,19 @@ class NoScheduleError(ApiError):
     code = "no_schedule"
 
 
+#: Longest message or path an error body repeats [characters]: a 5 MB string is not echoed back.
+MAX_ECHO = 500
+
+
+def clip(text: str, limit: int = MAX_ECHO) -> str:
+    """``text``, cut to ``limit`` characters with a note of how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def error_body(code: str, message: str, problems: list[Problem] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": code, "message": message}
+    body: dict[str, Any] = {"error": code, "message": clip(message)}
     if problems:
-        body["problems"] = [{"path": p.path, "message": p.message} for p in problems]
+        body["problems"] = [{"path": clip(p.path), "message": clip(p.message)} for p in problems]
     body.update(extra)
     body["request_id"] = request_id.get()
     return body
@@ -132,6 +146,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ForbiddenError)
     async def _forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
         return error_response(403, "forbidden", str(exc))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError | PoolTimeout) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError) \
+                and not exc.connection_invalidated:
+            raise exc  # not an outage: the last-resort handler answers 500 and logs it
+        retry = request.app.state.settings.retry_after_s
+        log.warning("database busy or unreachable (%s); answered 503", type(exc.orig if isinstance(exc, DBAPIError)
+                                                                              else exc).__name__)
+        return error_response(503, "database_unavailable",
+                              f"the database is busy or unreachable: retry in {retry} s",
+                              headers={"Retry-After": str(retry)})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

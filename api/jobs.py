@@ -224,7 +224,8 @@ class JobRunner:
             cf.wait(list(self._inflight.values()), timeout=10)
             done = {job_id: f for job_id, f in self._inflight.items() if f.done()}
         for job_id, future in done.items():
-            self._inflight.pop(job_id, None)
+            # a job leaves the in-flight table only once its end is stored: when the database is
+            # locked or unreachable, storing raises, and the next turn of the loop tries again
             if future.cancelled() or _is_broken(future):
                 self._take_back(job_id, "a worker process died while running the job", "worker")
             elif future.exception() is not None:
@@ -233,6 +234,7 @@ class JobRunner:
                                       "error": {"error": "internal", "type": type(exc).__name__}})
             else:
                 self._finish(job_id, future.result())
+            self._inflight.pop(job_id, None)
         if broken:
             self.pool_restarts += 1
             log.warning("job runner: the worker pool broke; starting a new one")

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     #: Largest request body [bytes] (413 above).
     max_body_bytes: int = Field(5_000_000, ge=1024)
+    #: Deepest nesting of a JSON body [levels] (422 above); a canonical case needs 5.
+    max_json_depth: int = Field(32, ge=4, le=500)
     #: Largest case: steps and assets (422 above).
     max_steps: int = Field(2016, ge=1)
     max_assets: int = Field(500, ge=1)
@@ -51,6 +53,12 @@ class Settings(BaseSettings):
     #: Page size of lists: default and largest.
     page_size: int = Field(20, ge=1)
     max_page_size: int = Field(200, ge=1)
+    #: How long a request waits for a locked SQLite database before giving up [s] (then 503).
+    db_busy_timeout_s: float = Field(30.0, ge=0)
+    #: How long a connection to a database server may take [s] (then 503).
+    db_connect_timeout_s: int = Field(5, ge=1)
+    #: Retry-After of a 503 when the database is busy or unreachable [s].
+    retry_after_s: int = Field(2, ge=1)
     #: Logging level of the service's logger.
     log_level: str = "INFO"
 

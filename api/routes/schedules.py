@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.db import Job, Schedule
@@ -140,9 +142,13 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
             pass
     finally:
         runner.unregister(job.id, event)
-    job = await run_in_threadpool(_load_job, request, job.id)
+    try:
+        stored = await run_in_threadpool(_load_job, request, job.id)
+        schedule = await run_in_threadpool(_load_schedule, request, stored.schedule_id) if stored.schedule_id else None
+    except SQLAlchemyError:  # the job is stored and runs: the caller follows it once the database answers
+        return _accepted(job)
+    job = stored
     if job.status == "done":
-        schedule = await run_in_threadpool(_load_schedule, request, job.schedule_id)
         created = ScheduleCreated(id=schedule.id, job_id=job.id, status=schedule.status, case=schedule.case_name,
                                   date=schedule.date, summary=schedule.summary, links=links(schedule.id, job.id))
         return JSONResponse(created.model_dump(), status_code=201, headers={"Location": f"/v1/schedules/{schedule.id}"})
@@ -198,8 +204,6 @@ def list_schedules(
         if date is not None:
             query.append(f"date={date}")
         if case is not None:
-            from urllib.parse import quote
-
             query.append(f"case={quote(case)}")
         nxt = "/v1/schedules?" + "&".join(query)
     return {"items": items, "total": total, "limit": size, "offset": offset, "next": nxt}
@@ -226,9 +230,19 @@ def get_schedule(schedule_id: str, who: Reader, session: DbSession) -> Any:
             summary="The wide per-step curve (96 points for a 15-minute day) as CSV")
 def get_curve(schedule_id: str, who: Reader, session: DbSession) -> Response:
     s = _get(session, schedule_id)
-    name = f"{s.case_name}-{s.date}-curve.csv".replace('"', "").replace("/", "-")
     return Response(curve_csv(s.series), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": content_disposition(f"{s.case_name}-{s.date}-curve.csv")})
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header for any case name: an ASCII ``filename`` and the UTF-8 ``filename*`` (RFC 6266).
+
+    A header must be Latin-1 without control characters: a case named in Chinese,
+    or with a line break in its name, would otherwise break the answer.
+    """
+    name = "".join("-" if c in '/\\' or not c.isprintable() else c for c in name)[:200]
+    ascii_name = "".join(c if c.isascii() and c not in '"%;' else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.get("/{schedule_id}/case", responses={**ERRORS, 404: {"model": ErrorBody}},
