@@ -84,7 +84,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
                            expose_headers=["X-Request-ID", "Location"])
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    _document_limits(app, settings)
     return app
+
+
+def _document_limits(app: FastAPI, settings: Settings) -> None:
+    """Put this deployment's limits into the OpenAPI document (the solver time limit's maximum)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            options = schema.get("components", {}).get("schemas", {}).get("SolveOptionsIn", {})
+            limit = options.get("properties", {}).get("time_limit_s")
+            if limit is not None:
+                limit["maximum"] = settings.max_time_limit_s
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

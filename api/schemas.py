@@ -33,23 +33,31 @@ class SolveOptionsIn(_Strict):
     """Solver settings of a request."""
 
     mip_gap: float = Field(1e-4, ge=0, lt=1, description="Relative MIP gap at which HiGHS stops [-].")
-    time_limit_s: float | None = Field(
+    # fields that may be left out have the default None but do not accept an explicit null
+    # (one type each, so that an error names the field alone)
+    time_limit_s: float = Field(  # type: ignore[assignment]
         None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
 
 
 class ScheduleRequest(_Strict):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
-    case: dict[str, Any] | None = Field(None, description="A canonical case (shared/spec/model.md §1).")
-    template: str | None = Field(None, description="A built-in case, e.g. 'teda-east'.", examples=["teda-east"])
-    date: str | None = Field(None, description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).",
-                             examples=["2026-07-15"])
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["case"], "not": {"anyOf": [{"required": ["template"]}, {"required": ["date"]}]}},
+                                                           {"required": ["template"], "not": {"required": ["case"]}}]})
+
+    # left out: None; an explicit null is refused (one type per field, so an error names the field alone)
+    case: dict[str, Any] = Field(None, description="A canonical case (shared/spec/model.md §1).")  # type: ignore[assignment]
+    template: str = Field(None, description="A built-in case, e.g. 'teda-east'.",  # type: ignore[assignment]
+                          examples=["teda-east"], json_schema_extra={"enum": ["teda-east"]})
+    date: str = Field(  # type: ignore[assignment]
+        None, json_schema_extra={"format": "date", "pattern": DATE_PATTERN}, description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).",
+        examples=["2026-07-15"])
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
     @field_validator("template")
     @classmethod
-    def _known_template(cls, value: str | None) -> str | None:
+    def _known_template(cls, value: str) -> str:
         from vpp.cases import TEMPLATES
 
         if value is not None and value not in TEMPLATES:
@@ -58,7 +66,7 @@ class ScheduleRequest(_Strict):
 
     @field_validator("date")
     @classmethod
-    def _iso_date(cls, value: str | None) -> str | None:
+    def _iso_date(cls, value: str) -> str:
         if value is not None:
             parse_date(value)
         return value

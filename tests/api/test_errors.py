@@ -292,3 +292,11 @@ def test_openapi_and_docs(anonymous: httpx.Client) -> None:
     post = spec["paths"]["/v1/schedules"]["post"]
     assert {"201", "202", "401", "403", "409", "413", "422"} <= set(post["responses"])
     assert anonymous.get("/docs").status_code == 200
+
+
+def test_the_documented_templates_are_the_built_in_ones(anonymous: httpx.Client) -> None:
+    from vpp.cases import TEMPLATES
+
+    spec = anonymous.get("/openapi.json").json()
+    assert spec["components"]["schemas"]["ScheduleRequest"]["properties"]["template"]["enum"] == sorted(TEMPLATES)
+    assert spec["components"]["schemas"]["SolveOptionsIn"]["properties"]["time_limit_s"]["maximum"] == 120

@@ -132,6 +132,7 @@ def test_list_is_newest_first_paginated_and_filtered(server: Server, operator: h
     assert [it["id"] for it in second["items"]] == [made[1]] and second["next"] is None
     assert viewer.get("/v1/schedules", params={"case": tag, "offset": 5}).json()["items"] == []
     item = by_case["items"][0]
+    assert item["created_at"].endswith("Z")  # UTC, with its zone, whatever the database
     assert item["objective_cny"] == pytest.approx(4 * 102) and item["status"] == "optimal"
 
 
