@@ -1,0 +1,64 @@
+"""What is easier to reach in process: health with the database gone, and the layering of api/."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from api.app import create_app
+from api.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_health_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    # no lifespan: a runner stand-in and an engine that cannot connect (nothing listens on port 1)
+    app.state.runner = SimpleNamespace(highs_version="HiGHS x", size=1, busy=0)
+    app.state.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none",
+                                     connect_args={"connect_timeout": 2})
+    client = TestClient(app, raise_server_exceptions=False)  # not as a context manager: no lifespan
+    r = client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"status": "degraded", "database": "unreachable", "highs_version": "HiGHS x",
+                        "workers": 1, "jobs_running": 0}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_worker_side_never_imports_fastapi() -> None:
+    # api/kinds.py runs in the worker processes, api/jobs.py and api/db.py are imported there too:
+    # they stay free of the web framework
+    for name in ("kinds.py", "jobs.py", "db.py", "settings.py", "security.py"):
+        tops = {n.split(".")[0] for n in _imports(ROOT / "api" / name)}
+        assert not tops & {"fastapi", "starlette", "uvicorn"}, name
+
+
+def test_vpp_dispatch_does_not_import_the_service() -> None:
+    done = subprocess.run([sys.executable, "-c", "import sys, vpp.cli, vpp.dispatch; "
+                           "print(any(m.split('.')[0] in ('fastapi', 'api') for m in sys.modules))"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_api_passes_ruff() -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is part of the test extras: pip install -e '.[test]'"
+    done = subprocess.run([ruff, "check", "api"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
