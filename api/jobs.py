@@ -286,7 +286,7 @@ class JobRunner:
             for job in s.scalars(select(Job).where(Job.status == "running")).all():
                 if startup:
                     why = "the server stopped while the job was running"
-                elif job.owner != self.instance and _stamp(job.heartbeat_at) < cutoff:
+                elif job.id not in self._inflight and _stamp(job.heartbeat_at) < cutoff:
                     why = f"the job's server sent no heartbeat for {self.settings.job_lease_s:g} s"
                 else:
                     continue

@@ -84,20 +84,30 @@ def test_jobs_survive_a_server_crash(new_server: Any) -> None:
                 assert job["status"] == "done", (job["reason"], job["error"], before)
                 schedule = c.get(job["links"]["schedule"]).json()
                 assert schedule["status"] == "optimal" and schedule["job_id"] == job_id
-    second.kill()
-
-    # a third server with retries left re-runs a job found running after a crash
-    third = new_server(database_url=first.database_url, VPP_JOB_MAX_ATTEMPTS="3").start()
-    with third.client() as c:
         [again] = submit_slow(c, 1)
         wait_until(lambda: c.get(f"/v1/jobs/{again}").json()["status"] == "running", 30, "the job running")
-    third.kill()
-    fourth = new_server(database_url=first.database_url).start()
-    with fourth.client() as c:
+    second.kill()
+
+    # a server with retries left re-runs a job found running after a crash
+    third = new_server(database_url=first.database_url, VPP_JOB_MAX_ATTEMPTS="3").start()
+    with third.client() as c:
         job = wait_until(lambda: (j := c.get(f"/v1/jobs/{again}").json())["status"] in ("done", "failed") and j, 60,
                          "the job re-run")
         assert job["status"] == "done" and job["attempts"] == 2, job
         assert c.get(job["links"]["schedule"]).status_code == 200
+
+        # a graceful stop (SIGTERM) puts the running job back in the queue without using an attempt
+        [stopped] = submit_slow(c, 1)
+        wait_until(lambda: c.get(f"/v1/jobs/{stopped}").json()["status"] == "running", 30, "the job running")
+    third.stop()
+    # uvicorn ends a graceful stop by re-raising the signal: -15 after "shutdown complete"
+    assert third.proc.returncode in (0, -signal.SIGTERM), third.log_text()[-2000:]
+    assert "Application shutdown complete." in third.log_text()
+    engine = create_engine(first.database_url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, attempts, reason FROM jobs WHERE id = :id"), {"id": stopped}).one()
+    engine.dispose()
+    assert tuple(row) == ("queued", 0, "put back in the queue: the server was stopped while the job was running")
 
 
 def worker_pids(server: Server) -> list[int]:
@@ -221,6 +231,21 @@ def test_token_create_prints_a_token_that_works_and_stores_only_its_hash(server:
             if f.exists():
                 assert token.encode() not in f.read_bytes()
     assert token not in server.log_text()
+
+
+def test_a_malformed_token_list_stops_the_server_with_the_reason_but_not_the_token(tmp_path: Path) -> None:
+    env = dict(os.environ, VPP_API_TOKENS="fine-token:viewer,leaky-secret-token", VPP_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "vpp.cli", "serve", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "error: VPP_API_TOKENS entry 2: expected TOKEN:ROLE" in done.stderr
+    assert "leaky-secret-token" not in done.stderr + done.stdout
+    env["VPP_API_TOKENS"] = "some-token:superuser"
+    done = subprocess.run([sys.executable, "-m", "vpp.cli", "serve", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "unknown role 'superuser' (expected one of viewer, operator, planner, admin)" in done.stderr
+    assert "some-token" not in done.stderr
 
 
 def test_token_create_refuses_an_unknown_role(server: Server) -> None:
