@@ -62,9 +62,11 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)
         result = solve_case(case, options)
     except CaseError as exc:
+        # a template that cannot be materialised for the day: its problems without a path are the date's
+        default = "date" if params.get("case") is None else ""
         return {"ok": False, "reason": str(exc),
                 "error": {"error": "case", "step": exc.step,
-                          "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}}
+                          "problems": [{"path": p.path or default, "message": p.message} for p in exc.problems]}}
     except SolverError as exc:
         return {"ok": False, "reason": str(exc), "error": {"error": "solver", "status": exc.status}}
     return {

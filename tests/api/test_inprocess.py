@@ -62,3 +62,29 @@ def test_api_passes_ruff() -> None:
     assert ruff, "ruff is part of the test extras: pip install -e '.[test]'"
     done = subprocess.run([ruff, "check", "api"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cors_headers_only_for_the_configured_origins(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", cors_origins="https://ops.example"))
+    client = TestClient(app)
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    r = client.options("/v1/schedules", headers={"Origin": "https://ops.example", **preflight})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://ops.example"
+    r = client.options("/v1/schedules", headers={"Origin": "https://elsewhere.example", **preflight})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from api.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'vpp.db'}")
+    migrate(engine)
+    with engine.connect() as c:
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
+        tables = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        assert {"jobs", "schedules", "tokens", "alembic_version"} <= tables
+    migrate(engine)  # upgrading an up-to-date database changes nothing
+    engine.dispose()

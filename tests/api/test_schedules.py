@@ -214,3 +214,15 @@ def test_a_time_limit_without_any_schedule_fails_the_async_job_with_the_reason(o
     assert "1e-06 s limit without any feasible schedule" in job["reason"]
     assert job["error"] == {"error": "solver", "status": "time_limit_no_solution"}
     assert "schedule" not in job["links"]
+
+
+def test_a_template_that_cannot_be_materialised_for_the_day_answers_422(operator: httpx.Client) -> None:
+    r = operator.post("/v1/schedules", json={"template": "teda-east", "date": "9999-12-31"})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "invalid_input"
+    assert body["problems"] == [{"path": "date", "message": "Out of bounds nanosecond timestamp: 9999-12-30 16:00:00"}]
+    job = operator.get(f"/v1/jobs/{body['job_id']}").json()
+    assert job["status"] == "failed" and job["error"]["error"] == "case"
+    assert job["reason"] == ("1 problem while materialising the case:\n"
+                             "  - Out of bounds nanosecond timestamp: 9999-12-30 16:00:00")
