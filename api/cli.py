@@ -13,13 +13,26 @@ token_app = typer.Typer(no_args_is_help=True, help="Access tokens.")
 app.add_typer(token_app, name="token")
 
 
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value exits with code 2 and the variable's name, no traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "VPP_" + "_".join(str(p) for p in err["loc"]).upper()
+            typer.echo(f"error: {name}: {err['msg']} (got {err.get('input')!r})", err=True)
+        raise typer.Exit(2) from None
+
+
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the service with uvicorn on ``host:port`` (default VPP_HOST / VPP_PORT: 127.0.0.1:8000)."""
     import uvicorn
 
     from api.app import create_app
 
-    settings = Settings()
+    settings = load_settings()
     if host is not None:
         settings.host = host
     if port is not None:
@@ -41,7 +54,7 @@ def token_create(role: str, name: str | None = None) -> None:
     if role not in ROLES:
         typer.echo(f"error: unknown role {role!r}: expected one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
-    settings = Settings()
+    settings = load_settings()
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     with session_factory(engine)() as session:
