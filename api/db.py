@@ -81,7 +81,7 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
@@ -98,7 +98,7 @@ class Schedule(Base):
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     #: The case's name and its first day (local date of ``start``, YYYY-MM-DD).
-    case_name: Mapped[str] = mapped_column(String(200))
+    case_name: Mapped[str] = mapped_column(Text)
     date: Mapped[str] = mapped_column(String(10))
     template: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(32))
@@ -121,7 +121,7 @@ class Token(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

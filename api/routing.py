@@ -79,11 +79,15 @@ def shape_problem(data: Any, max_depth: int) -> Problem | None:
             for key, item in value.items():
                 if not _is_text(key):
                     return Problem(_where(path), "a key holds an unpaired surrogate (\\ud800-\\udfff): not valid text")
+                if "\x00" in key:
+                    return Problem(_where(path), "a key holds a NUL character (\\u0000), which cannot be stored")
                 stack.append((item, (*path, key)))
         elif isinstance(value, list):
             stack.extend((item, (*path, i)) for i, item in enumerate(value))
         elif isinstance(value, str) and not _is_text(value):
             return Problem(_where(path), "the text holds an unpaired surrogate (\\ud800-\\udfff): not valid text")
+        elif isinstance(value, str) and "\x00" in value:
+            return Problem(_where(path), "the text holds a NUL character (\\u0000), which cannot be stored")
     return None
 
 

@@ -300,3 +300,24 @@ def test_the_documented_templates_are_the_built_in_ones(anonymous: httpx.Client)
     spec = anonymous.get("/openapi.json").json()
     assert spec["components"]["schemas"]["ScheduleRequest"]["properties"]["template"]["enum"] == sorted(TEMPLATES)
     assert spec["components"]["schemas"]["SolveOptionsIn"]["properties"]["time_limit_s"]["maximum"] == 120
+
+
+def test_text_with_a_nul_character_is_refused_with_its_path(operator: httpx.Client) -> None:
+    data = cases.flat(100, name="nul\u0000name")
+    found = problems(operator.post("/v1/schedules", json={"case": data}))
+    assert found == {"case.name": "the text holds a NUL character (\\u0000), which cannot be stored"}
+
+
+def test_a_very_long_case_name_is_stored(operator: httpx.Client) -> None:
+    name = "长" * 300 + " substation, line\nbreak"
+    r = operator.post("/v1/schedules", json={"case": cases.flat(100, name=name)})
+    assert r.status_code == 201, r.text
+    assert r.json()["case"] == name
+    assert operator.get(r.json()["links"]["curve_csv"]).status_code == 200
+
+
+def test_a_key_with_a_nul_character_is_refused(operator: httpx.Client) -> None:
+    data = cases.flat(100)
+    data["meta"] = {"a\u0000b": 1}
+    found = problems(operator.post("/v1/schedules", json={"case": data}))
+    assert found == {"case.meta": "a key holds a NUL character (\\u0000), which cannot be stored"}

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("owner", sa.String(64), nullable=True),
-        sa.Column("created_by", sa.String(64), nullable=True),
+        sa.Column("created_by", sa.Text(), nullable=True),
         sa.Column("created_at", ts, nullable=False),
         sa.Column("started_at", ts, nullable=True),
         sa.Column("heartbeat_at", ts, nullable=True),
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.id"), nullable=True),
         sa.Column("created_at", ts, nullable=False),
-        sa.Column("case_name", sa.String(200), nullable=False),
+        sa.Column("case_name", sa.Text(), nullable=False),
         sa.Column("date", sa.String(10), nullable=False),
         sa.Column("template", sa.String(64), nullable=True),
         sa.Column("status", sa.String(32), nullable=False),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
         sa.Column("role", sa.String(16), nullable=False),
-        sa.Column("name", sa.String(200), nullable=True),
+        sa.Column("name", sa.Text(), nullable=True),
         sa.Column("created_at", ts, nullable=False),
     )
 
