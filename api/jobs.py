@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import Job, Schedule, utcnow
@@ -242,7 +243,22 @@ class JobRunner:
             self._new_pool()
 
     def _finish(self, job_id: str, outcome: dict[str, Any]) -> None:
-        """Store the outcome: the kind's rows and the job's end, in one transaction."""
+        """Store the outcome: the kind's rows and the job's end, in one transaction.
+
+        An outcome the database refuses (not an outage: those raise, and the loop
+        tries again) fails the job with the reason instead, in a second transaction.
+        """
+        try:
+            self._store_outcome(job_id, outcome)
+        except (OperationalError, InterfaceError):
+            raise
+        except SQLAlchemyError as exc:
+            log.exception("job %s: the database refused its outcome", job_id)
+            self._store_outcome(job_id, {"ok": False, "error": {"error": "storage", "type": type(exc).__name__},
+                                         "reason": f"the result could not be stored ({type(exc).__name__})"})
+        self._notify(job_id)
+
+    def _store_outcome(self, job_id: str, outcome: dict[str, Any]) -> None:
         with self.sessions() as s, s.begin():
             job = s.get(Job, job_id)
             if job is None or job.status != "running" or job.owner != self.instance:
@@ -259,7 +275,6 @@ class JobRunner:
             job.finished_at = utcnow()
             status = job.status
         log.info("job %s %s", job_id, status)
-        self._notify(job_id)
 
     def _heartbeat(self) -> None:
         ids = list(self._inflight)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -87,4 +88,29 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
         tables = {r[0] for r in c.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
         assert {"jobs", "schedules", "tokens", "alembic_version"} <= tables
     migrate(engine)  # upgrading an up-to-date database changes nothing
+    engine.dispose()
+
+
+def test_an_outcome_the_database_refuses_fails_the_job_with_the_reason(tmp_path: Path, monkeypatch: Any) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from api import jobs
+    from api.db import Job, make_engine, migrate, session_factory, utcnow
+
+    def refused(session: Any, job: Any, result: dict[str, Any]) -> dict[str, Any]:
+        raise IntegrityError("INSERT", {}, Exception("refused"))
+
+    monkeypatch.setitem(jobs.KINDS, "refused", jobs.JobKind(run=lambda params: {}, store=refused))
+    engine = make_engine(f"sqlite:///{tmp_path / 'vpp.db'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    runner = jobs.JobRunner(Settings(database_url=str(engine.url)), sessions)
+    with sessions() as s, s.begin():
+        s.add(Job(id="j1", kind="refused", status="running", params={}, attempts=1, owner=runner.instance,
+                  created_at=utcnow()))
+    runner._finish("j1", {"ok": True, "result": {}})
+    with sessions() as s:
+        job = s.get(Job, "j1")
+        assert (job.status, job.reason, job.error) == (
+            "failed", "the result could not be stored (IntegrityError)", {"error": "storage", "type": "IntegrityError"})
     engine.dispose()
