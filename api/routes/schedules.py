@@ -28,6 +28,7 @@ from api.schemas import (
     ScheduleList,
     ScheduleOut,
     ScheduleRequest,
+    parse_date,
 )
 from api.settings import Settings
 from api.store import curve_csv
@@ -178,8 +179,6 @@ def list_schedules(
 ) -> Any:
     size = min(limit or settings.page_size, settings.max_page_size)
     if date is not None:
-        from api.schemas import parse_date
-
         try:
             parse_date(date)
         except ValueError as exc:
