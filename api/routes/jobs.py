@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictRoute)
 
 @router.get("/{job_id}", response_model=JobOut, responses={**ERRORS, 404: {"model": ErrorBody}}, summary="A job")
 def get_job(job_id: str, who: Reader, session: DbSession) -> Any:
-    job = session.get(Job, job_id) if len(job_id) <= 36 else None
+    job = session.get(Job, job_id) if len(job_id) <= 36 and "\x00" not in job_id else None  # no id holds a NUL
     if job is None:
         raise NotFoundError(f"no job {job_id!r}")
     links = {"self": f"/v1/jobs/{job.id}"}

@@ -183,6 +183,8 @@ def list_schedules(
             parse_date(date)
         except ValueError as exc:
             raise InvalidInputError("invalid query", [Problem("date", str(exc))]) from None
+    if case is not None and "\x00" in case:
+        raise InvalidInputError("invalid query", [Problem("case", "the text holds a NUL character (\\u0000)")])
     where = []
     if date is not None:
         where.append(Schedule.date == date)
@@ -209,7 +211,8 @@ def list_schedules(
 
 
 def _get(session: DbSession, schedule_id: str) -> Schedule:
-    schedule = session.get(Schedule, schedule_id) if len(schedule_id) <= 36 else None
+    # no id is longer or holds a NUL (which PostgreSQL refuses to even compare)
+    schedule = session.get(Schedule, schedule_id) if len(schedule_id) <= 36 and "\x00" not in schedule_id else None
     if schedule is None:
         raise NotFoundError(f"no schedule {schedule_id!r}")
     return schedule
