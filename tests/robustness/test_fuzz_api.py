@@ -53,12 +53,14 @@ def assert_refusal(response: httpx.Response | Any, where: str) -> None:
             assert body.get("problems") or body["error"] == "invalid_input", (where, body)
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own with short solver limits: a generated request that happens to be a valid day
-    is solved, within 2 s. SQLite: what is fuzzed here is the HTTP edge, the same whatever the database."""
-    srv = Server(databases.new("sqlite"), tmp_path_factory.mktemp("fuzz"), VPP_DEFAULT_TIME_LIMIT_S="2",
-                 VPP_MAX_TIME_LIMIT_S="5", VPP_SYNC_WAIT_MARGIN_S="5").start()
+#: The fuzzed servers' settings: short solver limits (a generated request that happens to be a valid
+#: day is solved within 2 s) and the default size limits, which the hostile requests quote.
+FUZZ_ENV = {"VPP_DEFAULT_TIME_LIMIT_S": "2", "VPP_MAX_TIME_LIMIT_S": "5", "VPP_SYNC_WAIT_MARGIN_S": "5",
+            "VPP_MAX_STEPS": "2016", "VPP_MAX_ASSETS": "500"}
+
+
+def _fuzz_server(backend: str, databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(databases.new(backend), tmp_path_factory.mktemp(f"fuzz-{backend}"), **FUZZ_ENV).start()
     with srv.client(OPERATOR) as c:  # something to read: a schedule and its job
         created = c.post("/v1/schedules", json={"case": cases.flat(100, name="fuzz-seed")})
         assert created.status_code == 201, created.text
@@ -66,6 +68,23 @@ def fuzz_server(databases: Databases, tmp_path_factory: pytest.TempPathFactory) 
     yield srv
     assert "Traceback" not in srv.log_text(), srv.log_text()[-3000:]
     srv.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server schemathesis fuzzes (SQLite: the operations' contracts do not depend on the database)."""
+    yield from _fuzz_server("sqlite", databases, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def edge_server(backend: str, fuzz_server: Server, databases: Databases,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server of the generated and hostile requests, on every database: what a body or an id holds
+    reaches the database (PostgreSQL refuses a NUL character that SQLite stores)."""
+    if backend == "sqlite":
+        yield fuzz_server
+    else:
+        yield from _fuzz_server(backend, databases, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +161,8 @@ def _dump(value: Any) -> bytes:
 
 
 @pytest.mark.parametrize("path", ["/v1/schedules", "/v1/cases/validate"])
-def test_generated_json_bodies_never_answer_5xx(fuzz_server: Server, path: str) -> None:
-    with fuzz_server.client(ADMIN, timeout=60) as c:
+def test_generated_json_bodies_never_answer_5xx(edge_server: Server, path: str) -> None:
+    with edge_server.client(ADMIN, timeout=60) as c:
 
         @settings(SETTINGS, max_examples=figures.fuzz_examples() * 4)
         @given(body=BODIES)
@@ -157,12 +176,12 @@ def test_generated_json_bodies_never_answer_5xx(fuzz_server: Server, path: str) 
 
 
 @pytest.mark.parametrize("path", ["/v1/schedules", "/v1/cases/validate"])
-def test_generated_bytes_never_answer_5xx(fuzz_server: Server, path: str) -> None:
+def test_generated_bytes_never_answer_5xx(edge_server: Server, path: str) -> None:
     """Arbitrary bytes and near-JSON text (truncated, NaN, huge exponents) as bodies."""
     near_json = st.builds(lambda v, cut, junk: _dump(v)[:cut] + junk, JSON_VALUES, st.integers(0, 200),
                           st.sampled_from([b"", b"NaN", b"Infinity", b"-Infinity", b"1e999", b"]", b"}", b"\x00",
                                            b"\xff", b'"\\ud800"', b"9" * 500]))
-    with fuzz_server.client(ADMIN, timeout=60) as c:
+    with edge_server.client(ADMIN, timeout=60) as c:
 
         @settings(SETTINGS, max_examples=figures.fuzz_examples() * 2)
         @given(raw=st.one_of(st.binary(max_size=300), near_json))
@@ -176,11 +195,11 @@ def test_generated_bytes_never_answer_5xx(fuzz_server: Server, path: str) -> Non
 
 @pytest.mark.parametrize("path", ["/v1/schedules/{}", "/v1/schedules/{}/curve.csv", "/v1/schedules/{}/case",
                                   "/v1/jobs/{}"])
-def test_generated_path_ids_answer_404_or_the_item(fuzz_server: Server, path: str) -> None:
+def test_generated_path_ids_answer_404_or_the_item(edge_server: Server, path: str) -> None:
     ids = st.one_of(st.text(min_size=1, max_size=300), st.sampled_from(["..", "../..", "%2e%2e%2f", "..%2F..%2Fetc",
-                                                                         "%00", "a" * 5000, "😀" * 50, "\u202e",
+                                                                         "%00", "a%00b", "\x00", "a" * 5000, "😀" * 50, "\u202e",
                                                                          "' OR 1=1 --", '"; DROP TABLE jobs; --']))
-    with fuzz_server.client(VIEWER, timeout=60) as c:
+    with edge_server.client(VIEWER, timeout=60) as c:
 
         @settings(SETTINGS, max_examples=figures.fuzz_examples() * 2)
         @given(item=ids)
@@ -191,7 +210,7 @@ def test_generated_path_ids_answer_404_or_the_item(fuzz_server: Server, path: st
             figures.count("hypothesis_path_ids", r.status_code)
             assert_refusal(r, f"GET {path} {item[:100]!r}")
             if r.status_code == 307:  # an id that decodes to a trailing slash: redirected to the route without it
-                assert r.headers["location"].startswith(f"{fuzz_server.url}/v1/")
+                assert r.headers["location"].startswith(f"{edge_server.url}/v1/")
                 return
             assert r.status_code in (404, 405, 422), (item, r.status_code, r.text[:300])
 
@@ -201,11 +220,11 @@ def test_generated_path_ids_answer_404_or_the_item(fuzz_server: Server, path: st
 @settings(SETTINGS, max_examples=figures.fuzz_examples() * 2)
 @given(params=st.dictionaries(st.sampled_from(["limit", "offset", "date", "case", "other"]),
                               st.one_of(st.text(max_size=40), st.integers().map(str),
-                                        st.sampled_from(["-1", "0", "1e9", "99999999999999999999999", "NaN", "",
+                                        st.sampled_from(["-1", "0", "1e9", "99999999999999999999999", "NaN", "", "\x00", "a\x00b",
                                                          "2026-13-01", "2026-02-29", "0000-00-00"])),
                               max_size=4))
-def test_generated_query_parameters_never_answer_5xx(fuzz_server: Server, params: dict[str, str]) -> None:
-    r = httpx.get(f"{fuzz_server.url}/v1/schedules", params=params, headers=auth(VIEWER), timeout=60)
+def test_generated_query_parameters_never_answer_5xx(edge_server: Server, params: dict[str, str]) -> None:
+    r = httpx.get(f"{edge_server.url}/v1/schedules", params=params, headers=auth(VIEWER), timeout=60)
     figures.count("hypothesis_query", r.status_code)
     assert_refusal(r, f"GET /v1/schedules {params!r}")
     assert r.status_code in (200, 422), (params, r.status_code, r.text[:300])
@@ -268,9 +287,9 @@ HOSTILE: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
 
 
 @pytest.mark.parametrize("name,path,raw,headers,status,message", HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_requests_get_a_clear_4xx(fuzz_server: Server, name: str, path: str, raw: bytes,
+def test_hostile_requests_get_a_clear_4xx(edge_server: Server, name: str, path: str, raw: bytes,
                                           headers: dict[str, str], status: int, message: str) -> None:
-    with fuzz_server.client(ADMIN, timeout=60) as c:
+    with edge_server.client(ADMIN, timeout=60) as c:
         r = c.post(path, content=raw, headers={"Content-Type": "application/json", **headers})
     figures.count("hand_written", r.status_code)
     assert r.status_code == status, (r.status_code, r.text[:500])
@@ -282,6 +301,31 @@ def test_hostile_requests_get_a_clear_4xx(fuzz_server: Server, name: str, path: 
         assert len(r.content) < 5000  # the answer does not echo a huge body back
         if name == "long-string":
             assert body["problems"][0]["message"].endswith("… (200050 characters)")
+
+
+@pytest.mark.parametrize("path,status,message", [
+    ("/v1/jobs/%00", 404, "no job '\\x00'"),
+    ("/v1/schedules/a%00b", 404, "no schedule 'a\\x00b'"),
+    ("/v1/schedules/a%00b/curve.csv", 404, "no schedule 'a\\x00b'"),
+    ("/v1/schedules/..%2F..%2Fetc%2Fpasswd", 404, "Not Found"),
+    ("/v1/schedules/" + "9" * 5000, 404, "… (5014 characters)"),
+    ("/v1/schedules?case=%00", 422, "the text holds a NUL character (\\u0000)"),
+    ("/v1/schedules?limit=99999999999999999999999", 200, ""),
+    ("/v1/schedules?offset=-1", 422, "Input should be greater than or equal to 0"),
+    ("/v1/schedules?date=2026-02-30", 422, "expected a date as YYYY-MM-DD, got '2026-02-30'"),
+], ids=["nul-job", "nul-schedule", "nul-curve", "traversal", "long-id", "nul-query", "huge-limit", "negative-offset",
+        "impossible-date"])
+def test_hostile_reads_get_a_clear_answer(edge_server: Server, path: str, status: int, message: str) -> None:
+    r = httpx.get(f"{edge_server.url}{path}", headers=auth(VIEWER), timeout=60)
+    figures.count("hand_written", r.status_code)
+    assert r.status_code == status, (r.status_code, r.text[:300])
+    assert_refusal(r, path)
+    if status >= 400:
+        body = r.json()
+        said = [body["message"]] + [p["message"] for p in body.get("problems", [])]
+        assert any(message in m for m in said), said
+    else:
+        assert r.json()["limit"] == 200
 
 
 def raw_http(server: Server, request: bytes) -> bytes:
@@ -304,8 +348,8 @@ def raw_http(server: Server, request: bytes) -> bytes:
     (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n", b"4"),
     (b"BREW /v1/schedules HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n", b"405"),
 ], ids=["content-length-not-a-number", "content-length-huge", "query-not-utf8", "url-70k", "unknown-method"])
-def test_malformed_http_gets_a_4xx(fuzz_server: Server, request_bytes: bytes, status: bytes) -> None:
-    answer = raw_http(fuzz_server, request_bytes.replace(b"%s", ADMIN.encode()) if b"%s" in request_bytes
+def test_malformed_http_gets_a_4xx(edge_server: Server, request_bytes: bytes, status: bytes) -> None:
+    answer = raw_http(edge_server, request_bytes.replace(b"%s", ADMIN.encode()) if b"%s" in request_bytes
                       else request_bytes)
     figures.count("malformed_http", int(answer[9:12] or 0) if answer[:5] == b"HTTP/" else 0)
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:300]
@@ -313,11 +357,11 @@ def test_malformed_http_gets_a_4xx(fuzz_server: Server, request_bytes: bytes, st
         assert leak.encode() not in answer
 
 
-def test_the_server_lived_through_the_fuzzing(fuzz_server: Server, tmp_path: Path) -> None:
+def test_the_server_lived_through_the_fuzzing(edge_server: Server, tmp_path: Path) -> None:
     """After everything above: the server answers, its seed schedule is intact, its log has no traceback."""
-    with fuzz_server.client(VIEWER) as c:
+    with edge_server.client(VIEWER) as c:
         assert c.get("/healthz").json()["status"] == "ok"
-        seed = c.get(f"/v1/schedules/{fuzz_server.seed['id']}")
+        seed = c.get(f"/v1/schedules/{edge_server.seed['id']}")
         assert seed.status_code == 200 and seed.json()["objective_cny"] == pytest.approx(400)
-    assert fuzz_server.proc.poll() is None
-    assert "Traceback" not in fuzz_server.log_text()
+    assert edge_server.proc.poll() is None
+    assert "Traceback" not in edge_server.log_text()
