@@ -67,6 +67,7 @@ def size(
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of each day.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit per day [s] (a retry gets 4×).")] = 60.0,
     full_year_check: Annotated[bool, typer.Option(help="With typical days: also simulate the full year at no storage and the recommended size.")] = True,
+    sweep_full_year: Annotated[bool, typer.Option(help="With typical days: run the sweep over the full year instead (slow; compares the recommended size with the year's best).")] = False,
     plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
 ) -> None:
     """Size storage: a year of days (or typical days), co-optimisation and a sweep, NPV/IRR/payback/LCOS."""
@@ -83,7 +84,7 @@ def size(
             series=str(series) if series else None,
             economics=_keyvalues(economics, "--economics"), sizing=_keyvalues(sizing_opt, "--sizing"),
             chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, full_year_check=full_year_check,
-            scheduler=scheduler, workers=workers,
+            sweep_full_year=sweep_full_year, scheduler=scheduler, workers=workers,
         )
     except ValidationError as exc:
         for e in exc.errors(include_url=False):

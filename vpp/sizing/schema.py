@@ -15,7 +15,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -152,6 +151,7 @@ class SizingRequest(BaseModel):
     mip_gap: float = Field(1e-4, ge=0, lt=1)
     time_limit_s: float = Field(60.0, gt=0)
     full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage and at the recommended size.")
+    sweep_full_year: bool = Field(False, description="With typical days: run the sweep over the full year (compares the recommended size with the year's best).")
     scheduler: str | None = Field("local", description="serial, local (a local Dask cluster) or tcp://HOST:PORT")
     workers: int | None = Field(None, ge=1)
 
@@ -165,6 +165,3 @@ class SizingRequest(BaseModel):
     def overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery)) if v}
 
-
-def as_array(x: Any) -> np.ndarray:
-    return np.asarray(x, dtype=float)

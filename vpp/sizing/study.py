@@ -291,11 +291,9 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     if co is not None:
         ptot, etot = sum(co["power_mw"].values()), sum(co["energy_mwh"].values())
         shares = {s.id: (co["power_mw"][s.id] / ptot if ptot > 0 else 1 / len(sites), co["energy_mwh"][s.id] / etot if etot > 0 else 1 / len(sites)) for s in sites}
+        split = "as the co-optimised sizes"
         if grid is None:
             grid = {"power": [p for p in around(ptot) if p > 0] or [1.0], "energy": [e for e in around(etot) if e > 0] or [1.0]}
-            split = "the co-optimised split"
-        else:
-            split = "the co-optimised split"
     else:
         shares = {s.id: (1 / len(sites), 1 / len(sites)) for s in sites}
         split = "evenly over the sites"
@@ -304,8 +302,8 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             e0 = case_e or 2 * p0
             grid = {"power": [round(p0 * f, 3) for f in (0.5, 1.0, 2.0)], "energy": [round(e0 * f, 3) for f in (0.5, 1.0, 2.0)]}
     points = split_points(grid, sites, shares)
-    sweep_plan = tplan if tplan is not None else plan
-    say(f"sweep: {len(points)} points × {len(sweep_plan.days)} {'typical ' if tplan else ''}days on {runner.description}")
+    sweep_plan = tplan if tplan is not None and not req.sweep_full_year else plan
+    say(f"sweep: {len(points)} points × {len(sweep_plan.days)} {'typical ' if sweep_plan.kind == 'typical' else ''}days on {runner.description}")
     t0 = time.perf_counter()
     days_table, tm = runner.run(sweep_plan, sites, [p[2] for p in points], settings, progress)
     timings["sweep_s"] = time.perf_counter() - t0
@@ -328,17 +326,34 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     # typical days against the full year
     comparison = None
     full_points = None
-    if tplan is not None and req.full_year_check:
-        say(f"full-year check: {len(plan.days)} days at no storage and at the recommended size")
-        t0 = time.perf_counter()
+    if tplan is not None and (req.full_year_check or sweep_plan is plan):
         checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
-        full_days, tm2 = runner.run(plan, sites, [c[2] for c in checks], settings, progress)
-        timings["full_year_s"] = time.perf_counter() - t0
-        full_points = add_economics(annual_table(full_days, plan, checks, demand_rate), econ)
+        near = [
+            i for i, (p, e, _) in enumerate(points)
+            if i > 0 and sweep_plan is plan and abs(p - rec_p) <= 1e-3 * max(rec_p, 1.0) and abs(e - rec_e) <= 1e-3 * max(rec_e, 1.0)
+        ]
+        if near:  # the full-year sweep holds the recommended size already
+            full_points = table[table["point"].isin([0, near[0]])].replace({"point": {near[0]: 1}}).reset_index(drop=True)
+            days_table = days_table.assign(run="sweep")
+        else:
+            say(f"full-year check: {len(plan.days)} days at no storage and at the recommended size")
+            t0 = time.perf_counter()
+            full_days, _ = runner.run(plan, sites, [c[2] for c in checks], settings, progress)
+            timings["full_year_s"] = time.perf_counter() - t0
+            full_points = add_economics(annual_table(full_days, plan, checks, demand_rate), econ)
+            if sweep_plan is not plan:
+                monthly_source = (full_days, plan)
+            days_table = pd.concat([days_table.assign(run="sweep"), full_days.assign(run="full-year check")], ignore_index=True)
         typ_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks, demand_rate), econ)
         comparison = _compare(typ_points, full_points)
-        monthly_source = (full_days, plan)
-        days_table = pd.concat([days_table.assign(run="sweep"), full_days.assign(run="full-year check")], ignore_index=True)
+        if sweep_plan is plan:
+            b = table[table["point"] == best_sweep].iloc[0]
+            comparison["recommended_size"] = {
+                "typical_days_co_optimum": {"power_mw": rec_p, "energy_mwh": rec_e},
+                "full_year_sweep_best": {"power_mw": float(b["power_mw"]), "energy_mwh": float(b["energy_mwh"])},
+                "full_year_total_cost_at_co_optimum_cny": float(full_points.loc[full_points["point"] == 1, "total_cost_cny_per_year"].iloc[0]),
+                "full_year_total_cost_at_sweep_best_cny": float(b["total_cost_cny_per_year"]),
+            }
     else:
         days_table = days_table.assign(run="sweep")
 

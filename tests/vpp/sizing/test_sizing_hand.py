@@ -94,3 +94,35 @@ def test_run_sizing_request_returns_sizing_json(tmp_path) -> None:
     assert out["assumptions"]["economics"]["discount_rate"] == {"value": 0.08, "source": "[override] given in the request"}
     assert out["assumptions"]["economics"]["fixed_om_cny_per_kw_year"]["value"] == 0.0
     assert out["complete"] is True and out["failed_days"] == []
+
+
+def test_typical_days_against_the_full_year(tmp_path) -> None:
+    # 30 days: 12 with a 10 MW load, 18 with 20 MW. Two typical days are exact; one typical day is not,
+    # and the difference is reported against the simulated days.
+    loads = [10.0 if d % 5 in (0, 3) else 20.0 for d in range(30)]
+    series = tmp_path / "month.csv"
+    hand_series(30, load=loads).to_csv(series, index=False)
+    exact = run_sizing_request(hand_request(tmp_path, series=str(series), typical_days=2, full_year_check=True, sweep="power=10,energy=20"))
+    cmp_ = exact["typical_vs_full_year"]
+    full_cost = 12 * 33_000 + 18 * 66_000
+    assert cmp_["operating_cost_without_storage"]["full_year_cny"] == pytest.approx(full_cost, rel=1e-12)
+    assert cmp_["operating_cost_without_storage"]["difference_cny"] == pytest.approx(0.0, abs=1e-6)
+    assert cmp_["saving_from_storage"]["difference_cny"] == pytest.approx(0.0, abs=1e-6)
+    assert exact["recommended"]["economics_basis"] == "full-year simulation at the recommended size"
+    rough = run_sizing_request(hand_request(tmp_path, series=str(series), typical_days=1, full_year_check=True, sweep="power=10,energy=20"))
+    one = rough["typical_vs_full_year"]["operating_cost_without_storage"]
+    (date,) = rough["assumptions"]["typical_days"]["typical_dates"]
+    medoid_day = 33_000 if loads[int(date[-2:]) - 1] == 10.0 else 66_000
+    assert one["typical_days_cny"] == pytest.approx(30 * medoid_day, rel=1e-12)
+    assert one["difference_cny"] == pytest.approx(30 * medoid_day - full_cost, rel=1e-12)
+    # the sweep over the full year finds the size the typical days recommend (a "year" of 30 days here,
+    # so the capital cost is scaled to 250 CNY per MWh-day, 7,500 over the 30 days). By hand: MWh 20–30
+    # earn 12·199 (10 MW days, 300 CNY hour) + 18·299 (20 MW days, 400 CNY hour) = 7,770 > 7,500;
+    # MWh 30–40 earn only 18·299 = 5,382: the optimum is 30 MWh, with at least 20 MW.
+    month_economics = {**HAND_ECONOMICS, "energy_cny_per_kwh": HAND_ECONOMICS["energy_cny_per_kwh"] * 30 / 365}
+    swept = run_sizing_request(hand_request(tmp_path, series=str(series), typical_days=2, sweep_full_year=True, economics=month_economics))
+    size = swept["typical_vs_full_year"]["recommended_size"]
+    assert size["full_year_sweep_best"] == {"power_mw": 20.0, "energy_mwh": 30.0}
+    assert size["typical_days_co_optimum"]["energy_mwh"] == pytest.approx(30.0, abs=1e-6)
+    assert size["full_year_total_cost_at_co_optimum_cny"] == pytest.approx(size["full_year_total_cost_at_sweep_best_cny"], rel=1e-9)
+    assert swept["sweep"]["plan"] == "year"

@@ -69,6 +69,10 @@ def test_dask_local_cluster_gives_the_serial_table_bit_for_bit() -> None:
         assert len(runner.client.scheduler_info()["workers"]) == 2
         dask, _ = runner.run(plan, sites, points, RunSettings())
         days = runner.make_days(plan)
+        # an existing cluster by its address (as --scheduler tcp://HOST:PORT): the same table
+        with Runner(runner.cluster.scheduler_address) as remote:
+            assert remote.description.startswith("Dask cluster at tcp://")
+            by_address, _ = remote.run(plan, sites, points, RunSettings())
         # a task that raises on every try is retried by Dask, then reported for each of its days
         _, broken = sites_and_plan(2)
         broken.chunks[0][1] = DayItem(index=1, date="2025-01-02", weight=1.0, base=42)
@@ -77,6 +81,7 @@ def test_dask_local_cluster_gives_the_serial_table_bit_for_bit() -> None:
     assert failed["reason"].iloc[1] == "task failed after 3 attempts: AttributeError: 'int' object has no attribute 'assets'"
     assert len(serial) == 2 * 34
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
+    pd.testing.assert_frame_equal(serial, by_address, check_exact=True)
     assert [d.date for d in days] == plan.dates and all(d.case is not None for d in days)
 
 
