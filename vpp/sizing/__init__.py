@@ -54,7 +54,9 @@ def run_sizing_request(params: dict[str, Any]) -> dict[str, Any]:
 
     For the service's worker: plain data in, plain JSON-serialisable data out.
     ``scheduler`` in ``params`` picks serial, a local Dask cluster (default) or
-    an existing one. Raises :class:`vpp.errors.CaseError` (with every problem)
+    an existing one; a worker that is itself a daemonic process (which may not
+    start worker processes of its own) should pass ``"serial"`` or the
+    address of a running cluster. Raises :class:`vpp.errors.CaseError` (with every problem)
     for a bad request, ``pydantic.ValidationError`` for a malformed one.
     """
     from vpp.sizing.runner import Runner
