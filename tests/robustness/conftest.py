@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.api.conftest import anonymous, backend, databases, new_server, operator, server, viewer  # noqa: F401
+from tests.api.conftest import (  # noqa: F401
+    Databases,
+    Server,
+    anonymous,
+    backend,
+    databases,
+    new_server,
+    operator,
+    server,
+    viewer,
+)
 from tests.robustness import figures
 
 
@@ -22,3 +34,21 @@ def robustness_report() -> Iterator[None]:
     path = os.environ.get("VPP_ROBUSTNESS_REPORT")
     if path:
         figures.write(path)
+
+
+@pytest.fixture
+def sqlite_server(databases: Databases, tmp_path: Path) -> Iterator[Any]:  # noqa: F811 - the shared fixture
+    """Servers of a test's own on a fresh SQLite file (``sqlite_server(**env)``), killed at the end whatever happens.
+
+    For what does not depend on the database (the pool, the log, CORS) or needs SQLite (its file lock).
+    """
+    started: list[Server] = []
+
+    def make(**env: Any) -> Server:
+        srv = Server(databases.new("sqlite"), tmp_path, **env)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.kill()

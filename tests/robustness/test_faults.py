@@ -29,8 +29,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.api import cases
-from tests.api.conftest import Databases, Server
-from tests.api.test_durability import SLOW, all_ended, submit_slow, wait_until
+from tests.api.conftest import Server
+from tests.api.test_durability import SLOW, all_ended, stored_statuses, submit_slow, wait_until
 from tests.robustness import figures
 
 # ---------------------------------------------------------------------------
@@ -95,10 +95,11 @@ def ended(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------
 
 
-def test_a_worker_killed_mid_solve_loses_nothing(new_server: Any) -> None:
-    srv = new_server(VPP_WORKERS="2", VPP_JOB_MAX_ATTEMPTS="3").start()
+def test_a_worker_killed_mid_solve_loses_nothing(sqlite_server: Any) -> None:
+    # SQLite only: the pool and its recovery do not touch the database differently on PostgreSQL
+    srv = sqlite_server(VPP_WORKERS="2", VPP_JOB_MAX_ATTEMPTS="3").start()
     with srv.client() as c:
-        ids = submit_slow(c, 3)
+        ids = submit_slow(c, 2)
         wait_until(lambda: any(job(c, i)["status"] == "running" for i in ids), 60, "a job running")
         time.sleep(0.5)  # inside the solve, not its start
         [victim, *_] = workers_of(srv)
@@ -108,6 +109,7 @@ def test_a_worker_killed_mid_solve_loses_nothing(new_server: Any) -> None:
         assert max(j["attempts"] for j in after.values()) >= 2  # the killed worker's jobs ran again
         health = c.get("/healthz").json()
         assert health["status"] == "ok" and len(workers_of(srv)) == 2
+    srv.kill()
     counts = check_rows(srv.database_url, ids)
     figures.fault("worker_killed_mid_solve", survived=True, jobs=len(ids), jobs_lost=0, outcome=counts,
                   attempts=[j["attempts"] for j in after.values()])
@@ -116,11 +118,13 @@ def test_a_worker_killed_mid_solve_loses_nothing(new_server: Any) -> None:
 def test_the_server_killed_with_jobs_queued_and_running_loses_nothing(new_server: Any) -> None:
     first = new_server(VPP_WORKERS="1").start()
     with first.client() as c:
-        ids = submit_slow(c, 3)
+        ids = submit_slow(c, 1)
         ids += [c.post("/v1/schedules", json={"case": cases.flat(10 + i, name=f"queued-{i}"), "async": True})
                 .json()["job_id"] for i in range(3)]
         wait_until(lambda: any(job(c, i)["status"] == "running" for i in ids), 60, "a job running")
-    first.kill()  # SIGKILL the server and its worker: one job running, the others queued
+    first.kill()  # SIGKILL the server and its worker: the slow job running, the small ones queued behind it
+    before = stored_statuses(first.database_url, ids)
+    assert "running" in before.values() and "queued" in before.values(), before
     second = new_server(database_url=first.database_url, VPP_WORKERS="2").start()
     with second.client() as c:
         after = wait_until(lambda: all_ended(c, ids), 180, "every job ended after the restart")
@@ -128,7 +132,7 @@ def test_the_server_killed_with_jobs_queued_and_running_loses_nothing(new_server
         rerun = [j for j in after.values() if j["attempts"] == 2]
         assert rerun, "the job that was running is run again"
         for i in range(3):
-            summary = c.get(after[ids[3 + i]]["links"]["schedule"]).json()["summary"]
+            summary = c.get(after[ids[1 + i]]["links"]["schedule"]).json()["summary"]
             assert summary["objective_cny"] == pytest.approx(4 * (10 + i))
     counts = check_rows(first.database_url, ids)
     figures.fault("server_sigkill_with_jobs_queued_and_running", survived=True, jobs=len(ids), jobs_lost=0,
@@ -153,43 +157,40 @@ class Lock:
         self.connection.close()
 
 
-def test_a_locked_sqlite_file_answers_503_with_retry_after_then_recovers(databases: Databases, tmp_path: Path) -> None:
-    srv = Server(databases.new("sqlite"), tmp_path, VPP_DB_BUSY_TIMEOUT_S="1", VPP_RETRY_AFTER_S="3").start()
-    try:
-        with srv.client() as c:
-            [slow_id] = submit_slow(c, 1)
-            wait_until(lambda: job(c, slow_id)["status"] == "running", 60, "the slow job running")
-            lock = Lock(srv.database_url)  # held past the slow job's end: its result must wait, not vanish
-            try:
-                refused = c.post("/v1/schedules", json={"case": cases.flat(30, name="while-locked")})
-                assert refused.status_code == 503, refused.text
-                assert refused.headers["retry-after"] == "3"
-                body = refused.json()
-                assert body["error"] == "database_unavailable"
-                assert body["message"] == "the database is busy or unreachable: retry in 3 s"
-                assert "Traceback" not in refused.text and ".py" not in refused.text
-                # reads go on (WAL): the job is still seen running, its heartbeat waiting on the lock
-                assert c.get("/v1/schedules").status_code == 200
-                assert job(c, slow_id)["status"] == "running"
-                time.sleep(5)  # the slow solve ends meanwhile; storing it fails while the lock is held
-                assert job(c, slow_id)["status"] == "running"
-            finally:
-                lock.release()
-            done = wait_until(lambda: ended(c, slow_id), 60, "the slow job stored after the lock")
-            assert done["status"] == "done" and done["attempts"] == 1, done
-            again = c.post("/v1/schedules", json={"case": cases.flat(30, name="after-lock")})
-            assert again.status_code == 201 and again.json()["summary"]["objective_cny"] == pytest.approx(120)
+def test_a_locked_sqlite_file_answers_503_with_retry_after_then_recovers(sqlite_server: Any) -> None:
+    srv = sqlite_server(VPP_DB_BUSY_TIMEOUT_S="1", VPP_RETRY_AFTER_S="3").start()
+    with srv.client() as c:
+        [slow_id] = submit_slow(c, 1)
+        wait_until(lambda: job(c, slow_id)["status"] == "running", 60, "the slow job running")
+        lock = Lock(srv.database_url)  # held past the slow job's end: its result must wait, not vanish
+        try:
+            refused = c.post("/v1/schedules", json={"case": cases.flat(30, name="while-locked")})
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "3"
+            body = refused.json()
+            assert body["error"] == "database_unavailable"
+            assert body["message"] == "the database is busy or unreachable: retry in 3 s"
+            assert "Traceback" not in refused.text and ".py" not in refused.text
+            # reads go on (WAL): the job is still seen running, its heartbeat waiting on the lock
+            assert c.get("/v1/schedules").status_code == 200
+            assert job(c, slow_id)["status"] == "running"
+            time.sleep(5)  # the slow solve ends meanwhile; storing it fails while the lock is held
+            assert job(c, slow_id)["status"] == "running"
+        finally:
+            lock.release()
+        done = wait_until(lambda: ended(c, slow_id), 60, "the slow job stored after the lock")
+        assert done["status"] == "done" and done["attempts"] == 1, done
+        again = c.post("/v1/schedules", json={"case": cases.flat(30, name="after-lock")})
+        assert again.status_code == 201 and again.json()["summary"]["objective_cny"] == pytest.approx(120)
 
-            # a lock shorter than the busy timeout: the request waits, then succeeds
-            lock = Lock(srv.database_url)
-            threading.Timer(0.3, lock.release).start()
-            waited = c.post("/v1/schedules", json={"case": cases.flat(31, name="short-lock")})
-            assert waited.status_code == 201, waited.text
-        ids = [slow_id, again.json()["job_id"], waited.json()["job_id"]]
-        counts = check_rows(srv.database_url, ids)
-        assert "database busy or unreachable (OperationalError); answered 503" in srv.log_text()
-    finally:
-        srv.kill()
+        # a lock shorter than the busy timeout: the request waits, then succeeds
+        lock = Lock(srv.database_url)
+        threading.Timer(0.3, lock.release).start()
+        waited = c.post("/v1/schedules", json={"case": cases.flat(31, name="short-lock")})
+        assert waited.status_code == 201, waited.text
+    ids = [slow_id, again.json()["job_id"], waited.json()["job_id"]]
+    counts = check_rows(srv.database_url, ids)
+    assert "database busy or unreachable (OperationalError); answered 503" in srv.log_text()
     figures.fault("sqlite_file_locked", survived=True, jobs=len(ids), jobs_lost=0, outcome=counts,
                   refused_with=503, retry_after_s=3)
 

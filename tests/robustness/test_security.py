@@ -22,13 +22,13 @@ import psutil
 from api.app import create_app
 from api.settings import Settings
 from tests.api import cases
-from tests.api.conftest import ADMIN, OPERATOR, PLANNER, ROOT, VIEWER, auth
+from tests.api.conftest import ADMIN, OPERATOR, PLANNER, ROOT, VIEWER, Databases, Server, auth
 
 ACCESS = re.compile(r"vpp\.api\.access \[([^\]]*)\] (GET|POST|OPTIONS|DELETE|PUT|PATCH|HEAD) (\S+) (\d{3}) ")
 
 
-def test_no_token_ever_reaches_the_log_and_every_request_has_its_id(new_server: Any) -> None:
-    srv = new_server(VPP_LOG_LEVEL="DEBUG").start()
+def test_no_token_ever_reaches_the_log_and_every_request_has_its_id(databases: Databases, tmp_path: Path) -> None:
+    srv = Server(databases.new("sqlite"), tmp_path, VPP_LOG_LEVEL="DEBUG").start()
     made = subprocess.run([sys.executable, "-m", "vpp.cli", "token", "create", "--role", "viewer", "--name", "log"],
                           env=dict(os.environ, VPP_DATABASE_URL=srv.database_url), capture_output=True, text=True,
                           timeout=60)
@@ -85,8 +85,8 @@ def test_tokens_are_compared_in_constant_time_and_kept_as_hashes() -> None:
     assert [len(digest) for digest, _ in app.state.env_tokens] == [64, 64]
 
 
-def test_cors_answers_only_the_configured_origins(new_server: Any) -> None:
-    srv = new_server(VPP_CORS_ORIGINS="https://control-room.example").start()
+def test_cors_answers_only_the_configured_origins(databases: Databases, tmp_path: Path) -> None:
+    srv = Server(databases.new("sqlite"), tmp_path, VPP_CORS_ORIGINS="https://control-room.example").start()
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
     with httpx.Client(base_url=srv.url, timeout=30) as c:
         ok = c.options("/v1/schedules", headers={"Origin": "https://control-room.example", **preflight})
@@ -101,6 +101,7 @@ def test_cors_answers_only_the_configured_origins(new_server: Any) -> None:
         # CORS opens no door: without a token the answer is still 401
         anonymous = c.get("/v1/schedules", headers={"Origin": "https://control-room.example"})
         assert anonymous.status_code == 401
+    srv.kill()
 
 
 def test_the_server_listens_on_loopback_only_by_default(server: Any) -> None:
