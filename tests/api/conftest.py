@@ -88,8 +88,7 @@ class Server:
         env = dict(os.environ)
         env.update({"VPP_DATABASE_URL": self.database_url, "VPP_API_TOKENS": TOKENS, "VPP_WORKERS": "2",
                     "VPP_ASYNC_THRESHOLD_STEP_ASSETS": "3000", "VPP_MAX_BODY_BYTES": "300000",
-                    "VPP_MAX_TIME_LIMIT_S": "120", "VPP_MAX_STEPS": "1000", "VPP_MAX_ASSETS": "100",
-                    "VPP_JOB_HEARTBEAT_S": "0.5", "VPP_LOG_LEVEL": "INFO"})
+                    "VPP_MAX_TIME_LIMIT_S": "120", "VPP_JOB_HEARTBEAT_S": "0.5", "VPP_LOG_LEVEL": "INFO"})
         env.update(self.extra)
         return env
 

@@ -171,16 +171,16 @@ def test_a_case_with_errors_answers_422_with_every_problem_and_its_path(operator
 
 
 def test_the_size_limits_answer_422(operator: httpx.Client) -> None:
-    # the test servers run with VPP_MAX_STEPS=1000 and VPP_MAX_ASSETS=100
-    data = cases.flat(100, steps=1001)
-    data["assets"] += [{"id": f"l{i}", "type": "load", "demand_mw": 1} for i in range(100)]
+    # the defaults: VPP_MAX_STEPS=2016, VPP_MAX_ASSETS=500
+    data = cases.flat(100, steps=2017)
+    data["assets"] += [{"id": f"l{i}", "type": "load", "demand_mw": 1} for i in range(500)]
     found = problems(operator.post("/v1/schedules", json={"case": data}))
-    assert found == {"case.steps": "at most 1000 steps (VPP_MAX_STEPS), got 1001",
-                     "case.assets": "at most 100 assets (VPP_MAX_ASSETS), got 101"}
+    assert found == {"case.steps": "at most 2016 steps (VPP_MAX_STEPS), got 2017",
+                     "case.assets": "at most 500 assets (VPP_MAX_ASSETS), got 501"}
     report = operator.post("/v1/cases/validate", json=data).json()
     assert report == {"valid": False, "problems": [
-        {"path": "steps", "message": "at most 1000 steps (VPP_MAX_STEPS), got 1001"},
-        {"path": "assets", "message": "at most 100 assets (VPP_MAX_ASSETS), got 101"}]}
+        {"path": "steps", "message": "at most 2016 steps (VPP_MAX_STEPS), got 2017"},
+        {"path": "assets", "message": "at most 500 assets (VPP_MAX_ASSETS), got 501"}]}
 
 
 def test_bad_query_parameters_answer_422(viewer: httpx.Client) -> None:
