@@ -169,6 +169,8 @@
       axes: [
         { stroke: axisStroke, grid, values: (u, ticks) => ticks.map((i) => labels[Math.round(i)] || "") },
         { stroke: axisStroke, grid, size: 60 },
+        ...((opts && opts.right) ? [{ scale: opts.right, side: 1, stroke: axisStroke, grid: { show: false }, size: 60,
+                                      label: opts.rightLabel, labelSize: 16 }] : []),
       ],
       legend: { live: true },
       series: [{ label: "time", value: (u, v) => (v == null ? "" : labels[Math.round(v)]) }, ...lines.map((l) => l.opts)],
@@ -193,10 +195,15 @@
     const sched = current.schedule; const labels = timeLabels(sched);
     const b = balance(sched, $("node").value);
     makeChart($("chart-balance"), labels, [...stacked(b.supply, 1), ...stacked(b.demand, -1)], { height: 300 });
-    const storage = series(sched, (s) => s.quantity === "soc_mwh" || s.quantity === "level_mwh_th").map((s, i) => ({
-      opts: { label: s.asset + (s.quantity === "level_mwh_th" ? " [MWh_th]" : ""), stroke: ["#3fa7ff", "#5bd68f", "#f5c542", "#c678dd", "#56b6c2", "#e06c9f", "#d19a66"][i % 7], width: 2, points: { show: false } },
+    // batteries [MWh] on the left axis; thermal stores [MWh_th], often far larger, on the right one
+    const levels = series(sched, (s) => s.quantity === "soc_mwh" || s.quantity === "level_mwh_th");
+    const thermal = levels.some((s) => s.quantity === "level_mwh_th");
+    const storage = levels.map((s, i) => ({
+      opts: { label: s.asset + (s.quantity === "level_mwh_th" ? " [MWh_th, right]" : ""),
+              scale: s.quantity === "level_mwh_th" ? "th" : "y", dash: s.quantity === "level_mwh_th" ? [6, 4] : undefined,
+              stroke: ["#3fa7ff", "#5bd68f", "#f5c542", "#c678dd", "#56b6c2", "#e06c9f", "#d19a66"][i % 7], width: 2, points: { show: false } },
       data: s.values }));
-    makeChart($("chart-storage"), labels, storage);
+    makeChart($("chart-storage"), labels, storage, thermal ? { right: "th", rightLabel: "MWh_th" } : undefined);
     const price = series(sched, (s) => s.asset === "grid" && (s.quantity === "buy_cny_per_mwh" || s.quantity === "sell_cny_per_mwh"))
       .filter((s) => s.values.some((v) => v)).map((s) => ({
         opts: { label: s.quantity === "buy_cny_per_mwh" ? "buy" : "sell", stroke: s.quantity === "buy_cny_per_mwh" ? "#ff9f43" : "#98c379", width: 2, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }) },
