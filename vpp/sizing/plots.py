@@ -22,7 +22,7 @@ def plot_value_heatmap(points: pd.DataFrame, path: str | Path, recommended: tupl
     for _, r in grid.iterrows():
         if r["days_failed"] == 0:
             z[powers.index(r["power_mw"]), energies.index(r["energy_mwh"])] = r["net_benefit_cny_per_year"] / 1e6
-    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(energies), 1.6 + 0.8 * len(powers)))
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.6 + 1.1 * len(energies)), max(5.0, 2.2 + 0.8 * len(powers))))
     lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1.0
     im = ax.imshow(z, origin="lower", cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
     for i in range(len(powers)):
@@ -33,17 +33,22 @@ def plot_value_heatmap(points: pd.DataFrame, path: str | Path, recommended: tupl
                 ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="grey")
     best = grid.loc[grid["total_cost_cny_per_year"].idxmin()] if len(grid) else None
     if best is not None:
-        ax.plot(energies.index(best["energy_mwh"]), powers.index(best["power_mw"]), "s", mfc="none", mec="black", ms=22, mew=1.5, label="best of the sweep")
+        ax.plot(energies.index(best["energy_mwh"]), powers.index(best["power_mw"]), "s", mfc="none", mec="black", ms=30, mew=1.5)
     if recommended and recommended[0] > 0:
-        ax.plot(np.interp(recommended[1], energies, range(len(energies))), np.interp(recommended[0], powers, range(len(powers))),
-                "k*", ms=12, label="co-optimised / recommended")
+        ax.plot(np.interp(recommended[1], energies, range(len(energies))) + 0.32, np.interp(recommended[0], powers, range(len(powers))) + 0.28,
+                "k*", ms=9)
     ax.set_xticks(range(len(energies)), [f"{e:.1f}" for e in energies], rotation=45)
     ax.set_yticks(range(len(powers)), [f"{p:.1f}" for p in powers])
     ax.set_xlabel("storage energy, all sites [MWh]")
     ax.set_ylabel("storage power, all sites [MW]")
     ax.set_title("net annual benefit against no storage [M CNY/yr]\n(operating saving − annualised capital and O&M)", fontsize=10)
     fig.colorbar(im, ax=ax, label="M CNY/yr")
-    ax.legend(loc="upper left", fontsize=7, bbox_to_anchor=(0, -0.25))
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="s", ls="", mfc="none", mec="black", ms=9, label="best of the sweep")]
+    if recommended and recommended[0] > 0:
+        handles.append(Line2D([], [], marker="*", ls="", color="black", ms=9, label="co-optimised / recommended (star by its cell)"))
+    ax.legend(handles=handles, loc="upper center", fontsize=7, ncol=2, bbox_to_anchor=(0.5, -0.22))
     fig.tight_layout()
     p = Path(path)
     fig.savefig(p, dpi=110)
