@@ -53,7 +53,7 @@ class Runner:
         self.retries = retries
         self.client: Any = None
         self.cluster: Any = None
-        self._chunks: dict[tuple[int, int], Any] = {}
+        self._chunks: dict[tuple[int, int], tuple[Plan, Any]] = {}
 
     @property
     def description(self) -> str:
@@ -90,9 +90,9 @@ class Runner:
 
     def _chunk_future(self, plan: Plan, c: int) -> Any:
         key = (id(plan), c)
-        if key not in self._chunks:
-            self._chunks[key] = self.client.submit(build_chunk, plan.chunks[c], retries=self.retries, pure=False)
-        return self._chunks[key]
+        if key not in self._chunks:  # the plan is kept with its future, so its id cannot be reused meanwhile
+            self._chunks[key] = (plan, self.client.submit(build_chunk, plan.chunks[c], retries=self.retries, pure=False))
+        return self._chunks[key][1]
 
     def make_days(self, plan: Plan, progress: Progress | None = None) -> list[Day]:
         """Every day of the plan, made (materialised), in order."""
