@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -357,7 +356,7 @@ def test_malformed_http_gets_a_4xx(edge_server: Server, request_bytes: bytes, st
         assert leak.encode() not in answer
 
 
-def test_the_server_lived_through_the_fuzzing(edge_server: Server, tmp_path: Path) -> None:
+def test_the_server_lived_through_the_fuzzing(edge_server: Server) -> None:
     """After everything above: the server answers, its seed schedule is intact, its log has no traceback."""
     with edge_server.client(VIEWER) as c:
         assert c.get("/healthz").json()["status"] == "ok"
