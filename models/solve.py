@@ -128,6 +128,10 @@ def _compile(m: pyo.ConcreteModel) -> Any:
         return LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
 
 
+#: HiGHS outcomes that are confirmed by a second run without presolve before they are believed.
+_INFEASIBLE_VERDICTS = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+
 def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:
     """Solve ``built`` and load the solution into its variables.
 
@@ -182,6 +186,13 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     h.passModel(lp)
     t1 = time.perf_counter()
     h.run()
+    if h.getModelStatus() in _INFEASIBLE_VERDICTS:
+        # HiGHS's presolve can call a feasible model infeasible when a requirement sits within its
+        # tolerance of a bound (seen with HiGHS 1.15: a deadline 1e-7 MWh below the total energy).
+        # Every case model is feasible but for hard requirements, so confirm the verdict without it.
+        h.setOptionValue("presolve", "off")
+        h.clearSolver()
+        h.run()
     t2 = time.perf_counter()
 
     ms = h.getModelStatus()

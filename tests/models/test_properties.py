@@ -209,7 +209,8 @@ def test_random_cases_same_objective_through_pyomos_highs(data: dict[str, Any]) 
     case = load_case(data)
     ours = solve_case(case, OPTS)
     built = models.build(case)
-    res = pyo.SolverFactory("highs").solve(built.model, options={"mip_rel_gap": 1e-9, "time_limit": 20})
+    # Presolve off: HiGHS 1.15's presolve calls some feasible cases infeasible (tests/models/test_solve.py).
+    res = pyo.SolverFactory("highs").solve(built.model, options={"mip_rel_gap": 1e-9, "time_limit": 20, "presolve": "off"})
     assert str(res.solver.termination_condition) == "optimal"
     assert ours.objective_cny == pytest.approx(pyo.value(built.model.obj), rel=1e-6, abs=1e-4)
 

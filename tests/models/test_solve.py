@@ -223,3 +223,27 @@ def test_same_objective_through_pyomos_highs_interface(data: dict[str, Any]) -> 
     assert ours.objective_cny == pytest.approx(theirs, rel=1e-6, abs=1e-6)
     if data is BATTERY_HAND:
         assert theirs == pytest.approx(257, rel=1e-9)
+
+
+def test_an_infeasible_verdict_of_presolve_is_checked_without_it() -> None:
+    """HiGHS 1.15's presolve calls this feasible LP infeasible: a deadline 1e-7 MWh below the total energy.
+
+    By hand: no import and no PV before step 5, so the 0.1874999 MWh due by step 4
+    is all unserved (at 2000 CNY/MWh), and the last 1e-7 MWh comes from the PV at
+    step 5: 0.1874999 × 2000 = 374.9998 CNY.
+    """
+    zeros = [0.0] * 6
+    case = load_case({
+        "start": "2026-07-15T00:00:00+08:00", "step_minutes": 15, "steps": 6, "voll_cny_per_mwh": 2000.0,
+        "grid": {"import_max_mw": 0.0, "export_max_mw": 0.0, "buy_cny_per_mwh": zeros},
+        "assets": [
+            {"id": "pv", "type": "pv", "available_mw": [0.0, 0.0, 0.0, 0.0, 0.0, 0.5]},
+            {"id": "ev", "type": "flexible_load", "min_power_mw": 0.0, "max_power_mw": 0.5, "energy_mwh": 0.1875,
+             "requirements": [{"by_step": 4, "energy_mwh": 0.1874999}, {"by_step": 1, "energy_mwh": 0.0}]},
+        ],
+    })
+    result = solve_case(case, SolveOptions(mip_gap=1e-9))
+    assert result.status == "optimal"
+    assert result.objective_cny == pytest.approx(374.9998, abs=1e-6)
+    [unserved] = result.summary["unserved"]
+    assert (unserved["where"], unserved["energy_mwh"]) == ("grid", pytest.approx(0.1874999, abs=1e-9))
