@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -140,7 +141,11 @@ class SizingRequest(BaseModel):
     case: str = Field("teda-east", description="A built-in case (teda-east) or a case file path; see case_data.")
     case_data: dict[str, Any] | None = Field(None, description="An inline canonical one-day case (model.md §1); needs series.")
     year: int = Field(2025, description="The year simulated (built-in cases).")
-    series: str | None = Field(None, description="A CSV/Parquet file of the year's series at the case's step: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")
+    series: str | dict[str, list[Any]] | None = Field(
+        None,
+        description="The year's series at the case's step: a CSV/Parquet file (timestamp, load_mw, pv_mw, "
+        "buy_cny_per_mwh, any of them), or the same columns inline as lists (the service takes only these).",
+    )
     typical_days: int | None = Field(None, ge=1, le=366, description="Co-optimise and sweep over K tsam typical days; then check against the full year.")
     sweep: str | dict[str, Any] | None = Field(None, description="power=…,energy=… totals over the sites [MW, MWh]; default: around the co-optimised size, or multiples of the case's storage.")
     sites: list[str] | None = Field(None, description="Node ids where storage may go; default: the nodes of the case's batteries.")
@@ -161,6 +166,15 @@ class SizingRequest(BaseModel):
         if not 1900 <= v <= 2200:
             raise ValueError(f"expected a year between 1900 and 2200, e.g. 2025, got {v}")
         return v
+
+    def series_source(self) -> str | pd.DataFrame | None:
+        """``series`` as :func:`vpp.sizing.year.read_year_series` takes it: a path, or inline columns as a table."""
+        if not isinstance(self.series, dict):
+            return self.series
+        lengths = {k: len(v) for k, v in self.series.items()}
+        if len(set(lengths.values())) > 1:
+            raise CaseError([Problem("series", f"expected columns of one length, got {lengths}")], step=STEP)
+        return pd.DataFrame(self.series)
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery)) if v}

@@ -78,7 +78,7 @@ def make_plan(req: SizingRequest) -> Plan:
     from vpp.cases import TEMPLATES
 
     if req.case_data is None and req.case in TEMPLATES:
-        return year_plan(req.case, req.year, history=req.series if req.series else "auto", chunk=req.chunk)
+        return year_plan(req.case, req.year, history=req.series_source() if req.series else "auto", chunk=req.chunk)
     if req.case_data is not None:
         base = load_case(req.case_data)
     elif Path(req.case).is_file():
@@ -87,7 +87,7 @@ def make_plan(req: SizingRequest) -> Plan:
         raise CaseError([Problem("case", f"{req.case!r} is neither a built-in case ({', '.join(sorted(TEMPLATES))}) nor an existing file")], step=STEP)
     if req.series is None:
         raise CaseError([Problem("series", "a case file needs the year's series (--series FILE: timestamp, load_mw, pv_mw, buy_cny_per_mwh)")], step=STEP)
-    plan = series_plan(base, req.series, chunk=req.chunk)
+    plan = series_plan(base, req.series_source(), chunk=req.chunk)
     years = sorted({d[:4] for d in plan.dates})
     if years != [str(req.year)]:
         raise CaseError([Problem("series", f"the series covers {', '.join(years)}, not the year {req.year}")], step=STEP)

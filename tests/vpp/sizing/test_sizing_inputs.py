@@ -168,3 +168,20 @@ def test_cli_bad_input_exits_2(tmp_path) -> None:
     assert done.exit_code == 2 and "expected 'serial', 'local' or a Dask address" in done.output
     done = runner.invoke(app, ["size", "--economics", "discount_rate", "--out", str(tmp_path)])
     assert done.exit_code == 2 and "expected KEY=NUMBER, got 'discount_rate'" in done.output
+
+
+def test_series_inline_as_columns_give_the_days_of_the_file(tmp_path) -> None:
+    """The service sends the year's series inline (JSON columns); they make the same days as a file does."""
+    year = hand_series(365)
+    path = tmp_path / "year.parquet"
+    year.to_parquet(path)
+    inline = {"timestamp": [t.isoformat() for t in year["timestamp"]],
+              **{c: year[c].tolist() for c in year.columns if c != "timestamp"}}
+    from_file = make_plan(SizingRequest(case_data=hand_case_data(), series=str(path)))
+    from_json = make_plan(SizingRequest(case_data=hand_case_data(), series=inline))
+    assert from_json.dates == from_file.dates and len(from_json.dates) == 365
+    assert [d.load_mw.tolist() for d in from_json.days[:3]] == [d.load_mw.tolist() for d in from_file.days[:3]]
+    uneven = dict(inline, load_mw=inline["load_mw"][:-1])
+    with pytest.raises(CaseError) as exc:
+        make_plan(SizingRequest(case_data=hand_case_data(), series=uneven))
+    assert problems(exc)[0].startswith("series: expected columns of one length, got {'timestamp': 8760, 'load_mw': 8759")
