@@ -44,7 +44,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import Job, Schedule, utcnow
-from api.kinds import run_job, run_schedule, warm_up
+from api.kinds import run_job, run_schedule, run_sizing, warm_up
 from api.settings import Settings
 
 log = logging.getLogger("vpp.api.jobs")
@@ -65,7 +65,10 @@ def store_schedule(session: Session, job: Job, result: dict[str, Any]) -> dict[s
     return {"schedule_id": schedule_id}
 
 
-KINDS: dict[str, JobKind] = {"schedule": JobKind(run=run_schedule, store=store_schedule)}
+KINDS: dict[str, JobKind] = {
+    "schedule": JobKind(run=run_schedule, store=store_schedule),
+    "sizing": JobKind(run=run_sizing),  # the result (sizing.json) is kept on the job
+}
 
 
 def new_job(kind: str, params: dict[str, Any], created_by: str | None = None) -> Job:

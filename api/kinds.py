@@ -85,6 +85,27 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
+    """Run a sizing study (:class:`vpp.sizing.SizingRequest` fields); the result is ``sizing.json``'s content."""
+    from pydantic import ValidationError
+
+    from vpp.errors import CaseError, SolverError
+    from vpp.sizing import run_sizing_request
+
+    try:
+        return {"ok": True, "result": run_sizing_request(params)}
+    except CaseError as exc:
+        return {"ok": False, "reason": str(exc),
+                "error": {"error": "case", "step": exc.step,
+                          "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}}
+    except ValidationError as exc:
+        problems = [{"path": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
+        return {"ok": False, "reason": f"{len(problems)} problem(s) in the sizing request",
+                "error": {"error": "case", "step": "reading the sizing request", "problems": problems}}
+    except SolverError as exc:
+        return {"ok": False, "reason": str(exc), "error": {"error": "solver", "status": exc.status}}
+
+
 def run_job(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Entry point in the worker: run ``kind`` on ``params``; an unexpected error becomes a failure value."""
     from api.jobs import KINDS

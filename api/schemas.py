@@ -100,6 +100,56 @@ class JobAccepted(BaseModel):
     links: dict[str, str]
 
 
+class SizingRequestIn(_Strict):
+    """A storage sizing study: a ``template`` and a ``year``, or a one-day ``case`` with the year's ``series``.
+
+    The fields are those of ``vpp size``, less the ones the server decides
+    (where the solves run) and file paths (the service reads no client-named file).
+    """
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["case", "series"], "not": {"required": ["template"]}},
+                                                           {"required": ["template"], "not": {"required": ["case"]}}]})
+
+    template: str = Field(None, description="A built-in case, e.g. 'teda-east'.",  # type: ignore[assignment]
+                          examples=["teda-east"], json_schema_extra={"enum": ["teda-east"]})
+    case: dict[str, Any] = Field(None, description="A canonical one-day case (model.md §1), repeated over the year.")  # type: ignore[assignment]
+    series: dict[str, list[Any]] = Field(  # type: ignore[assignment]
+        None, description="The year's series at the case's step, as columns: 'timestamp' (ISO 8601 with offset) and any of "
+        "load_mw, pv_mw, buy_cny_per_mwh. Required with 'case'; with a template it replaces the history.")
+    year: int = Field(2025, ge=1900, le=2200, description="The year simulated.")
+    typical_days: int = Field(None, ge=1, le=366,  # type: ignore[assignment]
+                              description="Co-optimise and sweep over K tsam typical days, then check against the full year.")
+    sweep: str | dict[str, Any] = Field(None, description="power=…,energy=… totals over the sites [MW, MWh], "  # type: ignore[assignment]
+                                        "e.g. 'power=10,20,energy=0:60:20'.")
+    sites: list[str] = Field(None, description="Node ids where storage may go; default: the nodes of the case's batteries.")  # type: ignore[assignment]
+    economics: dict[str, float] = Field(default_factory=dict, description="Overrides of the cost assumptions (vpp/sizing/defaults.yaml).")
+    sizing: dict[str, float] = Field(default_factory=dict, description="Overrides of the size bounds.")
+    battery: dict[str, float] = Field(default_factory=dict, description="Overrides of the candidate battery's parameters.")
+    chunk: Literal["month", "none"] = Field("month", description="Storage level chained within each month, or over the whole year.")
+    mip_gap: float = Field(1e-4, ge=0, lt=1, description="Relative MIP gap of every solve [-].")
+    time_limit_s: float = Field(None, gt=0,  # type: ignore[assignment]
+                                description="Time limit of every solve [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
+    full_year_check: bool = Field(True, description="With typical days: also simulate the full year with and without the recommended storage.")
+    sweep_full_year: bool = Field(False, description="With typical days: run the sweep over the full year.")
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        from vpp.cases import TEMPLATES
+
+        if value is not None and value not in TEMPLATES:
+            raise ValueError(f"unknown template {value!r}: expected one of {sorted(TEMPLATES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SizingRequestIn:
+        if (self.case is None) == (self.template is None):
+            raise ValueError("give either 'template' or 'case' (with 'series'), not both or neither")
+        if self.case is not None and self.series is None:
+            raise ValueError("a 'case' needs the year's 'series' (timestamp and load_mw, pv_mw or buy_cny_per_mwh)")
+        return self
+
+
 class ScheduleOut(BaseModel):
     id: str
     job_id: str | None

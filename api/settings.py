@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(5, ge=1)
     #: Retry-After of a 503 when the database is busy or unreachable [s].
     retry_after_s: int = Field(2, ge=1)
+    #: Where a sizing job's many solves run: ``serial`` (in its worker process; the pool runs jobs side by
+    #: side), ``local`` (a local Dask cluster per job) or ``tcp://HOST:PORT`` (an existing Dask cluster).
+    sizing_scheduler: str = Field("serial", pattern=r"^(serial|local|tcp://[^\s/]+:\d+)$")
     #: Logging level of the service's logger.
     log_level: str = "INFO"
 

@@ -86,6 +86,8 @@ def test_page_size_default_and_largest(small: httpx.Client) -> None:
     ({"VPP_MAX_STEPS": "many"},
      "error: VPP_MAX_STEPS: Input should be a valid integer, unable to parse string as an integer (got 'many')"),
     ({"VPP_MAX_JSON_DEPTH": "1"}, "error: VPP_MAX_JSON_DEPTH: Input should be greater than or equal to 4 (got '1')"),
+    ({"VPP_SIZING_SCHEDULER": "tcp://nowhere"},
+     "error: VPP_SIZING_SCHEDULER: String should match pattern '^(serial|local|tcp://[^\\s/]+:\\d+)$' (got 'tcp://nowhere')"),
 ])
 def test_a_bad_limit_stops_the_server_at_start_with_its_name(env: dict[str, str], message: str, tmp_path: Any) -> None:
     done = subprocess.run([sys.executable, "-m", "vpp.cli", "serve", "--port", "1"], cwd=tmp_path,

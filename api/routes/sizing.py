@@ -1,0 +1,82 @@
+"""Storage sizing: submit a study (role planner); it runs as a job whose result is ``sizing.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AppSettings, Planner, Runner
+from api.errors import InvalidInputError
+from api.jobs import new_job
+from api.routes.schedules import _accepted, _case_size, _store_job, _validate
+from api.routing import StrictRoute
+from api.schemas import ERRORS, ErrorBody, JobAccepted, SizingRequestIn
+from api.settings import Settings
+from vpp.errors import CaseError, Problem
+
+router = APIRouter(prefix="/v1/sizing", tags=["sizing"], route_class=StrictRoute)
+
+
+def _params(body: SizingRequestIn, settings: Settings) -> dict[str, Any]:
+    """The job's parameters: the request as ``vpp size`` takes it, with the server's scheduler and time limits."""
+    limit = body.time_limit_s
+    if limit is None:
+        limit = min(settings.default_time_limit_s, settings.max_time_limit_s)
+    elif limit > settings.max_time_limit_s:
+        raise InvalidInputError(
+            "the solver time limit is above the service's limit",
+            [Problem("time_limit_s", f"at most {settings.max_time_limit_s:g} s (VPP_MAX_TIME_LIMIT_S), got {limit:g}")])
+    params = body.model_dump(exclude_none=True, exclude={"template", "case", "time_limit_s"})
+    if body.case is not None:
+        params.update(case="inline", case_data=body.case)
+    else:
+        params["case"] = body.template
+    params.update(time_limit_s=limit, scheduler=settings.sizing_scheduler, workers=None)
+    return params
+
+
+def _check(params: dict[str, Any]) -> None:
+    """Everything about the request that is quick to check: the sweep's grammar and the series' table."""
+    from pydantic import ValidationError
+
+    from vpp.sizing import SizingRequest
+    from vpp.sizing.schema import economics_from, load_defaults, parse_sweep
+    from vpp.sizing.year import read_year_series
+
+    try:
+        request = SizingRequest.model_validate(params)
+    except ValidationError as exc:
+        problems = [Problem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise InvalidInputError(f"{len(problems)} problem(s) in the sizing request", problems) from None
+    try:
+        economics_from(load_defaults(request.overrides())[0])
+        if request.sweep is not None:
+            parse_sweep(request.sweep)
+        if request.series is not None:
+            read_year_series(request.series_source())
+    except CaseError as exc:
+        raise InvalidInputError(f"{len(exc.problems)} problem(s) in the sizing request",
+                                exc.problems, step=exc.step) from None
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobAccepted,
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."}},
+    summary="Size storage: a year of days, the economics (a background job)",
+)
+async def create_sizing(body: SizingRequestIn, who: Planner, settings: AppSettings, runner: Runner,
+                        request: Request) -> Any:
+    """Queue a sizing study; 202 with the job, whose ``result`` is ``sizing.json`` when done."""
+    params = _params(body, settings)
+    if body.case is not None:
+        _case_size(body.case, settings)
+        await run_in_threadpool(_validate, body.case)
+    await run_in_threadpool(_check, params)
+    job = new_job("sizing", params, created_by=who.name)
+    await run_in_threadpool(_store_job, request, job)
+    runner.wake()
+    return _accepted(job)
