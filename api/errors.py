@@ -54,6 +54,13 @@ class InvalidInputError(ApiError):
     code = "invalid_input"
 
 
+class BusyError(ApiError):
+    """The service holds as much work of this kind as it takes (raise with ``headers={"Retry-After": ...}``)."""
+
+    status_code = 429
+    code = "busy"
+
+
 class NoScheduleError(ApiError):
     """The solve ended without a schedule (infeasible, time limit without one, a failed job)."""
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     #: Where a sizing job's many solves run: ``serial`` (in its worker process; the pool runs jobs side by
     #: side), ``local`` (a local Dask cluster per job) or ``tcp://HOST:PORT`` (an existing Dask cluster).
     sizing_scheduler: str = Field("serial", pattern=r"^(serial|local|tcp://[^\s/]+:\d+)$")
+    #: Sizing studies queued or running at once (each is hundreds of solves); more: 429 with Retry-After.
+    max_sizing_jobs: int = Field(2, ge=0)
     #: Logging level of the service's logger.
     log_level: str = "INFO"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from api.db import Job
 from api.deps import AppSettings, Planner, Runner
-from api.errors import InvalidInputError
+from api.errors import BusyError, InvalidInputError
 from api.jobs import new_job
 from api.routes.schedules import _accepted, _case_size, _store_job, _validate
 from api.routing import StrictRoute
@@ -38,7 +40,7 @@ def _params(body: SizingRequestIn, settings: Settings) -> dict[str, Any]:
 
 
 def _check(params: dict[str, Any]) -> None:
-    """Everything about the request that is quick to check: the sweep's grammar and the series' table."""
+    """Everything about the request that is quick to check: the overrides, the sweep's grammar, the series' table."""
     from pydantic import ValidationError
 
     from vpp.sizing import SizingRequest
@@ -61,11 +63,22 @@ def _check(params: dict[str, Any]) -> None:
                                 exc.problems, step=exc.step) from None
 
 
+#: Retry-After of a 429 when the sizing studies are at their limit [s]: a study takes minutes.
+SIZING_RETRY_AFTER_S = 60
+
+
+def _open_studies(request: Request) -> int:
+    with request.app.state.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Job)
+                        .where(Job.kind == "sizing", Job.status.in_(("queued", "running")))) or 0
+
+
 @router.post(
     "",
     status_code=202,
     response_model=JobAccepted,
-    responses={**ERRORS, 413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."}},
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."},
+               429: {"model": ErrorBody, "description": "VPP_MAX_SIZING_JOBS studies are queued or running already."}},
     summary="Size storage: a year of days, the economics (a background job)",
 )
 async def create_sizing(body: SizingRequestIn, who: Planner, settings: AppSettings, runner: Runner,
@@ -77,6 +90,10 @@ async def create_sizing(body: SizingRequestIn, who: Planner, settings: AppSettin
         await run_in_threadpool(_validate, body.case)
     await run_in_threadpool(_check, params)
     job = new_job("sizing", params, created_by=who.name)
+    if await run_in_threadpool(_open_studies, request) >= settings.max_sizing_jobs:
+        raise BusyError(f"{settings.max_sizing_jobs} sizing studies are queued or running, the most this service takes "
+                        "at once (VPP_MAX_SIZING_JOBS); submit again later",
+                        headers={"Retry-After": str(SIZING_RETRY_AFTER_S)})
     await run_in_threadpool(_store_job, request, job)
     runner.wake()
     return _accepted(job)

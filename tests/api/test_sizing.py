@@ -102,3 +102,16 @@ def test_an_unknown_site_fails_the_job_with_the_reason(big_server: Server) -> No
     assert job["status"] == "failed", job
     assert "nowhere" in job["reason"]
     assert job["error"]["error"] == "case" and job["error"]["problems"][0]["path"].startswith("sites")
+
+
+def test_studies_beyond_the_limit_are_refused_with_retry_after(new_server: Any) -> None:
+    srv = new_server(VPP_MAX_SIZING_JOBS="0").start()
+    with srv.client(PLANNER) as planner:
+        refused = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2})
+        bad = planner.post("/v1/sizing", json={"template": "teda-east", "sweep": "power=1"})
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["retry-after"] == "60"
+    assert refused.json()["error"] == "busy"
+    assert refused.json()["message"] == ("0 sizing studies are queued or running, the most this service takes at once "
+                                         "(VPP_MAX_SIZING_JOBS); submit again later")
+    assert bad.status_code == 422  # a bad study is told so, busy or not
