@@ -46,7 +46,8 @@ def run_suite(examples: int, folder: Path) -> dict[str, Any]:
     report = folder / "suite.json"
     env = dict(os.environ, VPP_FUZZ_EXAMPLES=str(examples), VPP_ROBUSTNESS_REPORT=str(report))
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests/robustness", "-q", "-p", "no:cacheprovider",
+    # one process (-n 0): the suite's figures are counted in the process that runs the tests
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/robustness", "-q", "-n", "0", "-p", "no:cacheprovider",
                            "--hypothesis-show-statistics"], cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     (folder / "suite.log").write_text(done.stdout + done.stderr)

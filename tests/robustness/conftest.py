@@ -36,6 +36,11 @@ def robustness_report() -> Iterator[None]:
         figures.write(path)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("VPP_ROBUSTNESS_REPORT") and (getattr(config.option, "numprocesses", None) or 0) > 0:
+        raise pytest.UsageError("VPP_ROBUSTNESS_REPORT counts the figures in one process: run the suite with -n 0")
+
+
 @pytest.fixture
 def sqlite_server(databases: Databases, tmp_path: Path) -> Iterator[Any]:  # noqa: F811 - the shared fixture
     """Servers of a test's own on a fresh SQLite file (``sqlite_server(**env)``), killed at the end whatever happens.
