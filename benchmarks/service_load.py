@@ -278,6 +278,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_serve(port: int, env: dict[str, str], log_path: Path, *, cwd: Path | None = None,
+                timeout_s: float = 90) -> subprocess.Popen:
+    """Start ``vpp serve`` on ``port`` (its output appended to ``log_path``) and wait until it is healthy.
+
+    Healthy: ``/healthz`` answers 200 with the HiGHS version its workers report. The
+    process leads its own session, so that killing the group ends its workers too.
+    Raises RuntimeError with the end of the log if it exits or is not healthy within ``timeout_s``.
+    """
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "vpp.cli", "serve", "--port", str(port)], cwd=cwd, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            if r.status_code == 200 and r.json()["highs_version"]:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    raise RuntimeError(f"the server did not become healthy in {timeout_s:g} s:\n{log_path.read_text()[-3000:]}")
+
+
 class ServiceProcess:
     """``vpp serve`` on a free loopback port with a temporary SQLite database and ``TOKEN`` as operator."""
 
@@ -291,21 +318,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> ServiceProcess:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "vpp.cli", "serve", "--port", str(self.port)],
-                                         env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
-            try:
-                r = httpx.get(f"{self.url}/healthz", timeout=2)
-                if r.status_code == 200 and r.json()["highs_version"]:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the server did not become healthy in 120 s")
+        self.proc = start_serve(self.port, self.env, self.log, timeout_s=120)
+        return self
 
     def __exit__(self, *_: Any) -> None:
         if self.proc is not None and self.proc.poll() is None:

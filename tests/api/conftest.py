@@ -11,8 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from benchmarks.service_load import start_serve
 
 OPERATOR, VIEWER, ADMIN, PLANNER = "op-test-token-1", "viewer-test-token-1", "admin-test-token-1", "planner-test-token-1"
 TOKENS = f"{OPERATOR}:operator,{VIEWER}:viewer,{ADMIN}:admin,{PLANNER}:planner"
@@ -93,23 +93,8 @@ class Server:
         return env
 
     def start(self, timeout: float = 90) -> Server:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "vpp.cli", "serve", "--port", str(self.port)],
-                                         cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                r = httpx.get(f"{self.url}/healthz", timeout=2)
-                if r.status_code == 200 and r.json()["highs_version"]:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"the server did not become healthy in {timeout} s:\n{self.log.read_text()[-3000:]}")
+        self.proc = start_serve(self.port, self.env, self.log, cwd=self.folder, timeout_s=timeout)
+        return self
 
     def client(self, token: str | None = OPERATOR, timeout: float = 120) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=auth(token) if token else {}, timeout=timeout)
