@@ -58,6 +58,30 @@ def simultaneous(built: BuiltModel) -> tuple[set[str], bool]:
     return batteries, _both(imp, exp)
 
 
+def with_needed_binaries(formulation: Formulation, solved: list[BuiltModel]) -> Formulation | None:
+    """``formulation`` plus the binaries the solved models show are needed, or None if they need none.
+
+    Step 3 of the module docstring: the batteries that charged and discharged
+    in one step (in any of ``solved``), and the grid if it imported and exported
+    in one, get their exclusivity binaries; those already there stay.
+    """
+    batteries: set[str] = set()
+    grid = False
+    for built in solved:
+        both, grid_both = simultaneous(built)
+        batteries |= both
+        grid = grid or grid_both
+    batteries -= formulation.battery_binaries or frozenset()
+    grid = grid and not formulation.grid_binary
+    if not batteries and not grid:
+        return None
+    return replace(
+        formulation,
+        battery_binaries=(formulation.battery_binaries or frozenset()) | batteries,
+        grid_binary=formulation.grid_binary or grid,
+    )
+
+
 def optimize(
     case: Case,
     options: SolveOptions | None = None,
@@ -88,16 +112,10 @@ def optimize(
         totals["build"] += built.build_seconds
         totals["handover"] += report.handover_seconds
         totals["solve"] += report.solve_seconds
-        batteries, grid = simultaneous(built)
-        batteries -= formulation.battery_binaries or frozenset()
-        grid = grid and not formulation.grid_binary
-        if not batteries and not grid:
+        wider = with_needed_binaries(formulation, [built])
+        if wider is None:
             break
-        formulation = replace(
-            formulation,
-            battery_binaries=(formulation.battery_binaries or frozenset()) | batteries,
-            grid_binary=formulation.grid_binary or grid,
-        )
+        formulation = wider
     built.build_seconds = totals["build"]
     report.handover_seconds = totals["handover"]
     report.solve_seconds = totals["solve"]

@@ -34,14 +34,14 @@ of the sizing variant, and the model is solved again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from models.assets import battery
 from models.build import BuiltModel, Formulation, build
-from models.optimize import simultaneous
+from models.optimize import with_needed_binaries
 from models.solve import SolveOptions, SolveReport, solve
 from vpp.case import Case
 
@@ -161,21 +161,10 @@ def co_optimise(
             m, built_days = _build(days, weights, sites, formulation)
         build_s += time.perf_counter() - t0
         report = solve(BuiltModel(case=days[0], model=m, build_seconds=0.0), options)
-        batteries: set[str] = set()
-        grid = False
-        for b in built_days:
-            bats, g = simultaneous(b)
-            batteries |= bats
-            grid = grid or g
-        batteries -= formulation.battery_binaries or frozenset()
-        grid = grid and not formulation.grid_binary
-        if not batteries and not grid:
+        wider = with_needed_binaries(formulation, built_days)
+        if wider is None:
             break
-        formulation = replace(
-            formulation,
-            battery_binaries=(formulation.battery_binaries or frozenset()) | batteries,
-            grid_binary=formulation.grid_binary or grid,
-        )
+        formulation = wider
     report.rounds = rounds
     ids = [s.battery_id for s in sites]
     return SizingOutcome(
