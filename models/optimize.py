@@ -16,22 +16,35 @@ nonetheless:
    did both, and solve again; repeat until (2) holds. Each round keeps every
    binary it had, so at worst the last round is the spec's model itself.
 
-``exclusivity="spec"`` builds the spec's model at once.
+``exclusivity="spec"`` builds the spec's model at once. Either way, and with
+either engine (``engine="matrix"``, the default, or ``"pyomo"``), a round is
+build → hand-over → solve.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 
+from models.assets._common import pyomo_reader
+from models.assets._common import values as _values
 from models.build import BuiltModel, Formulation, build
+from models.matrix import MatrixModel, build_matrix, solve_matrix
 from models.solve import SolveOptions, SolveReport, solve
+from models.standard_form import Reader
 from vpp.case import Case
 
 Exclusivity = Literal["lazy", "spec"]
+Engine = Literal["matrix", "pyomo"]
+
+#: Each engine's build and solve (see :func:`optimize`).
+ENGINES: dict[str, tuple[Callable[..., Any], Callable[..., SolveReport]]] = {
+    "matrix": (build_matrix, solve_matrix),
+    "pyomo": (build, solve),
+}
 
 #: Power [MW] above which charging and discharging (or importing and exporting) count as simultaneous.
 SIMULTANEOUS_MW = 1e-6
@@ -41,24 +54,29 @@ def _both(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.any(np.minimum(a, b) > SIMULTANEOUS_MW))
 
 
-def simultaneous(built: BuiltModel) -> tuple[set[str], bool]:
+def simultaneous(built: BuiltModel | MatrixModel) -> tuple[set[str], bool]:
     """Batteries that charge and discharge in one step, and whether the grid imports and exports in one."""
-    case, m = built.case, built.model
-    steps = range(case.steps)
+    case = built.case
+    if isinstance(built, MatrixModel):
+        reader = built.reader
+        imp, exp = reader("system")("imp"), reader("system")("exp")
+    else:
+        m = built.model
+
+        def reader(aid: str) -> Reader:
+            return pyomo_reader(m.asset[aid])
+
+        imp, exp = _values(m.imp, case.steps), _values(m.exp, case.steps)
     batteries = set()
     for a in case.assets:
         if a.type == "battery":
-            block = m.asset[a.id]
-            ch = np.array([pyo.value(block.ch[t]) for t in steps])
-            dis = np.array([pyo.value(block.dis[t]) for t in steps])
-            if _both(ch, dis):
+            read = reader(a.id)
+            if _both(read("ch"), read("dis")):
                 batteries.add(a.id)
-    imp = np.array([pyo.value(m.imp[t]) for t in steps])
-    exp = np.array([pyo.value(m.exp[t]) for t in steps])
     return batteries, _both(imp, exp)
 
 
-def with_needed_binaries(formulation: Formulation, solved: list[BuiltModel]) -> Formulation | None:
+def with_needed_binaries(formulation: Formulation, solved: list[BuiltModel] | list[MatrixModel]) -> Formulation | None:
     """``formulation`` plus the binaries the solved models show are needed, or None if they need none.
 
     Step 3 of the module docstring: the batteries that charged and discharged
@@ -87,15 +105,22 @@ def optimize(
     options: SolveOptions | None = None,
     exclusivity: Exclusivity = "lazy",
     storage_cut: bool = False,
-) -> tuple[BuiltModel, SolveReport]:
-    """Build and solve ``case``; the optimum is the one of model.md whichever ``exclusivity``.
+    engine: Engine = "matrix",
+) -> tuple[BuiltModel | MatrixModel, SolveReport]:
+    """Build and solve ``case``; the optimum is the one of model.md whichever ``exclusivity`` and ``engine``.
 
-    Returns the final built model (values loaded) and its report, whose build,
-    hand-over and solve seconds add up every round (``rounds`` says how many).
+    ``engine``: ``"matrix"`` writes the standard form directly (:mod:`models.matrix`,
+    the default: the fastest); ``"pyomo"`` builds the Pyomo model (:mod:`models.build`)
+    and compiles it. Returns the final built model (solution loaded; read it
+    with :func:`models.extract.extract`) and its report, whose build, hand-over and
+    solve seconds add up every round (``rounds`` says how many).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+    build_fn, solve_fn = ENGINES[engine]
     if exclusivity == "spec":
-        built = build(case, Formulation(storage_cut=storage_cut))
-        return built, solve(built, options)
+        built = build_fn(case, Formulation(storage_cut=storage_cut))
+        return built, solve_fn(built, options)
     if exclusivity != "lazy":
         raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
 
@@ -105,10 +130,10 @@ def optimize(
     rounds = 0
     while True:
         rounds += 1
-        built = build(case, formulation)
+        built = build_fn(case, formulation)
         # The time limit is for all rounds together.
         left = options.time_limit_s if rounds == 1 else max(options.time_limit_s - totals["solve"], 1e-3)
-        report = solve(built, replace(options, time_limit_s=left))
+        report = solve_fn(built, replace(options, time_limit_s=left))
         totals["build"] += built.build_seconds
         totals["handover"] += report.handover_seconds
         totals["solve"] += report.solve_seconds

@@ -1,11 +1,12 @@
-"""Solve a built model with HiGHS (through ``highspy``).
+"""Solve a model in standard form with HiGHS (through ``highspy``).
 
-The Pyomo model is compiled to its matrix standard form by Pyomo's own
-``LinearStandardFormCompiler`` and handed to HiGHS in one call (``passModel``),
-instead of row by row through a persistent interface: the hand-over is the
-largest modelling overhead on a day-ahead case, and this keeps it small. The
-solution is written back into the Pyomo variables, so every Expression of the
-model (ports, cost terms) can be evaluated afterwards.
+Both engines meet here (:func:`run_highs`): the matrix engine
+(:mod:`models.matrix`) writes the standard form itself, and a Pyomo model
+(:mod:`models.build`) is compiled to it by Pyomo's own
+``LinearStandardFormCompiler`` (:func:`compile_pyomo`). Either way the arrays go
+to HiGHS in one call (``passModel``), not row by row through a persistent
+interface. :func:`solve` writes the solution back into the Pyomo variables, so
+every Expression of a Pyomo model (ports, cost terms) can be evaluated afterwards.
 
 A solve always has a time limit. Stopping at the limit with an incumbent gives
 status ``feasible`` with its gap; stopping without one raises
@@ -19,15 +20,19 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from models.build import BuiltModel
+from models.standard_form import Arrays
+from vpp.case import Case
 from vpp.errors import InfeasibleError, SolverError
 
 
@@ -119,30 +124,17 @@ def use_threads(h: highspy.Highs, threads: int | None) -> None:
         h.setOptionValue("threads", wanted)
 
 
+@cache
 def highs_version() -> str:
     return f"HiGHS {highspy.Highs().version()}"
 
 
-def _compile(m: pyo.ConcreteModel) -> Any:
+def compile_pyomo(m: pyo.ConcreteModel) -> tuple[Arrays, list[Any]]:
+    """The standard form of a Pyomo model, and its columns (the Pyomo variables, in column order)."""
     with PauseGC():  # as in models.build: nothing to collect, only pauses
-        return LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
-
-
-#: HiGHS outcomes that are confirmed by a second run without presolve before they are believed.
-_INFEASIBLE_VERDICTS = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-
-
-def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:
-    """Solve ``built`` and load the solution into its variables.
-
-    Raises InfeasibleError or SolverError when there is no schedule to return.
-    """
-    options = options or SolveOptions()
-    m = built.model
-    t0 = time.perf_counter()
-    repn = _compile(m)
+        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
     cols = repn.columns
-    n, A = len(cols), repn.A.tocsc()
+    n = len(cols)
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
     integer = np.zeros(n, dtype=bool)
@@ -155,29 +147,83 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
         integer[j] = v.is_integer()
     senses = np.array([r[1] for r in repn.rows], dtype=int)
     rhs = np.asarray(repn.rhs, dtype=float)
-    row_lower = np.where(senses <= 0, rhs, -np.inf)
-    row_upper = np.where(senses >= 0, rhs, np.inf)
-    c = np.asarray(repn.c.todense()).ravel() if repn.c.shape[0] else np.zeros(n)
-    offset = float(repn.c_offset[0]) if len(repn.c_offset) else 0.0
+    arrays = Arrays(
+        A=sp.csc_array(repn.A),
+        col_lower=lower,
+        col_upper=upper,
+        cost=np.asarray(repn.c.todense()).ravel() if repn.c.shape[0] else np.zeros(n),
+        integer=integer,
+        row_lower=np.where(senses <= 0, rhs, -np.inf),
+        row_upper=np.where(senses >= 0, rhs, np.inf),
+        offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
+    )
+    return arrays, cols
 
+
+#: HiGHS outcomes that are confirmed by a second run without presolve before they are believed.
+_INFEASIBLE_VERDICTS = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
+
+_KINDS = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+
+
+def _highs_lp(a: Arrays) -> highspy.HighsLp:
+    """The HighsLp of ``a``, for one ``passModel`` call.
+
+    pybind11 converts a Python list to a std::vector faster than a numpy array
+    (element by element either way), so the arrays go over as lists.
+    """
     lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = A.shape[0]
-    lp.col_cost_ = c
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
-    lp.offset_ = offset
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    if integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer
-        ]
+    lp.num_col_ = a.A.shape[1]
+    lp.num_row_ = a.A.shape[0]
+    lp.col_cost_ = a.cost.tolist()
+    lp.col_lower_ = a.col_lower.tolist()
+    lp.col_upper_ = a.col_upper.tolist()
+    lp.row_lower_ = a.row_lower.tolist()
+    lp.row_upper_ = a.row_upper.tolist()
+    lp.offset_ = a.offset
+    matrix = lp.a_matrix_
+    matrix.format_ = highspy.MatrixFormat.kColwise
+    matrix.start_ = a.A.indptr.tolist()
+    matrix.index_ = a.A.indices.tolist()
+    matrix.value_ = a.A.data.tolist()
+    if a.integer.any():
+        kinds = [_KINDS[0]] * len(a.integer)
+        for j in np.flatnonzero(a.integer).tolist():
+            kinds[j] = _KINDS[1]
+        lp.integrality_ = kinds
+    return lp
 
+
+def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:
+    """Solve the Pyomo model ``built`` and load the solution into its variables.
+
+    Raises InfeasibleError or SolverError when there is no schedule to return.
+    """
+    m = built.model
+    t0 = time.perf_counter()
+    arrays, cols = compile_pyomo(m)
+    compile_seconds = time.perf_counter() - t0
+    report, x = run_highs(arrays, options, built.case)
+    report.handover_seconds += compile_seconds
+    for v, val in zip(cols, x, strict=True):
+        v.set_value(float(val), skip_validation=True)
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.value is None:  # appears in no constraint and no cost: any value in its bounds
+            lb, ub = v.bounds
+            val = max(0.0, lb) if lb is not None else 0.0
+            v.set_value(min(val, ub) if ub is not None else val, skip_validation=True)
+    return report
+
+
+def run_highs(arrays: Arrays, options: SolveOptions | None, case: Case) -> tuple[SolveReport, np.ndarray]:
+    """Hand ``arrays`` to HiGHS, solve, and return the report and the solution (integer columns rounded).
+
+    ``case`` names the hard requirements when there is no schedule. Raises
+    InfeasibleError or SolverError when there is none to return.
+    """
+    options = options or SolveOptions()
+    t0 = time.perf_counter()
+    lp = _highs_lp(arrays)
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
@@ -198,8 +244,8 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     ms = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    integer = arrays.integer
     is_mip = bool(integer.any())
-    sizes = dict(variables=n, constraints=A.shape[0], binaries=int(integer.sum()), nonzeros=int(A.nnz))
     name = h.modelStatusToString(ms)
 
     if ms == highspy.HighsModelStatus.kOptimal:
@@ -207,11 +253,11 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
     elif ms == highspy.HighsModelStatus.kInfeasible:
         raise InfeasibleError(
             "the model is infeasible: unserved energy keeps every energy balance feasible, so a hard "
-            "requirement cannot be met; check " + _hard_requirements(built)
+            "requirement cannot be met; check " + _hard_requirements(case)
         )
     elif ms in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         raise SolverError(
-            f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(built),
+            f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(case),
             status=str(Status.UNBOUNDED if ms == highspy.HighsModelStatus.kUnbounded else Status.INFEASIBLE),
         )
     elif ms in EARLY_STOPS and has_solution and EARLY_STOPS[ms] != Status.ERROR:
@@ -227,14 +273,6 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
 
     x = np.asarray(h.getSolution().col_value, dtype=float)
     x[integer] = np.round(x[integer])
-    for v, val in zip(cols, x, strict=True):
-        v.set_value(float(val), skip_validation=True)
-    for v in m.component_data_objects(pyo.Var, descend_into=True):
-        if v.value is None:  # appears in no constraint and no cost: any value in its bounds
-            lb, ub = v.bounds
-            val = max(0.0, lb) if lb is not None else 0.0
-            v.set_value(min(val, ub) if ub is not None else val, skip_validation=True)
-
     objective = float(info.objective_function_value)
     if is_mip:
         bound = float(info.mip_dual_bound)
@@ -243,7 +281,7 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
             gap = 0.0 if status == Status.OPTIMAL else math.inf
     else:
         bound, gap = objective, 0.0
-    return SolveReport(
+    report = SolveReport(
         status=status,
         objective_cny=objective,
         best_bound_cny=bound if math.isfinite(bound) else None,
@@ -253,13 +291,13 @@ def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport
         model_status=name,
         solver=highs_version(),
         nodes=int(info.mip_node_count) if is_mip else 0,
-        **sizes,
+        **arrays.sizes,
     )
+    return report, x
 
 
-def _hard_requirements(built: BuiltModel) -> str:
+def _hard_requirements(case: Case) -> str:
     """Name the hard requirements present in the case, the usual causes of infeasibility."""
-    case = built.case
     causes = []
     for a in case.assets:
         if a.type == "green_contract" and not a.optional and a.min_take > 0:

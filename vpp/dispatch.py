@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from models import Exclusivity, SolveOptions, extract, optimize
+from models import Engine, Exclusivity, SolveOptions, extract, optimize
 from vpp.case import Case, read_case
 from vpp.errors import CaseError, Problem
 from vpp.results import DispatchResult, make_result
@@ -63,10 +63,10 @@ def resolve_case(
 
 
 def solve_case(
-    case: Case, options: SolveOptions | None = None, exclusivity: Exclusivity = "lazy"
+    case: Case, options: SolveOptions | None = None, exclusivity: Exclusivity = "lazy", engine: Engine = "matrix"
 ) -> DispatchResult:
-    """Build, solve and read one validated case (``exclusivity``: see :mod:`models.optimize`)."""
-    built, report = optimize(case, options, exclusivity)
+    """Build, solve and read one validated case (``exclusivity`` and ``engine``: see :mod:`models.optimize`)."""
+    built, report = optimize(case, options, exclusivity, engine=engine)
     solution = extract(built)
     return make_result(case, report, solution, built.build_seconds)
 
@@ -79,10 +79,11 @@ def run_day_ahead(
     *,
     weather: pd.DataFrame | None = None,
     load_history: pd.Series | None = None,
+    engine: Engine = "matrix",
 ) -> DispatchResult:
     """Schedule one day: a built-in case name or a case file (or a Case), solved with ``options``.
 
     ``weather`` and ``load_history`` go to :func:`resolve_case` (built-in cases only).
     """
     case = resolve_case(spec, date, weather=weather, load_history=load_history)
-    return solve_case(case, options, exclusivity)
+    return solve_case(case, options, exclusivity, engine)

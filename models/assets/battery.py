@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import Battery
 
 
@@ -112,9 +112,49 @@ def make_sizable(block: pyo.Block, asset: Battery, dt: float, power: Any, energy
         block.cycles.set_value(dt * sum(block.dis[t] for t in T) <= asset.max_cycles * energy)
 
 
-def values(block: pyo.Block, asset: Battery, ctx: Any) -> dict[str, np.ndarray]:
-    ch, dis = _values(block.ch, ctx.steps), _values(block.dis, ctx.steps)
-    soc = _values(block.soc, ctx.steps)
+def matrix(sf: StandardForm, asset: Battery, ctx: Any, node: str) -> Columns:
+    """The same model in standard form; soc[N−1] ≥ soc_final_min·E is the bound of the last soc column."""
+    N, dt, t = ctx.steps, ctx.dt, ctx.t
+    E, pch, pdis = asset.energy_mwh, asset.charge_mw, asset.discharge_mw
+    keep = 1.0 - asset.self_discharge_per_hour * dt
+    soc_lo = np.full(N, asset.soc_min * E)
+    soc_lo[-1] = max(soc_lo[-1], asset.final_min * E)
+    ch = sf.cols(N, 0.0, pch)
+    dis = sf.cols(N, 0.0, pdis)
+    soc = sf.cols(N, soc_lo, asset.soc_max * E)
+    cols: Columns = {"ch": (ch, N), "dis": (dis, N), "soc": (soc, N)}
+    if ctx.formulation.battery_needs_binary(asset.id):
+        b = sf.cols(N, 0.0, 1.0, integer=True)
+        cols["b"] = (b, N)
+        r = sf.rows(N, upper=0.0)  # ch − Pch·b ≤ 0
+        sf.coef(r + t, ch + t, 1.0)
+        sf.coef(r + t, b + t, -pch)
+        r = sf.rows(N, upper=pdis)  # dis + Pdis·b ≤ Pdis
+        sf.coef(r + t, dis + t, 1.0)
+        sf.coef(r + t, b + t, pdis)
+    if ctx.formulation.storage_cut and pch > 0 and pdis > 0:
+        r = sf.rows(N, upper=1.0)  # ch/Pch + dis/Pdis ≤ 1
+        sf.coef(r + t, ch + t, 1.0 / pch)
+        sf.coef(r + t, dis + t, 1.0 / pdis)
+    rhs = np.zeros(N)
+    rhs[0] = keep * asset.soc_initial * E
+    r = sf.rows(N, rhs, rhs)  # soc[t] − keep·soc[t−1] − ηc·Δ·ch[t] + Δ/ηd·dis[t] = keep·soc[−1]·[t = 0]
+    sf.coef(r + t, soc + t, 1.0)
+    sf.coef(r + t[1:], soc + t[:-1], -keep)
+    sf.coef(r + t, ch + t, -asset.charge_efficiency * dt)
+    sf.coef(r + t, dis + t, dt / asset.discharge_efficiency)
+    if asset.max_cycles is not None:
+        r = sf.rows(1, upper=asset.max_cycles * E)
+        sf.coef(r, dis + t, dt)
+    if asset.degradation_cny_per_mwh:
+        sf.cost(dis, N, asset.degradation_cny_per_mwh * dt, asset.id, "degradation")
+    ctx.inject(node, dis, 1.0)
+    ctx.inject(node, ch, -1.0)
+    return cols
+
+
+def values(read: Reader, asset: Battery, ctx: Any) -> dict[str, np.ndarray]:
+    ch, dis, soc = read("ch"), read("dis"), read("soc")
     return {
         "charge_mw": ch,
         "discharge_mw": dis,

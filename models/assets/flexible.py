@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import FlexibleLoad
 
 
@@ -34,6 +34,22 @@ def build(block: pyo.Block, asset: FlexibleLoad, ctx: Any) -> None:
     block.consumption = pyo.Expression(ctx.T, rule=lambda b, t: b.p[t])
 
 
-def values(block: pyo.Block, asset: FlexibleLoad, ctx: Any) -> dict[str, np.ndarray]:
-    p = _values(block.p, ctx.steps)
+def matrix(sf: StandardForm, asset: FlexibleLoad, ctx: Any, node: str) -> Columns:
+    """The same model in standard form: Δ·Σ p = energy, Δ·Σ_{t<k} p ≥ E_k as rows."""
+    N, dt, t = ctx.steps, ctx.dt, ctx.t
+    p = sf.cols(N, ctx.series(asset.min_power_mw), ctx.series(asset.max_power_mw))
+    r = sf.rows(1, asset.energy_mwh, asset.energy_mwh)
+    sf.coef(r, p + t, dt)
+    reqs = asset.requirements
+    if reqs:
+        r = sf.rows(len(reqs), lower=np.array([q.energy_mwh for q in reqs]))
+        ks = np.array([q.by_step for q in reqs])
+        sf.coef(np.repeat(r + np.arange(len(reqs)), ks), p + np.concatenate([np.arange(k) for k in ks]), dt)
+    ctx.inject(node, p, -1.0)
+    ctx.consumes(p, 1.0)
+    return {"p": (p, N)}
+
+
+def values(read: Reader, asset: FlexibleLoad, ctx: Any) -> dict[str, np.ndarray]:
+    p = read("p")
     return {"consumption_mw": p, "injection_mw": -p, "cumulative_mwh": np.cumsum(p) * ctx.dt}

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import value_or_one
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import GreenContract
 
 
@@ -45,11 +44,45 @@ def build(block: pyo.Block, asset: GreenContract, ctx: Any) -> None:
         block.cost_green_fixed = pyo.Expression(expr=asset.fixed_cny * x)
 
 
-def taken(block: pyo.Block, asset: GreenContract) -> bool:
+def matrix(sf: StandardForm, asset: GreenContract, ctx: Any, node: str) -> Columns:
+    """The same model in standard form; g also carries the grid energy and carbon it replaces (§3)."""
+    N, dt, t = ctx.steps, ctx.dt, ctx.t
+    avail = ctx.series(asset.available_mw)
+    cols: Columns = {}
+    if asset.optional:
+        g = sf.cols(N, 0.0, avail)
+        x = sf.cols(1, 0.0, 1.0, integer=True)
+        cols["x"] = (x, 1)
+        r = sf.rows(N, upper=0.0)  # g − avail·x ≤ 0
+        sf.coef(r + t, g + t, 1.0)
+        sf.coef(r + t, x, -avail)
+        if asset.min_take > 0:
+            r = sf.rows(N, lower=0.0)  # g − min_take·avail·x ≥ 0
+            sf.coef(r + t, g + t, 1.0)
+            sf.coef(r + t, x, -asset.min_take * avail)
+        if asset.fixed_cny:
+            sf.cost(x, 1, asset.fixed_cny, asset.id, "green_fixed")
+    else:
+        g = sf.cols(N, asset.min_take * avail, avail)
+        if asset.fixed_cny:
+            sf.constant(asset.fixed_cny, asset.id, "green_fixed")
+    cols["g"] = (g, N)
+    sf.cost(g, N, asset.price_cny_per_mwh * dt, asset.id, "green_energy")
+    sf.cost(g, N, -dt * ctx.buy, "system", "energy")
+    sf.cost(g, N, -dt * ctx.case.carbon_price_cny_per_t * ctx.emission, "system", "carbon")
+    ctx.green_cols.append(g)
+    ctx.renewable(g)
+    return cols
+
+
+def taken(read: Reader, asset: GreenContract) -> bool:
     """Whether the contract was taken, after a solve."""
-    return not asset.optional or value_or_one(block.x) > 0.5
+    if not asset.optional:
+        return True
+    x = read("x")
+    return x is None or float(x[0]) > 0.5
 
 
-def values(block: pyo.Block, asset: GreenContract, ctx: Any) -> dict[str, np.ndarray]:
-    g = _values(block.g, ctx.steps)
+def values(read: Reader, asset: GreenContract, ctx: Any) -> dict[str, np.ndarray]:
+    g = read("g")
     return {"purchase_mw": g, "available_mw": ctx.series(asset.available_mw)}

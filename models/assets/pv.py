@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import PV
 
 
@@ -32,7 +32,21 @@ def build(block: pyo.Block, asset: PV, ctx: Any) -> None:
         )
 
 
-def values(block: pyo.Block, asset: PV, ctx: Any) -> dict[str, np.ndarray]:
+def matrix(sf: StandardForm, asset: PV, ctx: Any, node: str) -> Columns:
+    """The same model in standard form: p ∈ [0, avail]; curtailment c·Δ·Σ avail − c·Δ·Σ p."""
     avail = ctx.series(asset.available_mw)
-    p = _values(block.p, ctx.steps)
+    N = ctx.steps
+    p = sf.cols(N, 0.0, avail)
+    if asset.curtailment_cny_per_mwh:
+        c = asset.curtailment_cny_per_mwh
+        sf.cost(p, N, -c * ctx.dt, asset.id, "curtailment")
+        sf.constant(c * ctx.dt * float(avail.sum()), asset.id, "curtailment")
+    ctx.inject(node, p, 1.0)
+    ctx.renewable(p)
+    return {"p": (p, N)}
+
+
+def values(read: Reader, asset: PV, ctx: Any) -> dict[str, np.ndarray]:
+    avail = ctx.series(asset.available_mw)
+    p = read("p")
     return {"power_mw": p, "available_mw": avail, "curtailed_mw": avail - p, "injection_mw": p}

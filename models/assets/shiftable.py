@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import ShiftableLoad
 
 
@@ -41,15 +41,34 @@ def build(block: pyo.Block, asset: ShiftableLoad, ctx: Any) -> None:
     block.consumption = pyo.Expression(ctx.T, rule=lambda b, t: b.c[t])
 
 
-def start_step(block: pyo.Block, asset: ShiftableLoad, steps: int) -> int:
+def matrix(sf: StandardForm, asset: ShiftableLoad, ctx: Any, node: str) -> Columns:
+    """The same model in standard form: x[τ] draws profile[k] at step τ + k, written into the balance rows."""
+    profile = np.asarray(asset.profile_mw, dtype=float)
+    taus = np.array(start_steps(asset, ctx.steps), dtype=int)
+    n = len(taus)
+    x = sf.cols(n, 0.0, 1.0, integer=True)
+    r = sf.rows(1, 1.0, 1.0)  # Σ x = 1
+    sf.coef(r, x + np.arange(n), 1.0)
+    k = np.flatnonzero(profile)
+    # c[t] = Σ_τ x[τ]·profile[t − τ]: −profile[k] at (balance row of τ + k, column of x[τ])
+    sf.coef(ctx.balance[node] + taus[:, None] + k[None, :], x + np.arange(n)[:, None], -profile[k][None, :])
+    ctx.consumes(x, float(profile.sum()), n)  # Σ_t c[t] = Σ profile · Σ_τ x[τ]
+    return {"x": (x, n)}
+
+
+def start_step(read: Reader, asset: ShiftableLoad, steps: int) -> int:
     """The chosen start step after a solve."""
     starts = start_steps(asset, steps)
-    return max(starts, key=lambda s: pyo.value(block.x[s]))
+    return starts[int(np.argmax(read("x")))]
 
 
-def values(block: pyo.Block, asset: ShiftableLoad, ctx: Any) -> dict[str, np.ndarray]:
-    c = _values(block.c, ctx.steps)
+def values(read: Reader, asset: ShiftableLoad, ctx: Any) -> dict[str, np.ndarray]:
+    profile = np.asarray(asset.profile_mw, dtype=float)
+    starts = start_steps(asset, ctx.steps)
+    runs = np.zeros(ctx.steps)
+    runs[starts] = read("x")
+    c = np.convolve(runs, profile)[: ctx.steps]
     running = np.zeros(ctx.steps)
-    s = start_step(block, asset, ctx.steps)
-    running[s : s + len(asset.profile_mw)] = 1.0
+    s = start_step(read, asset, ctx.steps)
+    running[s : s + len(profile)] = 1.0
     return {"consumption_mw": c, "injection_mw": -c, "running": running}

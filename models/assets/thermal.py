@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from models.assets._common import values as _values
+from models.standard_form import Columns, Reader, StandardForm
 from vpp.case import ThermalStorage
 
 
@@ -45,12 +45,36 @@ def build(block: pyo.Block, asset: ThermalStorage, ctx: Any) -> None:
     )
 
 
-def values(block: pyo.Block, asset: ThermalStorage, ctx: Any) -> dict[str, np.ndarray]:
-    e = _values(block.e, ctx.steps)
+def matrix(sf: StandardForm, asset: ThermalStorage, ctx: Any, node: str) -> Columns:
+    """The same model in standard form; h[N−1] ≥ h[−1] is the bound of the last h column."""
+    N, dt, t = ctx.steps, ctx.dt, ctx.t
+    demand = ctx.series(asset.thermal_demand_mw)
+    keep = 1.0 - asset.loss_per_hour * dt
+    h0 = asset.level_initial * asset.capacity_mwh_th
+    h_lo = np.zeros(N)
+    h_lo[-1] = h0
+    e = sf.cols(N, 0.0, asset.max_power_mw)
+    h = sf.cols(N, h_lo, asset.capacity_mwh_th)
+    w = sf.cols(N)
+    sf.cost(w, N, ctx.case.voll_cny_per_mwh * dt, asset.id, "unserved_thermal")
+    rhs = -dt * demand
+    rhs[0] += keep * h0
+    r = sf.rows(N, rhs, rhs)  # h[t] − keep·h[t−1] − cop·Δ·e[t] − Δ·w[t] = −Δ·demand[t] (+ keep·h[−1] at t = 0)
+    sf.coef(r + t, h + t, 1.0)
+    sf.coef(r + t[1:], h + t[:-1], -keep)
+    sf.coef(r + t, e + t, -asset.cop * dt)
+    sf.coef(r + t, w + t, -dt)
+    ctx.inject(node, e, -1.0)
+    ctx.consumes(e, 1.0)
+    return {"e": (e, N), "h": (h, N), "w": (w, N)}
+
+
+def values(read: Reader, asset: ThermalStorage, ctx: Any) -> dict[str, np.ndarray]:
+    e = read("e")
     return {
         "consumption_mw": e,
         "injection_mw": -e,
-        "level_mwh_th": _values(block.h, ctx.steps),
+        "level_mwh_th": read("h"),
         "thermal_demand_mw_th": ctx.series(asset.thermal_demand_mw),
-        "unserved_thermal_mw_th": _values(block.w, ctx.steps),
+        "unserved_thermal_mw_th": read("w"),
     }

@@ -1,12 +1,14 @@
 """Tiny cases whose optimum is derived by hand (in the comments), one or more per asset type and option.
 
-Every case is solved through ``vpp.dispatch.solve_case`` with a MIP gap of 1e-9;
+Every case is solved through ``vpp.dispatch.solve_case`` with a MIP gap of 1e-9,
+once by each engine (the matrix engine and the Pyomo model, ``models.optimize``);
 the objective is asserted to 1e-6 relative, and the decisions that make it.
 Δ = 1 h unless said otherwise; prices in CNY/MWh, powers in MW.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -28,8 +30,18 @@ def case(steps: int, assets: list[dict[str, Any]], buy: Any = 100.0, step_minute
             "grid": grid, "assets": assets, **kw}
 
 
+ENGINE = "matrix"  # set per test by the fixture below
+
+
+@pytest.fixture(autouse=True, params=["matrix", "pyomo"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module runs once per engine."""
+    monkeypatch.setattr(sys.modules[__name__], "ENGINE", request.param)
+    return request.param
+
+
 def run(data: dict[str, Any]) -> DispatchResult:
-    result = solve_case(load_case(data), OPTS)
+    result = solve_case(load_case(data), OPTS, engine=ENGINE)
     assert result.status == "optimal"
     return result
 

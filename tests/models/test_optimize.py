@@ -1,4 +1,4 @@
-"""Exclusivity binaries only where a solution needs them (models/optimize.py): same optimum as the spec."""
+"""Exclusivity binaries only where a solution needs them (models/optimize.py): same optimum as the spec, either engine."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from vpp.cases import materialize
 
 EXACT = SolveOptions(mip_gap=1e-9)
 START = "2026-07-15T00:00:00+08:00"
+ENGINES = ["matrix", "pyomo"]
 
 
 def full_battery_and_costly_curtailment() -> dict:
@@ -40,40 +41,44 @@ def sell_above_buy() -> dict:
     }
 
 
-def test_battery_binary_is_added_when_the_relaxation_charges_and_discharges_at_once() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_battery_binary_is_added_when_the_relaxation_charges_and_discharges_at_once(engine: str) -> None:
     case = load_case(full_battery_and_costly_curtailment())
-    built, report = optimize(case, EXACT, "lazy")
+    built, report = optimize(case, EXACT, "lazy", engine=engine)
     assert report.objective_cny == pytest.approx(200.0, rel=1e-9)
     assert report.rounds == 2
     assert report.binaries == 1
     assert built.formulation.battery_binaries == frozenset({"b"})
-    _, spec = optimize(case, EXACT, "spec")
+    _, spec = optimize(case, EXACT, "spec", engine=engine)
     assert spec.objective_cny == pytest.approx(200.0, rel=1e-9)
     assert spec.rounds == 1
 
 
-def test_grid_binary_is_added_when_the_relaxation_imports_and_exports_at_once() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_grid_binary_is_added_when_the_relaxation_imports_and_exports_at_once(engine: str) -> None:
     case = load_case(sell_above_buy())
-    built, report = optimize(case, EXACT, "lazy")
+    built, report = optimize(case, EXACT, "lazy", engine=engine)
     assert report.objective_cny == pytest.approx(0.0, abs=1e-9)
     assert report.rounds == 2
     assert built.formulation.grid_binary
-    assert optimize(case, EXACT, "spec")[1].objective_cny == pytest.approx(0.0, abs=1e-9)
+    assert optimize(case, EXACT, "spec", engine=engine)[1].objective_cny == pytest.approx(0.0, abs=1e-9)
 
 
-def test_teda_east_needs_no_exclusivity_binary_and_keeps_the_spec_optimum() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_teda_east_needs_no_exclusivity_binary_and_keeps_the_spec_optimum(engine: str) -> None:
     case = materialize("teda-east", dt.date(2026, 7, 15))
-    _, lazy = optimize(case, EXACT, "lazy")
-    _, spec = optimize(case, EXACT, "spec")
+    _, lazy = optimize(case, EXACT, "lazy", engine=engine)
+    _, spec = optimize(case, EXACT, "spec", engine=engine)
     assert lazy.rounds == 1
     assert lazy.binaries == spec.binaries - 4 * 96  # four batteries' b[t] are gone; the rest stay
     assert lazy.objective_cny == pytest.approx(spec.objective_cny, rel=1e-9)
 
 
-def test_storage_cut_keeps_the_optimum() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_storage_cut_keeps_the_optimum(engine: str) -> None:
     case = materialize("teda-east", dt.date(2026, 1, 14))
-    _, plain = optimize(case, EXACT, "spec")
-    _, cut = optimize(case, EXACT, "spec", storage_cut=True)
+    _, plain = optimize(case, EXACT, "spec", engine=engine)
+    _, cut = optimize(case, EXACT, "spec", storage_cut=True, engine=engine)
     assert cut.constraints == plain.constraints + 4 * 96
     assert cut.objective_cny == pytest.approx(plain.objective_cny, rel=1e-9)
 
@@ -81,3 +86,8 @@ def test_storage_cut_keeps_the_optimum() -> None:
 def test_unknown_exclusivity_is_rejected() -> None:
     with pytest.raises(ValueError, match="exclusivity: expected 'lazy' or 'spec', got 'never'"):
         optimize(load_case(sell_above_buy()), EXACT, "never")  # type: ignore[arg-type]
+
+
+def test_unknown_engine_is_rejected() -> None:
+    with pytest.raises(ValueError, match="engine: expected one of 'matrix', 'pyomo', got 'cplex'"):
+        optimize(load_case(sell_above_buy()), EXACT, engine="cplex")  # type: ignore[arg-type]

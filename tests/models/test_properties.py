@@ -11,9 +11,10 @@ shiftable windows are at least the profile's length; mandatory green contracts h
 minimum take; a green-share target is set only when a root PV can cover every consumer
 through unlimited branches.
 
-Two more properties compare the optimal objective with Pyomo's own HiGHS interface on the
-product's model, and with an independent formulation of model.md written here with
-``scipy.optimize.milp`` (rows built by hand, no Pyomo, no product code).
+Two more properties compare the optimal objective (the default matrix engine's, through
+``solve_case``) with the product's Pyomo model solved through Pyomo's own HiGHS interface,
+and with an independent formulation of model.md written here with ``scipy.optimize.milp``
+(rows built by hand, no Pyomo, no product code).
 """
 
 from __future__ import annotations
