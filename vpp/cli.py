@@ -62,6 +62,7 @@ def dispatch(
     exclusivity: Annotated[str, typer.Option(help="lazy: exclusivity binaries only where a solution needs them (same optimum); spec: always, as model.md writes them.")] = "lazy",
     weather: Annotated[Path | None, typer.Option(help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
     load_history: Annotated[Path | None, typer.Option(help="District load history [MW] to forecast the load from (built-in cases).")] = None,
+    engine: Annotated[str, typer.Option(help="matrix: write the standard form directly (fastest); pyomo: build the Pyomo model and compile it (same optimum).")] = "matrix",
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
     from models import SolveOptions
@@ -77,8 +78,10 @@ def dispatch(
     try:
         if exclusivity not in ("lazy", "spec"):
             raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
+        if engine not in ("matrix", "pyomo"):
+            raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
         inputs = _forecast_inputs(weather, load_history)
-        result = run_day_ahead(case, _date(date), options, exclusivity, **inputs)  # type: ignore[arg-type]
+        result = run_day_ahead(case, _date(date), options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
     except CaseError as exc:
         _fail_case(exc)
     except SolverError as exc:

@@ -284,6 +284,24 @@ def test_dispatch_rejects_a_bad_mip_gap(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_dispatch_with_the_pyomo_engine_gives_the_same_hand_derived_objective(tmp_path: Path) -> None:
+    case_path = write_json(tmp_path / "tiny.json", TINY)
+    res = vpp("dispatch", "--case", str(case_path), "--out", str(tmp_path / "out"), "--mip-gap", "1e-6",
+              "--no-chart", "--engine", "pyomo")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective_cny"] == pytest.approx(TINY_OBJECTIVE, abs=1e-3)
+
+
+def test_dispatch_rejects_an_unknown_engine(tmp_path: Path) -> None:
+    case_path = write_json(tmp_path / "tiny.json", TINY)
+    res = vpp("dispatch", "--case", str(case_path), "--out", str(tmp_path / "out"), "--engine", "gurobi")
+    assert res.returncode != 0
+    assert "--engine" in res.stderr
+    assert "expected 'matrix' or 'pyomo', got 'gurobi'" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_dispatch_rejects_a_date_with_a_case_file(tmp_path: Path) -> None:
     case_path = write_json(tmp_path / "tiny.json", TINY)
     res = vpp(
