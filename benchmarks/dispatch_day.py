@@ -1,10 +1,13 @@
 """Time one day-ahead dispatch, phase by phase, over repeated runs.
 
-    python -m benchmarks.dispatch_day [--case teda-east] [--date 2026-07-15] [--repeats 5] [--out benchmarks/results]
+    python -m benchmarks.dispatch_day [--case teda-east] [--date 2026-07-15] [--repeats 5] [--engine matrix|pyomo]
+                                      [--out benchmarks/results]
 
-Phases: materialise (template → canonical case), build (Pyomo model), hand-over
-(standard-form compile + passModel), solve (HiGHS run), extract (values → tables
-and totals), write (CSV, Parquet, JSON, PNG). Reports the median, min and max of
+The day as ``vpp dispatch`` runs it (``models.optimize``: lazy exclusivity binaries).
+Phases: materialise (template → canonical case), build (the standard form, or the
+Pyomo model with ``--engine pyomo``), hand-over (passModel, plus Pyomo's compile),
+solve (HiGHS run, every round), extract (values → tables and totals), write (CSV,
+Parquet, JSON, PNG). Reports the median, min and max of
 each phase, the model's size, and the process's peak resident memory. Writes
 ``<case>-day.json`` and ``<case>-day.md`` and the day's chart into ``--out``.
 """
@@ -22,19 +25,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from models import SolveOptions, build, extract, solve
+from models import SolveOptions, extract, optimize
 from vpp.dispatch import resolve_case
 from vpp.results import make_result, write_outputs
 
 PHASES = ("materialise", "build", "handover", "solve", "extract", "write")
 
 
-def run_once(case_name: str, date: dt.date | None, options: SolveOptions, out_dir: Path) -> dict:
+def run_once(case_name: str, date: dt.date | None, options: SolveOptions, out_dir: Path, engine: str = "matrix") -> dict:
     t0 = time.perf_counter()
     case = resolve_case(case_name, date)
     t1 = time.perf_counter()
-    built = build(case)
-    report = solve(built, options)
+    built, report = optimize(case, options, engine=engine)  # type: ignore[arg-type]
     t2 = time.perf_counter()
     solution = extract(built)
     result = make_result(case, report, solution, built.build_seconds)
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--mip-gap", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--engine", choices=["matrix", "pyomo"], default="matrix")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args(argv)
     date = dt.date.fromisoformat(args.date) if args.date else None
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats + 1):  # the first run warms imports and caches; not counted
-            runs.append(run_once(args.case, date, options, Path(tmp)))
+            runs.append(run_once(args.case, date, options, Path(tmp), args.engine))
         shutil.copy(Path(tmp) / "dispatch.png", args.out / f"{args.case}-dispatch.png")
     runs = runs[1:]
     keys = [*PHASES, "build_plus_solve", "case_to_written_schedule"]
@@ -91,6 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         "repeats": args.repeats,
         "mip_gap_target": args.mip_gap,
         "threads": args.threads,
+        "engine": args.engine,
         "status": runs[-1]["status"],
         "objective_cny": runs[-1]["objective_cny"],
         "objectives_seen": sorted(objectives),
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     (args.out / f"{args.case}-day.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
-        f"# {args.case} {args.date}: one day-ahead dispatch, {args.repeats} runs (after one warm-up)",
+        f"# {args.case} {args.date}: one day-ahead dispatch ({args.engine} engine), {args.repeats} runs (after one warm-up)",
         "",
         f"Status {record['status']}, objective {record['objective_cny']:,.2f} CNY, gap {record['mip_gap']:.2e}; "
         f"{record['size']['variables']} variables, {record['size']['constraints']} constraints, "

@@ -1,8 +1,11 @@
-"""The product as users call it: build with Pyomo, hand over to HiGHS, solve, extract the results.
+"""The product as users call it: build, hand over to HiGHS, solve, extract the results.
 
-Three variants of the formulation (``models.optimize``):
+Variants (``models.optimize``):
 
-- ``product``: exclusivity binaries only where a solution needs them (the default);
+- ``product``: the default, as ``vpp dispatch`` and the service run it: the matrix
+  engine, exclusivity binaries only where a solution needs them;
+- ``product-pyomo``: the same through the Pyomo model (``--engine pyomo``): build
+  in Pyomo, compile with Pyomo's standard-form compiler; the modelling layer's cost;
 - ``product-spec``: binaries on every battery step and grid step, as model.md writes them;
 - ``product-spec-cut``: as ``product-spec`` plus the valid cut ch/Pch + dis/Pdis ≤ 1.
 
@@ -15,7 +18,7 @@ import time
 from functools import partial
 
 from benchmarks.arms import ArmResult, Settings
-from models import Exclusivity, SolveOptions, extract, optimize
+from models import Engine, Exclusivity, SolveOptions, extract, optimize
 from vpp.case import Case
 from vpp.errors import SolverError
 from vpp.results import make_result
@@ -26,10 +29,10 @@ def supports(case: Case) -> str | None:
 
 
 def run(case: Case, settings: Settings, *, name: str = "product", exclusivity: Exclusivity = "lazy",
-        storage_cut: bool = False) -> ArmResult:
+        storage_cut: bool = False, engine: Engine = "matrix") -> ArmResult:
     options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=settings.time_limit_s, threads=settings.threads)
     try:
-        built, report = optimize(case, options, exclusivity, storage_cut)
+        built, report = optimize(case, options, exclusivity, storage_cut, engine)
     except SolverError as exc:
         return ArmResult(arm=name, status=exc.status, objective_cny=None, mip_gap=None, note=str(exc))
     t0 = time.perf_counter()
@@ -55,6 +58,7 @@ def run(case: Case, settings: Settings, *, name: str = "product", exclusivity: E
 
 VARIANTS = {
     "product": partial(run, name="product", exclusivity="lazy"),
+    "product-pyomo": partial(run, name="product-pyomo", exclusivity="lazy", engine="pyomo"),
     "product-spec": partial(run, name="product-spec", exclusivity="spec"),
     "product-spec-cut": partial(run, name="product-spec-cut", exclusivity="spec", storage_cut=True),
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-ARMS = {"product", "product-spec", "product-spec-cut", "direct", "pypsa"}
+ARMS = {"product", "product-pyomo", "product-spec", "product-spec-cut", "direct", "pypsa"}
 
 
 def test_quick_suite_runs_and_every_arm_agrees(tmp_path: Path) -> None:

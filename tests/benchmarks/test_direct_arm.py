@@ -1,11 +1,13 @@
-"""The direct arm (``benchmarks/arms/direct.py``) solves the same model as the product.
+"""The direct arm (``benchmarks/arms/direct.py``, the product's matrix engine with the spec's
+binaries) solves the same model as the product's Pyomo model.
 
-Every case is solved by the arm and by the product (``vpp.dispatch.solve_case``) with a
-MIP gap of 1e-9; the optimal objectives must agree to 1e-6 relative. The arm's size must
-be the size model.md implies (:func:`spec_sizes`), and on fixed cases exactly the size
-of the product's spec formulation, less the two terminal rows per storage that the arm
-writes as column bounds. The extracted arrays must close every node balance (§2) and
-reproduce the objective as ``c·x + offset`` summed by element.
+Every case is solved by the arm and by the product through its Pyomo engine
+(``vpp.dispatch.solve_case(..., engine="pyomo")``: the model written in Pyomo's algebra,
+apart from the numpy blocks) with a MIP gap of 1e-9; the optimal objectives must agree to
+1e-6 relative. The arm's size must be the size model.md implies (:func:`spec_sizes`), and on
+fixed cases exactly the size of the Pyomo spec formulation, less the two terminal rows per
+storage that the matrix engine writes as column bounds. The extracted arrays must close every
+node balance (§2) and their cost terms must add up to the objective.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import models
-from benchmarks.arms import Settings, direct
+from benchmarks.arms import ArmResult, Settings, direct
 from models import SolveOptions
 from tests.models.test_assets_hand import case as hand_case
 from tests.models.test_properties import cases
@@ -67,7 +69,7 @@ def spec_sizes(case: Case) -> tuple[int, int]:
     return variables, binaries
 
 
-def check_balances(case: Case, sol: direct.DirectSolution) -> None:
+def check_balances(case: Case, sol: models.Solution) -> None:
     """Every node balance of §2 closes on the extracted arrays."""
     root = case.network.root
     net = {n: np.array(u) for n, u in sol.unserved_mw.items()}
@@ -82,12 +84,12 @@ def check_balances(case: Case, sol: direct.DirectSolution) -> None:
         assert np.abs(residual).max() <= 1e-6 * max(1.0, case.grid.import_max_mw), n
 
 
-def check_same_optimum(case: Case) -> direct.ArmResult:
-    """The arm's optimum equals the product's; sizes and extraction are sane."""
+def check_same_optimum(case: Case) -> ArmResult:
+    """The arm's optimum equals the Pyomo model's; sizes and extraction are sane."""
     result, sol = direct.solve(case, SETTINGS)
     assert result.status == "optimal", result.note
     assert result.mip_gap is not None and result.mip_gap <= 1e-6
-    product = solve_case(case, OPTS)
+    product = solve_case(case, OPTS, engine="pyomo")
     assert product.status == "optimal"
     assert result.objective_cny == pytest.approx(product.objective_cny, rel=1e-6, abs=1e-6)
     assert (result.variables, result.binaries) == spec_sizes(case)
@@ -100,7 +102,7 @@ def check_same_optimum(case: Case) -> direct.ArmResult:
     return result
 
 
-def check_product_sizes(case: Case, result: direct.ArmResult) -> None:
+def check_product_sizes(case: Case, result: ArmResult) -> None:
     """Same columns and binaries as the product's spec formulation; two terminal rows fewer per storage."""
     report = models.solve(models.build(case), OPTS)
     storages = sum(a.type in ("battery", "thermal_storage") for a in case.assets)
@@ -261,7 +263,7 @@ def test_generated_cases_same_optimum(scale: dict[str, Any]) -> None:
 
     case = generator.generate(generator.Scale(**scale))
     try:
-        solve_case(case, OPTS)
+        solve_case(case, OPTS, engine="pyomo")
     except InfeasibleError:
         assert direct.run(case, SETTINGS).status == "infeasible"
         return
