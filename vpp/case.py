@@ -18,6 +18,7 @@ import math
 import reprlib
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -332,6 +333,12 @@ class DemandResponseEvent(_Described):
 # ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _timestamps(start: datetime, steps: int, step_minutes: int) -> pd.DatetimeIndex:
+    """The step starts of a case; cached, as results ask for them many times (an index is immutable)."""
+    return pd.date_range(start, periods=steps, freq=pd.Timedelta(minutes=step_minutes))
+
+
 def _whole(value: Any) -> Any:
     """A whole number given as 96 or 96.0 becomes the int 96; booleans and text are left to fail."""
     if isinstance(value, float) and value.is_integer():
@@ -402,7 +409,7 @@ class Case(_Model):
     @property
     def timestamps(self) -> pd.DatetimeIndex:
         """Start of every step, in the case's own UTC offset (local time)."""
-        return pd.date_range(self.start, periods=self.steps, freq=pd.Timedelta(minutes=self.step_minutes))
+        return _timestamps(self.start, self.steps, self.step_minutes)
 
     @property
     def node_ids(self) -> list[str]:

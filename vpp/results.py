@@ -108,27 +108,34 @@ def _rows(case: Case, sol: Solution) -> list[tuple[str, str, str, str, np.ndarra
 
 
 def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
-    """The tidy per-step table (see the module docstring), built in one pass."""
-    rows = _rows(case, sol)
-    n, k = case.steps, len(rows)
+    """The tidy per-step table (see the module docstring), built in one pass.
 
-    def column(values: list[str]) -> pd.Series:
-        return pd.Series(values, dtype="string").repeat(n).reset_index(drop=True)
+    Steps without a value (NaN: outside an event's window) are left out before
+    the table is made, so each string column is one ``repeat`` by row counts.
+    """
+    rows = _rows(case, sol)
+    n = case.steps
+    values = np.stack([r[4] for r in rows]) + 0.0  # (rows, steps); + 0.0: no negative zeros in the files
+    keep = ~np.isnan(values)
+    counts = keep.sum(axis=1)
+
+    def column(labels: list[str]) -> pd.Series:
+        return pd.Series(labels, dtype="string").repeat(counts).reset_index(drop=True)
 
     ts = case.timestamps
-    table = pd.DataFrame(
+    steps = np.broadcast_to(np.arange(n), values.shape)[keep]
+    return pd.DataFrame(
         {
-            "timestamp": pd.DatetimeIndex(np.tile(ts.asi8, k).astype(f"datetime64[{ts.unit}]"), tz="UTC").tz_convert(ts.tz),
-            "step": np.tile(np.arange(n), k),
+            "timestamp": pd.DatetimeIndex(ts.asi8[steps].astype(f"datetime64[{ts.unit}]"), tz="UTC").tz_convert(ts.tz),
+            "step": steps,
             "asset": column([r[0] for r in rows]),
             "type": column([r[1] for r in rows]),
             "node": column([r[2] for r in rows]),
             "quantity": column([r[3] for r in rows]),
             "unit": column([unit_of(r[3]) for r in rows]),
-            "value": np.concatenate([r[4] for r in rows]) + 0.0,  # no negative zeros in the files
+            "value": values[keep],
         }
     )
-    return table.dropna(subset=["value"]).reset_index(drop=True)
 
 
 def curve_table(schedule: pd.DataFrame) -> pd.DataFrame:
@@ -180,10 +187,9 @@ def _matching_score(case: Case, consumption: np.ndarray, renewable: np.ndarray) 
     if consumption.sum() <= TOLERANCE:
         return None
     if case.step_minutes < 60 and 60 % case.step_minutes == 0:
-        hours = case.timestamps.floor("h")
-        c = pd.Series(consumption, index=hours).groupby(level=0).sum()
-        r = pd.Series(renewable, index=hours).groupby(level=0).sum()
-        return float(np.minimum(c.values, r.values).sum() / c.values.sum())
+        _, hour = np.unique(case.timestamps.floor("h").asi8, return_inverse=True)
+        c, r = np.bincount(hour, weights=consumption), np.bincount(hour, weights=renewable)
+        return float(np.minimum(c, r).sum() / c.sum())
     return float(np.minimum(consumption, renewable).sum() / consumption.sum())
 
 
