@@ -205,7 +205,8 @@ def bench(
         raise typer.BadParameter(str(exc), param_hint="--arm") from None
     paths = write(table, missing, out_dir, f"Benchmark suite '{suite}'")
     for name, measured, met in targets(table):
-        out.print(f"{'[green]met[/]' if met else '[red]not met[/]'}  {name}: {measured}", highlight=False)
+        label = "[green]met[/]" if met else "[red]not met[/]" if met is not None else "info"
+        out.print(f"{label}  {name}: {measured}", highlight=False)
     disagree = table[table["agrees"] == False]  # noqa: E712
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
     if len(disagree):

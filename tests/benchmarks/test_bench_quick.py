@@ -41,6 +41,8 @@ def test_quick_suite_runs_and_every_arm_agrees(tmp_path: Path) -> None:
     for name in ("time_vs_size.png", "phases.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "faster than PyPSA on every case both can express" in done.stdout
+    # Timing targets are reported, not asserted (shared machines); the Pyomo engine's overhead is information.
+    assert "info  (for comparison, no target) the same through the Pyomo model" in done.stdout
 
 
 def test_bench_rejects_an_unknown_suite(tmp_path: Path) -> None:
