@@ -136,8 +136,9 @@ def plots(table: pd.DataFrame, out: Path) -> list[Path]:
                 bottom = bottom + vals
         ax.set_xticks([i + width * (len(phase_arms) - 1) / 2 for i in range(len(cases))], cases, rotation=30,
                       ha="right", fontsize=8)
-        ax.set_ylabel("seconds, median (bars: " + ", ".join(
-            f"{a}{' ' + hatches[a] if hatches[a] else ''}" for a in phase_arms) + ")", fontsize=8)
+        names = {"": "plain", "..": "dotted", "//": "hatched"}
+        ax.set_ylabel("seconds, median")
+        ax.set_title("bars, left to right: " + ", ".join(f"{a} ({names[hatches[a]]})" for a in phase_arms), fontsize=9)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3, axis="y")
         fig.tight_layout()
