@@ -143,29 +143,41 @@
   function drWindows() {
     return ((current && current.summary.demand_response) || []).map((e) => e.window_steps);
   }
+  // x is time in steps: x = k is the start of step k, x = n the end of the day; a window [a, b) spans x = a to x = b
   const shade = {
     hooks: { drawClear: [(u) => {
       const ctx = u.ctx; ctx.save(); ctx.fillStyle = "rgba(255, 170, 60, 0.13)";
       for (const [a, b] of drWindows()) {
-        const x0 = u.valToPos(a, "x", true); const x1 = u.valToPos(b - 1, "x", true) + (u.valToPos(1, "x", true) - u.valToPos(0, "x", true));
+        const x0 = u.valToPos(a, "x", true); const x1 = u.valToPos(b, "x", true);
         ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
       }
       ctx.restore();
     }] },
   };
 
-  function timeLabels(sched) { return sched.timestamps.map((t) => t.slice(11, 16)); }
+  // n + 1 labels, one per step boundary: each step's start, then the end of the last step
+  function timeLabels(sched) {
+    const labels = sched.timestamps.map((t) => t.slice(11, 16));
+    const [h, m] = labels[labels.length - 1].split(":").map(Number);
+    const end = (h * 60 + m + current.summary.step_minutes) % 1440;
+    labels.push(`${String(Math.floor(end / 60)).padStart(2, "0")}:${String(end % 60).padStart(2, "0")}`);
+    return labels;
+  }
+  // a step's value (power, price) drawn from the step's start, the last one held to the end of the day
+  const held = (values) => [...values, values[values.length - 1]];
+  // end-of-step levels (state of charge, thermal level) drawn at the step's end, after the initial level
+  const ends = (values, initial) => [initial == null ? null : initial, ...values];
 
   function makeChart(el, labels, lines, opts) {
     el.innerHTML = "";
-    const n = labels.length;
-    const x = Array.from({ length: n }, (_, i) => i);
+    const n = labels.length - 1;  // steps; x runs over the n + 1 step boundaries 0 … n
+    const x = Array.from({ length: n + 1 }, (_, i) => i);
     const width = Math.max(el.clientWidth - 4, 300);
     const axisStroke = "#8a9aab"; const grid = { stroke: "#2a3643", width: 1 };
     const chart = new uPlot({
       width, height: (opts && opts.height) || 220,
       plugins: [shade],
-      scales: { x: { time: false } },
+      scales: { x: { time: false, range: () => [0, n] } },
       axes: [
         { stroke: axisStroke, grid, values: (u, ticks) => ticks.map((i) => labels[Math.round(i)] || "") },
         { stroke: axisStroke, grid, size: 60 },
@@ -184,8 +196,8 @@
     const out = []; let acc = null;
     for (const [label, color, values] of parts) {
       acc = acc ? acc.map((v, i) => v + values[i]) : values.slice();
-      out.push({ opts: { label, stroke: color, fill: color + "cc", width: 1, points: { show: false }, value: (u, v, si, i) => (i == null ? "" : (sign * values[i]).toFixed(1)) },
-                 data: acc.map((v) => sign * v) });
+      out.push({ opts: { label, stroke: color, fill: color + "cc", width: 1, points: { show: false }, value: (u, v, si, i) => (i == null ? "" : (sign * values[Math.min(i, values.length - 1)]).toFixed(1)) },
+                 data: held(acc.map((v) => sign * v)) });
     }
     return out.reverse();
   }
@@ -202,12 +214,12 @@
       opts: { label: s.asset + (s.quantity === "level_mwh_th" ? " [MWh_th, right]" : ""),
               scale: s.quantity === "level_mwh_th" ? "th" : "y", dash: s.quantity === "level_mwh_th" ? [6, 4] : undefined,
               stroke: ["#3fa7ff", "#5bd68f", "#f5c542", "#c678dd", "#56b6c2", "#e06c9f", "#d19a66"][i % 7], width: 2, points: { show: false } },
-      data: s.values }));
+      data: ends(s.values, ((current && current.case_levels) || {})[s.asset]) }));
     makeChart($("chart-storage"), labels, storage, thermal ? { right: "th", rightLabel: "MWh_th" } : undefined);
     const price = series(sched, (s) => s.asset === "grid" && (s.quantity === "buy_cny_per_mwh" || s.quantity === "sell_cny_per_mwh"))
       .filter((s) => s.values.some((v) => v)).map((s) => ({
         opts: { label: s.quantity === "buy_cny_per_mwh" ? "buy" : "sell", stroke: s.quantity === "buy_cny_per_mwh" ? "#ff9f43" : "#98c379", width: 2, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }) },
-        data: s.values }));
+        data: held(s.values) }));
     makeChart($("chart-prices"), labels, price);
   }
 
@@ -264,10 +276,16 @@
   async function loadCaseNodes() {
     if (!current) return;
     const { res, body } = await api(`/v1/schedules/${current.id}/case`);
-    if (res.status === 200 && body.network) {
+    if (res.status !== 200) return;
+    if (body.network) {
       const root = body.network.root || "grid";
       current.case_nodes = {};
       for (const n of body.network.nodes || []) current.case_nodes[n.id] = n.parent || root;
+    }
+    current.case_levels = {};  // the stores' levels at the start of the day [MWh, MWh_th]
+    for (const a of body.assets || []) {
+      if (a.type === "battery" && a.soc_initial != null) current.case_levels[a.id] = a.soc_initial * a.energy_mwh;
+      if (a.type === "thermal_storage" && a.level_initial != null) current.case_levels[a.id] = a.level_initial * a.capacity_mwh_th;
     }
   }
 
