@@ -6,7 +6,10 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +20,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path: Path) -> None:
+@contextmanager
+def _browser_page(**page_options: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page of headless Chromium, and the list its page errors and console errors are collected into."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)")
     from playwright.sync_api import sync_playwright
@@ -26,86 +31,82 @@ def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
+            page = browser.new_page(**page_options)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(server.url + "/")
-            assert page.title() == "VPP day-ahead schedule"
-            page.fill("#token", OPERATOR)
-            page.click("#save-token")
-            assert page.text_content("#token-state") == "token saved in this browser"
-            page.reload()  # the token is kept in the browser
-            assert page.input_value("#token") == OPERATOR
-
-            page.select_option("#case", "teda-east")
-            page.fill("#date", "2026-07-16")
-            page.click("#request")
-            page.wait_for_selector("#summary tr", timeout=90_000)
-            assert page.text_content("#status").startswith("Schedule ")
-            assert "teda-east · 2026-07-16 · 96 × 15 min" == page.text_content("#result-title")
-
-            # the charts drew something: canvases with coloured pixels
-            for chart in ("#chart-balance", "#chart-storage", "#chart-prices"):
-                painted = page.eval_on_selector(
-                    f"{chart} canvas",
-                    """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                              let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
-                assert painted > 5000, (chart, painted)
-            legend = page.text_content("#chart-balance")
-            for label in ("PV", "grid import", "storage discharge", "load", "storage charge"):
-                assert label in legend, label
-            storage_legend = page.text_content("#chart-storage")
-            assert "bess-s110-1" in storage_legend and "yujiapu-ice-storage" in storage_legend
-            assert "buy" in page.text_content("#chart-prices")
-
-            summary = page.text_content("#summary")
-            for row in ("status", "total cost [CNY]", "emissions [tCO2]", "renewable share", "DR dr-evening-peak 20:00–22:00"):
-                assert row in summary, row
-            assert "optimal" in summary
-
-            # another substation redraws the balance chart
-            page.select_option("#node", "s35-haijing")
-            assert "from the network" in page.text_content("#chart-balance")
-
-            with page.expect_download() as download:
-                page.click("#csv")
-            target = tmp_path / "curve.csv"
-            download.value.save_as(target)
-            rows = list(csv.reader(io.StringIO(target.read_text())))
-            assert len(rows) == 97 and rows[0][:3] == ["timestamp", "point", "step"]
-            assert rows[1][0] == "2026-07-16T00:00:00+08:00" and rows[96][1] == "96"
-
-            assert "2026-07-16" in page.text_content("#recent")
-            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            yield page, errors
         finally:
             browser.close()
+
+
+def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path: Path) -> None:
+    with _browser_page(viewport={"width": 1300, "height": 1000}, accept_downloads=True) as (page, errors):
+        page.goto(server.url + "/")
+        assert page.title() == "VPP day-ahead schedule"
+        page.fill("#token", OPERATOR)
+        page.click("#save-token")
+        assert page.text_content("#token-state") == "token saved in this browser"
+        page.reload()  # the token is kept in the browser
+        assert page.input_value("#token") == OPERATOR
+
+        page.select_option("#case", "teda-east")
+        page.fill("#date", "2026-07-16")
+        page.click("#request")
+        page.wait_for_selector("#summary tr", timeout=90_000)
+        assert page.text_content("#status").startswith("Schedule ")
+        assert "teda-east · 2026-07-16 · 96 × 15 min" == page.text_content("#result-title")
+
+        # the charts drew something: canvases with coloured pixels
+        for chart in ("#chart-balance", "#chart-storage", "#chart-prices"):
+            painted = page.eval_on_selector(
+                f"{chart} canvas",
+                """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                          let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+            assert painted > 5000, (chart, painted)
+        legend = page.text_content("#chart-balance")
+        for label in ("PV", "grid import", "storage discharge", "load", "storage charge"):
+            assert label in legend, label
+        storage_legend = page.text_content("#chart-storage")
+        assert "bess-s110-1" in storage_legend and "yujiapu-ice-storage" in storage_legend
+        assert "buy" in page.text_content("#chart-prices")
+
+        summary = page.text_content("#summary")
+        for row in ("status", "total cost [CNY]", "emissions [tCO2]", "renewable share", "DR dr-evening-peak 20:00–22:00"):
+            assert row in summary, row
+        assert "optimal" in summary
+
+        # another substation redraws the balance chart
+        page.select_option("#node", "s35-haijing")
+        assert "from the network" in page.text_content("#chart-balance")
+
+        with page.expect_download() as download:
+            page.click("#csv")
+        target = tmp_path / "curve.csv"
+        download.value.save_as(target)
+        rows = list(csv.reader(io.StringIO(target.read_text())))
+        assert len(rows) == 97 and rows[0][:3] == ["timestamp", "point", "step"]
+        assert rows[1][0] == "2026-07-16T00:00:00+08:00" and rows[96][1] == "96"
+
+        assert "2026-07-16" in page.text_content("#recent")
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     assert errors == []
 
 
 def test_the_page_shows_the_problems_of_a_refused_request(server: Server) -> None:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(server.url + "/")
-            page.fill("#token", "wrong-token")
-            page.click("#save-token")
-            page.fill("#date", "2026-07-16")
-            page.click("#request")
-            page.wait_for_function("document.querySelector('#status').className === 'error'")
-            assert page.text_content("#status") == "401: unknown token"
-            page.fill("#token", OPERATOR)
-            page.click("#save-token")
-            page.fill("#time-limit", "100000")
-            page.click("#request")
-            page.wait_for_function("document.querySelector('#problems li') !== null")
-            assert page.text_content("#problems li") == "options.time_limit_s: at most 120 s (VPP_MAX_TIME_LIMIT_S), got 100000"
-        finally:
-            browser.close()
+    with _browser_page() as (page, _):
+        page.goto(server.url + "/")
+        page.fill("#token", "wrong-token")
+        page.click("#save-token")
+        page.fill("#date", "2026-07-16")
+        page.click("#request")
+        page.wait_for_function("document.querySelector('#status').className === 'error'")
+        assert page.text_content("#status") == "401: unknown token"
+        page.fill("#token", OPERATOR)
+        page.click("#save-token")
+        page.fill("#time-limit", "100000")
+        page.click("#request")
+        page.wait_for_function("document.querySelector('#problems li') !== null")
+        assert page.text_content("#problems li") == "options.time_limit_s: at most 120 s (VPP_MAX_TIME_LIMIT_S), got 100000"
 
 
 # Keeps every uPlot chart the page makes in window.__charts (the page's own charts stay private to app.js).
@@ -174,68 +175,56 @@ def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Serve
     that ends with the day ends at the plot's right edge; storage levels (end-of-step values) are drawn at
     the end of their step, so a store's discharge during the window falls inside the shade.
     """
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
+    with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
+        page.add_init_script(CAPTURE_CHARTS)
+        page.goto(server.url + "/")
+        page.fill("#token", OPERATOR)
+        page.click("#save-token")
+        page.select_option("#case", "teda-east")
+        page.fill("#date", "2026-07-15")
+        page.click("#request")
+        page.wait_for_selector("#summary tr", timeout=90_000)
+        assert "DR dr-evening-peak 20:00–22:00" in page.text_content("#summary")
+        page.wait_for_function(DRAWN)
+        schedule_id = page.text_content("#status").split()[1].rstrip(":")
+        with server.client(OPERATOR) as c:
+            body = c.get(f"/v1/schedules/{schedule_id}").json()
+            case = c.get(f"/v1/schedules/{schedule_id}/case").json()
+        assert body["summary"]["demand_response"][0]["window_steps"] == [80, 88]
 
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.add_init_script(CAPTURE_CHARTS)
-            page.goto(server.url + "/")
-            page.fill("#token", OPERATOR)
-            page.click("#save-token")
-            page.select_option("#case", "teda-east")
-            page.fill("#date", "2026-07-15")
-            page.click("#request")
-            page.wait_for_selector("#summary tr", timeout=90_000)
-            assert "DR dr-evening-peak 20:00–22:00" in page.text_content("#summary")
-            page.wait_for_function(DRAWN)
-            schedule_id = page.text_content("#status").split()[1].rstrip(":")
-            with server.client(OPERATOR) as c:
-                body = c.get(f"/v1/schedules/{schedule_id}").json()
-                case = c.get(f"/v1/schedules/{schedule_id}/case").json()
-            assert body["summary"]["demand_response"][0]["window_steps"] == [80, 88]
+        shades = _shades(page, [80, 88])
+        _assert_shaded_over(shades, 96, [80, 88])
+        balance, storage = shades["chart-balance"], shades["chart-storage"]
+        assert storage["right"] - storage["left"] < 0.5 * (balance["right"] - balance["left"])  # why it looks narrower
+        # storage levels at the end of their step, the day's initial level at x = 0
+        stores = {a["id"]: a for a in case["assets"] if a["type"] in ("battery", "thermal_storage")}
+        levels = {s["asset"]: s["values"] for s in body["schedule"]["series"] if s["quantity"] in ("soc_mwh", "level_mwh_th")}
+        assert set(levels) == set(stores)
+        for label, drawn in storage["series"].items():
+            asset = label.split(" ")[0]
+            a = stores[asset]
+            initial = a["soc_initial"] * a["energy_mwh"] if a["type"] == "battery" else a["level_initial"] * a["capacity_mwh_th"]
+            assert drawn[0] == pytest.approx(initial) and drawn[1:] == pytest.approx(levels[asset]), asset
+        # power and prices: a step's value from its start, the last step's held to the end of the day
+        for drawn in [*balance["series"].values(), *shades["chart-prices"]["series"].values()]:
+            assert drawn[96] == drawn[95]
 
-            shades = _shades(page, [80, 88])
-            _assert_shaded_over(shades, 96, [80, 88])
-            balance, storage = shades["chart-balance"], shades["chart-storage"]
-            assert storage["right"] - storage["left"] < 0.5 * (balance["right"] - balance["left"])  # why it looks narrower
-            # storage levels at the end of their step, the day's initial level at x = 0
-            stores = {a["id"]: a for a in case["assets"] if a["type"] in ("battery", "thermal_storage")}
-            levels = {s["asset"]: s["values"] for s in body["schedule"]["series"] if s["quantity"] in ("soc_mwh", "level_mwh_th")}
-            assert set(levels) == set(stores)
-            for label, drawn in storage["series"].items():
-                asset = label.split(" ")[0]
-                a = stores[asset]
-                initial = a["soc_initial"] * a["energy_mwh"] if a["type"] == "battery" else a["level_initial"] * a["capacity_mwh_th"]
-                assert drawn[0] == pytest.approx(initial) and drawn[1:] == pytest.approx(levels[asset]), asset
-            # power and prices: a step's value from its start, the last step's held to the end of the day
-            for drawn in [*balance["series"].values(), *shades["chart-prices"]["series"].values()]:
-                assert drawn[96] == drawn[95]
+        # hovering the end of the day: the legend shows the last step's values, no NaN
+        over = page.locator("#chart-balance .u-over").bounding_box()
+        assert over is not None
+        page.mouse.move(over["x"] + over["width"] - 1, over["y"] + 20)
+        assert "NaN" not in page.text_content("#chart-balance .u-legend")
 
-            # hovering the end of the day: the legend shows the last step's values, no NaN
-            over = page.locator("#chart-balance .u-over").bounding_box()
-            assert over is not None
-            page.mouse.move(over["x"] + over["width"] - 1, over["y"] + 20)
-            assert "NaN" not in page.text_content("#chart-balance .u-legend")
-
-            # a window that ends with the day ends at the plot's right edge, not past it
-            case["demand_response"][0]["start_step"], case["demand_response"][0]["end_step"] = 88, 96
-            page.select_option("#case", "file")
-            page.set_input_files("#case-file", files=[{"name": "case.json", "mimeType": "application/json",
-                                                       "buffer": json.dumps(case).encode()}])
-            page.click("#request")
-            page.wait_for_function("document.querySelector('#summary').textContent.includes('22:00–00:00')", timeout=90_000)
-            page.wait_for_function(DRAWN)
-            shades = _shades(page, [88, 96])
-            _assert_shaded_over(shades, 96, [88, 96])
-            for chart, m in shades.items():
-                assert abs(m["x1"] - m["right"]) <= 0.5, (chart, m["x1"], m["right"])
-        finally:
-            browser.close()
+        # a window that ends with the day ends at the plot's right edge, not past it
+        case["demand_response"][0]["start_step"], case["demand_response"][0]["end_step"] = 88, 96
+        page.select_option("#case", "file")
+        page.set_input_files("#case-file", files=[{"name": "case.json", "mimeType": "application/json",
+                                                   "buffer": json.dumps(case).encode()}])
+        page.click("#request")
+        page.wait_for_function("document.querySelector('#summary').textContent.includes('22:00–00:00')", timeout=90_000)
+        page.wait_for_function(DRAWN)
+        shades = _shades(page, [88, 96])
+        _assert_shaded_over(shades, 96, [88, 96])
+        for chart, m in shades.items():
+            assert abs(m["x1"] - m["right"]) <= 0.5, (chart, m["x1"], m["right"])
     assert errors == []
