@@ -1,30 +1,30 @@
-"""The optimisation model: written by each asset module in Pyomo and in matrix form, solved by HiGHS.
+"""The optimisation model: each part stated once (models.declare), solved by HiGHS.
 
 Never reads files, never imports FastAPI.
 """
 
-from models.build import SPEC, BuiltModel, Formulation, build
-from models.extract import Solution, extract
-from models.matrix import MatrixModel, build_matrix, solve_matrix
+from models.build import Built, build
+from models.case import Case
+from models.declare import SPEC, Formulation
 from models.optimize import ENGINES, Engine, Exclusivity, optimize
-from models.solve import SolveOptions, SolveReport, Status, solve
+from models.solution import Solution, extract
+from models.solve import SolveOptions, SolveReport, Status, solve, solve_pyomo
 
 __all__ = [
     "ENGINES",
     "SPEC",
-    "BuiltModel",
+    "Built",
+    "Case",
     "Engine",
     "Exclusivity",
     "Formulation",
-    "MatrixModel",
     "Solution",
     "SolveOptions",
     "SolveReport",
     "Status",
     "build",
-    "build_matrix",
     "extract",
     "optimize",
     "solve",
-    "solve_matrix",
+    "solve_pyomo",
 ]

@@ -1,17 +1,21 @@
-"""Case-level options (model.md §5): demand-response events and the green-share target.
+"""Case-level options (model.md §5): demand-response events, the green share and the emissions cap.
 
-Demand response, for each event k with window W = [start_step, end_step):
+Demand response (§5.2), for each event with window W = [start_step, end_step) and amount A:
 
 =============  ============================================================
-w              binary: event joined (the number 1 when not optional)
+w              binary: event joined (the number 1 when not optional); decided day-ahead (§6)
 sf[t]          shortfall [MW] ≥ 0, t ∈ W
-baseline[t]    net-import baseline [MW]; the event asks it lowered by ``reduction``
+baseline[t]    net-import baseline [MW]
+M[t]           big-M that frees the row of an event not joined
 =============  ============================================================
 
-sf[t] ≥ (imp[t] − exp[t]) − (baseline[t] − reduction·w)
-revenue price·reduction·w·|W|·Δ;  cost penalty·Σ sf·Δ
+peak shaving (削峰):   sf[t] ≥ net[t] − (baseline[t] − A) − M[t]·(1 − w),  M = max(0, I[t] − baseline[t] + A)
+valley filling (填谷): sf[t] ≥ (baseline[t] + A) − net[t] − M[t]·(1 − w),  M = max(0, baseline[t] + A + X[t])
+revenue price·A·w·|W|·Δ;  cost penalty·Σ sf·Δ
 
-Green share ρ:  Σ_t Δ·(Σ_pv p[t] − exp[t] + G[t]) ≥ ρ·Σ_t Δ·consumption[t]
+Green share ρ (§5.1):  Σ_t Δ·(Σ_pv p[t] + G[t] − exp[t]) ≥ ρ·Σ_t Δ·consumption[t]
+Emissions cap (§5.3):  Σ_t e[t] ≤ emissions_max_t
+Both hold in expectation over the scenarios of a stochastic case (§6).
 """
 
 from __future__ import annotations
@@ -19,105 +23,100 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
+import pandas as pd
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import Case, DemandResponseEvent
-
-
-def build_demand_response(m: pyo.ConcreteModel, case: Case) -> None:
-    """Add the block ``dr[<event id>]`` for every event."""
-    events = {ev.id: ev for ev in case.demand_response}
-    dt = case.dt_hours
-
-    def rule(block: pyo.Block, eid: str) -> None:
-        ev = events[eid]
-        baseline = case.series(ev.baseline_mw)
-        window = list(range(ev.start_step, ev.end_step))
-        if ev.optional:
-            block.w = pyo.Var(domain=pyo.Binary)
-            w: Any = block.w
-        else:
-            w = 1.0
-        block.sf = pyo.Var(window, domain=pyo.NonNegativeReals)
-        block.shortfall_def = pyo.Constraint(
-            window,
-            rule=lambda b, t: b.sf[t] >= m.imp[t] - m.exp[t] - (float(baseline[t]) - ev.reduction_mw * w),
-        )
-        block.cost_dr_penalty = pyo.Expression(
-            expr=ev.shortfall_penalty_cny_per_mwh * dt * sum(block.sf[t] for t in window)
-        )
-        block.cost_dr_revenue = pyo.Expression(
-            expr=-ev.price_cny_per_mwh * ev.reduction_mw * len(window) * dt * w
-        )
-
-    if events:
-        m.dr = pyo.Block(list(events), rule=rule)
+from models.case import DemandResponseEvent
+from models.declare import Block, Horizon, amount
 
 
-def build_green_share(
-    m: pyo.ConcreteModel, case: Case, renewable: list[Any], consumption: list[Any]
-) -> None:
-    """Add ``green_share`` when ``green_share_min`` is set."""
-    rho = case.green_share_min
+def declare_event(m: Block, ev: DemandResponseEvent, h: Horizon) -> None:
+    """One demand-response event (§5.2) on the net import the grid connection offers as ``exchange``."""
+    dt = h.dt
+    grid = h.case.grid
+    window = np.arange(ev.start_step, ev.end_step)
+    n = window.size
+    A = ev.amount_mw
+    baseline = h.series(ev.baseline_mw)[window]
+    net = m.port_sum("exchange").take(window)
+    w: Any = m.var("w", n=1, binary=True, first_stage=True) if ev.optional else 1.0
+    sf = m.var("sf", n=n, index=window.tolist())
+    if ev.kind == "peak_shaving":
+        M = np.maximum(0.0, h.series(grid.import_max_mw)[window] - baseline + A)
+        target = baseline - A
+        m.add("shortfall_def", sf >= net - target - M * (1 - w), index=window.tolist())
+    else:
+        M = np.maximum(0.0, baseline + A + h.series(grid.export_max_mw)[window])
+        target = baseline + A
+        m.add("shortfall_def", sf >= target - net - M * (1 - w), index=window.tolist())
+    m.cost("dr_penalty", ev.shortfall_penalty_cny_per_mwh * dt * sf)
+    m.cost("dr_revenue", -ev.price_cny_per_mwh * A * n * dt * w, first_stage=True)
+
+    def in_window(values: np.ndarray) -> np.ndarray:
+        out = np.full(h.steps, np.nan)
+        out[window] = values
+        return out
+
+    m.output("joined", lambda ev_: np.ravel(ev_(w))[:1] > 0.5, table=False)
+    m.output("net_import_mw", lambda ev_: in_window(ev_(net)))
+    m.output("target_mw", lambda ev_: in_window(baseline + (A if ev.kind == "valley_filling" else -A)
+                                                * float(np.ravel(ev_(w))[0] > 0.5)))
+    m.output("shortfall_mw", lambda ev_: in_window(ev_(sf)), unmet="demand_response_shortfall")
+
+
+def report_event(v: dict[str, np.ndarray], ev: DemandResponseEvent, h: Horizon) -> dict[str, Any]:
+    """The event's line in the summary: joined, asked, delivered, short, paid."""
+    dt = h.dt
+    w = slice(ev.start_step, ev.end_step)
+    joined = bool(v["joined"][0])
+    amount = ev.amount_mw if joined else 0.0
+    baseline = h.series(ev.baseline_mw)[w]
+    net = v["net_import_mw"][w]
+    moved = baseline - net if ev.kind == "peak_shaving" else net - baseline
+    delivered = np.clip(moved, 0.0, amount) if joined else np.zeros_like(baseline)
+    shortfall_mwh = float(np.nansum(v["shortfall_mw"]) * dt)
+    return {
+        "id": ev.id,
+        "kind": ev.kind,
+        "joined": joined,
+        "optional": ev.optional,
+        "window_steps": [ev.start_step, ev.end_step],
+        "from": h.case.timestamps[ev.start_step].isoformat(),
+        "to": (h.case.timestamps[ev.end_step - 1] + pd.Timedelta(minutes=h.case.step_minutes)).isoformat(),
+        "requested_mwh": amount * ev.length_steps * dt,
+        "delivered_mwh": float(delivered.sum() * dt),
+        "shortfall_mwh": shortfall_mwh,
+        "revenue_cny": ev.price_cny_per_mwh * amount * ev.length_steps * dt,
+        "penalty_cny": ev.shortfall_penalty_cny_per_mwh * shortfall_mwh,
+    }
+
+
+def declare_green_share(m: Block, h: Horizon) -> None:
+    """The green share (§5.1): renewable energy used at least ρ of end-use consumption, over the horizon."""
+    rho = h.case.green_share_min
     if rho is None:
         return
-    T = range(case.steps)
-    used = sum(sum(r[t] for r in renewable) - m.exp[t] + m.G[t] for t in T)
-    consumed = sum(sum(c[t] for c in consumption) for t in T)
-    m.green_share = pyo.Constraint(expr=case.dt_hours * used >= rho * case.dt_hours * consumed)
+    dt = h.dt
+    renewable = m.port_sum("renewable") - m.port_sum("export")
+    consumption = m.port_sum("consumption")
+    available = float(m.port_sum("renewable_available").const.sum() * dt)
+    fixed = float(consumption.const.sum() * dt)
+
+    def explain(_: int) -> str:
+        return (f"green_share_min={rho:g} needs at least {amount(rho * fixed)} MWh of renewable energy "
+                f"({rho:g} of the {amount(fixed)} MWh of fixed consumption); at most {amount(available)} MWh is "
+                "available from PV and green contracts")
+
+    m.add("green_share", dt * renewable.sum() >= rho * dt * consumption.sum(), expected=True, explain=explain)
 
 
-def matrix_demand_response(sf: StandardForm, case: Case, ctx: Any) -> dict[str, Columns]:
-    """The events in standard form: ``sf − imp + exp − reduction·w ≥ −baseline`` on the window.
-
-    A mandatory event has w = 1: its reduction moves to the row's bound and its
-    revenue to a constant.
-    """
-    out: dict[str, Columns] = {}
-    dt = case.dt_hours
-    for ev in case.demand_response:
-        n = ev.end_step - ev.start_step
-        window = np.arange(ev.start_step, ev.end_step)
-        baseline = case.series(ev.baseline_mw)[window]
-        revenue = ev.price_cny_per_mwh * ev.reduction_mw * n * dt
-        sf_col = sf.cols(n)
-        sf.cost(sf_col, n, ev.shortfall_penalty_cny_per_mwh * dt, ev.id, "dr_penalty")
-        cols: Columns = {"sf": (sf_col, n)}
-        if ev.optional:
-            w = sf.cols(1, 0.0, 1.0, integer=True)
-            sf.cost(w, 1, -revenue, ev.id, "dr_revenue")
-            cols["w"] = (w, 1)
-            r = sf.rows(n, lower=-baseline)
-            sf.coef(r + np.arange(n), w, -ev.reduction_mw)
-        else:
-            sf.constant(-revenue, ev.id, "dr_revenue")
-            r = sf.rows(n, lower=ev.reduction_mw - baseline)
-        rows = r + np.arange(n)
-        sf.coef(rows, sf_col + np.arange(n), 1.0)
-        sf.coef(rows, ctx.imp + window, -1.0)
-        sf.coef(rows, ctx.exp + window, 1.0)
-        out[ev.id] = cols
-    return out
-
-
-def matrix_green_share(sf: StandardForm, case: Case, ctx: Any) -> None:
-    """The green share in standard form, one row:
-    ``Δ·Σ_t (Σ renewable − exp + G − ρ·variable consumption) ≥ ρ·Δ·Σ_t constant consumption``."""
-    rho = case.green_share_min
-    if rho is None:
+def declare_emissions_cap(m: Block, h: Horizon) -> None:
+    """The emissions cap (§5.3): the horizon's emissions at most ``emissions_max_t``."""
+    cap = h.case.emissions_max_t
+    if cap is None:
         return
-    N, dt = case.steps, case.dt_hours
-    r = sf.rows(1, lower=rho * dt * ctx.share_const_mw)
-    cols = np.concatenate([ctx.exp + ctx.t, *ctx.share_cols])
-    vals = np.concatenate([np.full(N, -1.0), *ctx.share_vals])
-    sf.coef(r, cols, dt * vals)
 
+    def explain(_: int) -> str:
+        return (f"emissions_max_t={cap:g} t caps the grid energy bought, and the demand the district cannot "
+                "serve from PV, green contracts or storage needs more")
 
-def event_values(read: Reader, ev: DemandResponseEvent, steps: int) -> tuple[bool, np.ndarray]:
-    """Whether ``ev`` was joined, and its shortfall per step of the horizon [MW], after a solve."""
-    shortfall = np.zeros(steps)
-    shortfall[ev.start_step : ev.end_step] = read("sf")
-    w = read("w")
-    joined = bool(w[0] > 0.5) if ev.optional and w is not None else True
-    return joined, shortfall
+    m.add("emissions_cap", m.port_sum("emissions").sum() <= cap, expected=True, explain=explain)

@@ -1,21 +1,23 @@
 """Storage sizing by co-optimisation: capacities as decision variables over weighted days.
 
-One model holds K days (typically the tsam typical days of a year, each a
-canonical case of model.md) and, for every candidate site, a power P_s [MW]
-and an energy E_s [MWh] shared by all days. Each day is the day-ahead model
-of :mod:`models.build` as it stands; its sized batteries take the sizing
-variant of :func:`models.assets.battery.make_sizable`.
+One program holds K days (typically the tsam typical days of a year, each a
+canonical case of model.md, declared by :func:`models.build.declare_case` under
+``day[k]``) and, for every candidate site, a power P_s [MW] and an energy
+E_s [MWh] shared by all days: columns that each day's battery reads as its
+capacities (:meth:`models.declare.Block.capacity`, the sizing form described in
+:mod:`models.assets.battery`). It runs on the same fast path as a day-ahead
+solve.
 
 =============  =============================================================
 w_k            weight of day k [days a year it stands for]
-C_k            the day's cost, model.md §6 [CNY]
+C_k            the day's cost, model.md §7 [CNY]
 cP_s, cE_s     annualised capital cost [CNY per MW-year, CNY per MWh-year]
 P_s, E_s       sized power [MW] and energy [MWh] of site s
 dmin_s, dmax_s optional bounds on the duration E_s / P_s [h]
 =============  =============================================================
 
 minimise   Σ_k w_k·C_k + Σ_s (cP_s·P_s + cE_s·E_s)
-s.t.       every day's rows (model.md §2–§5) with the sizing variant of §4.3,
+s.t.       every day's rows (model.md §2–§5) with the sized capacities,
            0 ≤ P_s ≤ Pmax_s, 0 ≤ E_s ≤ Emax_s,
            dmin_s·P_s ≤ E_s ≤ dmax_s·P_s (when given),
            P_s = fixed, E_s = fixed (when fixed: finite differences, checks).
@@ -25,25 +27,24 @@ rule every simulated day of the year follows, so that the typical days and
 the year simulation value storage alike.
 
 Exclusivity is lazy, as in :mod:`models.optimize`: the days are solved first
-without charge/discharge and import/export binaries; if a solution charges and
-discharges a battery in one step (or imports and exports in one), the
-binaries of exactly those batteries (in every day) are added with the big-M
-of the sizing variant, and the model is solved again.
+without charge/discharge and import/export binaries; the binaries of exactly
+the batteries (in every day) that charged and discharged in one step are then
+added, with the big-M of the sized capacity, and the model is solved again.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 
-import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
+import numpy as np
 
-from models.assets import battery
-from models.build import BuiltModel, Formulation, build
+from models.build import Built, declare_case
+from models.case import Case
+from models.declare import Element, Formulation, Program, Scope
 from models.optimize import with_needed_binaries
 from models.solve import SolveOptions, SolveReport, solve
-from vpp.case import Case
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class SizedSite:
 
 @dataclass
 class SizingOutcome:
-    """Sizes [MW, MWh], cost [CNY/yr] split into operating and capital, and each day's solved model."""
+    """Sizes [MW, MWh], cost [CNY/yr] split into operating and capital, and each day's cost [CNY]."""
 
     power_mw: dict[str, float]
     energy_mwh: dict[str, float]
@@ -74,7 +75,7 @@ class SizingOutcome:
     capital_cny: float
     day_cost_cny: list[float]
     report: SolveReport
-    days: list[BuiltModel] = field(repr=False)
+    built: Built = field(repr=False)
     build_seconds: float = 0.0
 
 
@@ -86,60 +87,41 @@ def _check(days: list[Case], weights: list[float], sites: list[SizedSite]) -> No
     if any(w < 0 for w in weights):
         raise ValueError(f"weights must be >= 0, got {weights}")
     for s in sites:
+        first = next((a for a in days[0].assets if a.id == s.battery_id and a.type == "battery"), None)
         for k, case in enumerate(days):
             found = [a for a in case.assets if a.id == s.battery_id and a.type == "battery"]
             if not found:
                 raise ValueError(f"day {k}: no battery {s.battery_id!r} to size")
-            first = next(a for a in days[0].assets if a.id == s.battery_id)
-            if (found[0].power_mw, found[0].energy_mwh) != (first.power_mw, first.energy_mwh):
+            if first is not None and (found[0].power_mw, found[0].energy_mwh) != (first.power_mw, first.energy_mwh):
                 raise ValueError(f"battery {s.battery_id!r}: the size bounds differ between days")
+            if found[0].charge_power_mw is not None or found[0].discharge_power_mw is not None:
+                raise ValueError(f"battery {s.battery_id!r}: sizing takes one power_mw for charge and discharge")
 
 
-def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formulation: Formulation) -> tuple[pyo.ConcreteModel, list[BuiltModel]]:
-    m = pyo.ConcreteModel(name="sizing")
+def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formulation: Formulation) -> Built:
+    t0 = time.perf_counter()
+    program = Program(formulation)
     first = {a.id: a for a in days[0].assets}
-    ids = [s.battery_id for s in sites]
-    m.S = pyo.Set(initialize=ids, ordered=True)
-
-    def p_bounds(_m: pyo.ConcreteModel, s: str) -> tuple[float, float]:
-        return (0.0, float(first[s].power_mw or 0.0))
-
-    def e_bounds(_m: pyo.ConcreteModel, s: str) -> tuple[float, float]:
-        return (0.0, float(first[s].energy_mwh))
-
-    m.P = pyo.Var(m.S, bounds=p_bounds)
-    m.E = pyo.Var(m.S, bounds=e_bounds)
-    by_id = {s.battery_id: s for s in sites}
-    m.duration_min = pyo.Constraint(
-        [s for s in ids if by_id[s].duration_min_h is not None],
-        rule=lambda _m, s: m.E[s] >= by_id[s].duration_min_h * m.P[s],
-    )
-    m.duration_max = pyo.Constraint(
-        [s for s in ids if by_id[s].duration_max_h is not None],
-        rule=lambda _m, s: m.E[s] <= by_id[s].duration_max_h * m.P[s],
-    )
+    state = program.scope(Scope(prefix=(), case=(), name="sizing", weight=1.0, case_weight=1.0))
     for s in sites:
-        if s.power_fixed_mw is not None:
-            m.P[s.battery_id].fix(s.power_fixed_mw)
-        if s.energy_fixed_mwh is not None:
-            m.E[s.battery_id].fix(s.energy_fixed_mwh)
-
-    built_days = []
-    for k, case in enumerate(days):
-        built = build(case, formulation)
-        sub = built.model
-        sub.obj.deactivate()
-        by_asset = {a.id: a for a in case.assets}
-        for s in ids:
-            battery.make_sizable(sub.asset[s], by_asset[s], case.dt_hours, m.P[s], m.E[s])
-        m.add_component(f"day_{k}", sub)
-        built_days.append(built)
-    m.cost_operating = pyo.Expression(expr=sum(w * b.model.obj.expr for w, b in zip(weights, built_days, strict=True)))
-    m.cost_capital = pyo.Expression(
-        expr=sum(by_id[s].cost_cny_per_mw_year * m.P[s] + by_id[s].cost_cny_per_mwh_year * m.E[s] for s in ids)
-    )
-    m.obj = pyo.Objective(expr=m.cost_operating + m.cost_capital, sense=pyo.minimize)
-    return m, built_days
+        a = first[s.battery_id]
+        pmax, emax = float(a.power_mw or 0.0), float(a.energy_mwh)
+        plo = phi = s.power_fixed_mw
+        elo = ehi = s.energy_fixed_mwh
+        P = program.capacity_column(s.battery_id, "power_mw", pmax if phi is None else phi, 0.0 if plo is None else plo)
+        E = program.capacity_column(s.battery_id, "energy_mwh", emax if ehi is None else ehi, 0.0 if elo is None else elo)
+        m = program.block(state, (("capacity", s.battery_id),), Element(s.battery_id, "capacity", ""), None)
+        if s.duration_min_h is not None:
+            m.add("duration_min", E >= s.duration_min_h * P)
+        if s.duration_max_h is not None:
+            m.add("duration_max", E <= s.duration_max_h * P)
+        m.cost("capital", s.cost_cny_per_mw_year * P + s.cost_cny_per_mwh_year * E)
+    states = []
+    for k, (case, w) in enumerate(zip(days, weights, strict=True)):
+        states += declare_case(program, case, prefix=(("day", k),), weight=w)
+    arrays = program.finish()
+    return Built(case=days[0], program=program, arrays=arrays, build_seconds=time.perf_counter() - t0,
+                 formulation=formulation, scopes=states)
 
 
 def co_optimise(
@@ -151,30 +133,47 @@ def co_optimise(
     """Minimise weighted operating cost plus annualised capital cost over the sizes (module docstring)."""
     _check(days, weights, sites)
     options = options or SolveOptions()
-    formulation = Formulation(battery_binaries=frozenset(), grid_binary=False)
+    formulation = Formulation(binaries=frozenset())
     build_s = 0.0
     rounds = 0
+    enabled = gc.isenabled()
     while True:
         rounds += 1
-        t0 = time.perf_counter()
-        with PauseGC():
-            m, built_days = _build(days, weights, sites, formulation)
-        build_s += time.perf_counter() - t0
-        report = solve(BuiltModel(case=days[0], model=m, build_seconds=0.0), options)
-        wider = with_needed_binaries(formulation, built_days)
+        gc.disable()
+        try:
+            built = _build(days, weights, sites, formulation)
+        finally:
+            if enabled:
+                gc.enable()
+        build_s += built.build_seconds
+        report = solve(built, options)
+        wider = with_needed_binaries(formulation, [built])
         if wider is None:
             break
         formulation = wider
     report.rounds = rounds
-    ids = [s.battery_id for s in sites]
+    x = built.x
+    assert x is not None
+    program = built.program
+    power = {s.battery_id: float(program.capacity(s.battery_id, "power_mw")[0].value(x)[0]) for s in sites}
+    energy = {s.battery_id: float(program.capacity(s.battery_id, "energy_mwh")[0].value(x)[0]) for s in sites}
+    terms = built.arrays.term_costs(x)
+    capital = sum(v for element, term, v in terms if term == "capital")
+    objective = float(built.arrays.cost @ x + built.arrays.offset)
+    day_cost = []
+    for state in built.scopes:
+        sc = state.scope
+        total = sum(v for _, _, v in built.arrays.term_costs(x, scope=sc.key))
+        total += sum(v for _, _, v in built.arrays.term_costs(x, scope=sc.first_stage_key))
+        day_cost.append(total / sc.weight if sc.weight else float(np.nan))
     return SizingOutcome(
-        power_mw={s: float(pyo.value(m.P[s])) for s in ids},
-        energy_mwh={s: float(pyo.value(m.E[s])) for s in ids},
-        objective_cny=float(pyo.value(m.obj)),
-        operating_cny=float(pyo.value(m.cost_operating)),
-        capital_cny=float(pyo.value(m.cost_capital)),
-        day_cost_cny=[float(pyo.value(b.model.obj.expr)) for b in built_days],
+        power_mw=power,
+        energy_mwh=energy,
+        objective_cny=objective,
+        operating_cny=objective - capital,
+        capital_cny=capital,
+        day_cost_cny=day_cost,
         report=report,
-        days=built_days,
+        built=built,
         build_seconds=build_s,
     )

@@ -1,39 +1,40 @@
 """Solve a model in standard form with HiGHS (through ``highspy``).
 
-Both engines meet here (:func:`run_highs`): the matrix engine
-(:mod:`models.matrix`) writes the standard form itself, and a Pyomo model
-(:mod:`models.build`) is compiled to it by Pyomo's own
-``LinearStandardFormCompiler`` (:func:`compile_pyomo`). Either way the arrays go
-to HiGHS in one call (``passModel``), not row by row through a persistent
-interface. :func:`solve` writes the solution back into the Pyomo variables, so
-every Expression of a Pyomo model (ports, cost terms) can be evaluated afterwards.
+Every solve ends here (:func:`run_highs`): the program's standard form goes to
+HiGHS in one call (``passModel``), not row by row through a persistent
+interface. :func:`solve` solves a built model and keeps the solution in
+``built.x``; :func:`solve_pyomo` generates the Pyomo model from the same
+program (:mod:`models.declare.pyomo`), compiles it with Pyomo's own
+``LinearStandardFormCompiler`` and maps the solution back to the program's
+columns, so both back ends are read by one reader (:mod:`models.solution`).
 
 A solve always has a time limit. Stopping at the limit with an incumbent gives
 status ``feasible`` with its gap; stopping without one raises
-:class:`~vpp.errors.SolverError` (status ``time_limit_no_solution``); an
-infeasible model raises :class:`~vpp.errors.InfeasibleError`.
+:class:`~vpp.errors.SolverError` (status ``time_limit_no_solution``). An
+infeasible model raises :class:`~vpp.errors.InfeasibleError` naming the
+culprits: HiGHS's irreducible infeasible set (``Highs.getIis``) mapped back to
+the spec's names, one sentence per hard requirement in it.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
-import scipy.sparse as sp
-from pyomo.common.gc_manager import PauseGC
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-from models.build import BuiltModel
 from models.standard_form import Arrays
-from vpp.case import Case
 from vpp.errors import InfeasibleError, SolverError
+
+if TYPE_CHECKING:
+    from models.build import Built
+    from models.declare import Program
 
 
 class Status(StrEnum):
@@ -129,37 +130,6 @@ def highs_version() -> str:
     return f"HiGHS {highspy.Highs().version()}"
 
 
-def compile_pyomo(m: pyo.ConcreteModel) -> tuple[Arrays, list[Any]]:
-    """The standard form of a Pyomo model, and its columns (the Pyomo variables, in column order)."""
-    with PauseGC():  # as in models.build: nothing to collect, only pauses
-        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
-    cols = repn.columns
-    n = len(cols)
-    lower = np.full(n, -np.inf)
-    upper = np.full(n, np.inf)
-    integer = np.zeros(n, dtype=bool)
-    for j, v in enumerate(cols):
-        lb, ub = v.bounds
-        if lb is not None:
-            lower[j] = lb
-        if ub is not None:
-            upper[j] = ub
-        integer[j] = v.is_integer()
-    senses = np.array([r[1] for r in repn.rows], dtype=int)
-    rhs = np.asarray(repn.rhs, dtype=float)
-    arrays = Arrays(
-        A=sp.csc_array(repn.A),
-        col_lower=lower,
-        col_upper=upper,
-        cost=np.asarray(repn.c.todense()).ravel() if repn.c.shape[0] else np.zeros(n),
-        integer=integer,
-        row_lower=np.where(senses <= 0, rhs, -np.inf),
-        row_upper=np.where(senses >= 0, rhs, np.inf),
-        offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
-    )
-    return arrays, cols
-
-
 #: HiGHS outcomes that are confirmed by a second run without presolve before they are believed.
 _INFEASIBLE_VERDICTS = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
 
@@ -194,32 +164,16 @@ def _highs_lp(a: Arrays) -> highspy.HighsLp:
     return lp
 
 
-def solve(built: BuiltModel, options: SolveOptions | None = None) -> SolveReport:
-    """Solve the Pyomo model ``built`` and load the solution into its variables.
-
-    Raises InfeasibleError or SolverError when there is no schedule to return.
-    """
-    m = built.model
-    t0 = time.perf_counter()
-    arrays, cols = compile_pyomo(m)
-    compile_seconds = time.perf_counter() - t0
-    report, x = run_highs(arrays, options, built.case)
-    report.handover_seconds += compile_seconds
-    for v, val in zip(cols, x, strict=True):
-        v.set_value(float(val), skip_validation=True)
-    for v in m.component_data_objects(pyo.Var, descend_into=True):
-        if v.value is None:  # appears in no constraint and no cost: any value in its bounds
-            lb, ub = v.bounds
-            val = max(0.0, lb) if lb is not None else 0.0
-            v.set_value(min(val, ub) if ub is not None else val, skip_validation=True)
-    return report
+#: Says what made a model infeasible, given the HiGHS instance that proved it (see :func:`explain_infeasible`).
+Diagnose = Callable[[highspy.Highs], str]
 
 
-def run_highs(arrays: Arrays, options: SolveOptions | None, case: Case) -> tuple[SolveReport, np.ndarray]:
+def run_highs(arrays: Arrays, options: SolveOptions | None = None,
+              diagnose: Diagnose | None = None) -> tuple[SolveReport, np.ndarray]:
     """Hand ``arrays`` to HiGHS, solve, and return the report and the solution (integer columns rounded).
 
-    ``case`` names the hard requirements when there is no schedule. Raises
-    InfeasibleError or SolverError when there is none to return.
+    ``diagnose`` says why, when HiGHS proves the model infeasible. Raises
+    InfeasibleError or SolverError when there is no schedule to return.
     """
     options = options or SolveOptions()
     t0 = time.perf_counter()
@@ -251,13 +205,12 @@ def run_highs(arrays: Arrays, options: SolveOptions | None, case: Case) -> tuple
     if ms == highspy.HighsModelStatus.kOptimal:
         status = Status.OPTIMAL
     elif ms == highspy.HighsModelStatus.kInfeasible:
-        raise InfeasibleError(
-            "the model is infeasible: unserved energy keeps every energy balance feasible, so a hard "
-            "requirement cannot be met; check " + _hard_requirements(case)
-        )
+        why = diagnose(h) if diagnose is not None else ""
+        raise InfeasibleError("the case is infeasible: unserved energy keeps every energy balance feasible, so "
+                              "hard requirements conflict" + (f": {why}" if why else ""))
     elif ms in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         raise SolverError(
-            f"HiGHS reports the model {name.lower()}; check " + _hard_requirements(case),
+            f"HiGHS reports the model {name.lower()}",
             status=str(Status.UNBOUNDED if ms == highspy.HighsModelStatus.kUnbounded else Status.INFEASIBLE),
         )
     elif ms in EARLY_STOPS and has_solution and EARLY_STOPS[ms] != Status.ERROR:
@@ -296,18 +249,134 @@ def run_highs(arrays: Arrays, options: SolveOptions | None, case: Case) -> tuple
     return report, x
 
 
-def _hard_requirements(case: Case) -> str:
-    """Name the hard requirements present in the case, the usual causes of infeasibility."""
-    causes = []
-    for a in case.assets:
-        if a.type == "green_contract" and not a.optional and a.min_take > 0:
-            causes.append(f"the mandatory green contract {a.id!r} (min_take {a.min_take:g}) needs that much import to be consumed")
-        elif a.type == "flexible_load":
-            causes.append(f"flexible load {a.id!r}: energy_mwh and requirements within its power bounds")
-        elif a.type == "battery" and a.self_discharge_per_hour > 0:
-            causes.append(f"battery {a.id!r}: SoC bounds against self-discharge")
-    if case.green_share_min is not None:
-        causes.append(f"green_share_min={case.green_share_min:g} against the renewable energy available")
-    if not causes:
-        causes.append("the battery and storage bounds and the network limits")
-    return "; ".join(causes)
+def explain_infeasible(h: highspy.Highs, program: Program) -> str:
+    """The irreducible infeasible set of the model HiGHS holds, as sentences in the spec's names.
+
+    Each row or bound of the set belongs to a constraint or variable family of
+    the program; a family that says what it asks for (``explain``) gives one
+    sentence (the first of its rows in the set), the others are named
+    (``asset[bess-1].soc_balance[37]``).
+    """
+    try:
+        status, iis = h.getIis()
+    except Exception:  # an older HiGHS, or no IIS for this model  # noqa: BLE001
+        return ""
+    if status == highspy.HighsStatus.kError or not iis.valid_:
+        return ""
+    if not len(iis.row_index_) and not len(iis.col_index_):
+        # The linear relaxation is feasible: the conflict needs the integer decisions (charge or
+        # discharge, import or export, join, start). Name the case's hard requirements.
+        found = [r.explain(0) for r in program.rows if r.explain is not None]
+        found += [f.explain(_first_required(f)) for f in program.families if f.requirement and f.explain]
+        found = list(dict.fromkeys(found))
+        if not found:
+            return "the conflict needs the integer decisions (charge or discharge, import or export)"
+        return ("the conflict needs the integer decisions (charge or discharge, import or export, join, start) "
+                "together with the case's hard requirements: " + "; ".join(found))
+    sentences: list[str] = []
+    named: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for i in list(iis.row_index_):
+        block, j, name = program.row_name(int(i))
+        key = (block.full_name(), "row")
+        if block.explain is not None:
+            if key not in seen:
+                seen.add(key)
+                sentences.append(block.explain(j))
+        else:
+            named.append(name)
+    for k in list(iis.col_index_):
+        fam, j, name = program.col_family(int(k))
+        key = (fam.full_name(), "col")
+        if fam.explain is not None:
+            if key not in seen:
+                seen.add(key)
+                sentences.append(fam.explain(j))
+        else:
+            named.append(f"the bounds of {name}")
+    parts = sentences
+    if named:
+        shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
+        parts = [*sentences, f"together with {shown}"] if sentences else [f"the conflict involves {shown}"]
+    return "; ".join(parts)
+
+
+def _first_required(fam: Any) -> int:
+    """The first column of a requirement family whose lower bound asks for something (> 0)."""
+    positive = np.flatnonzero(np.broadcast_to(np.asarray(fam.lower, dtype=float), (fam.n,)) > 0)
+    return int(positive[0]) if positive.size else 0
+
+
+def solve(built: Built, options: SolveOptions | None = None) -> SolveReport:
+    """Solve ``built`` (its standard form, the matrix back end); the solution is kept in ``built.x``."""
+    report, built.x = run_highs(built.arrays, options, lambda h: explain_infeasible(h, built.program))
+    return report
+
+
+def compile_pyomo(m: Any) -> tuple[Arrays, list[Any]]:
+    """The standard form of a Pyomo model, and its columns (the Pyomo variables, in column order)."""
+    import pyomo.environ as pyo
+    import scipy.sparse as sp
+    from pyomo.common.gc_manager import PauseGC
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    with PauseGC():  # nothing to collect, only pauses
+        repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    cols = repn.columns
+    n = len(cols)
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    integer = np.zeros(n, dtype=bool)
+    for j, v in enumerate(cols):
+        lb, ub = v.bounds
+        if lb is not None:
+            lower[j] = lb
+        if ub is not None:
+            upper[j] = ub
+        integer[j] = v.is_integer()
+    senses = np.array([r[1] for r in repn.rows], dtype=int)
+    rhs = np.asarray(repn.rhs, dtype=float)
+    arrays = Arrays(
+        A=sp.csc_array(repn.A),
+        col_lower=lower,
+        col_upper=upper,
+        cost=np.asarray(repn.c.todense()).ravel() if repn.c.shape[0] else np.zeros(n),
+        integer=integer,
+        row_lower=np.where(senses <= 0, rhs, -np.inf),
+        row_upper=np.where(senses >= 0, rhs, np.inf),
+        offset=float(repn.c_offset[0]) if len(repn.c_offset) else 0.0,
+    )
+    return arrays, cols
+
+
+def solve_pyomo(built: Built, options: SolveOptions | None = None) -> SolveReport:
+    """Solve ``built`` through its Pyomo back end: generate, compile, solve, map back to ``built.x``.
+
+    The time to generate and compile the Pyomo model counts as hand-over time.
+    """
+    from models.declare.pyomo import to_pyomo
+
+    t0 = time.perf_counter()
+    pm = to_pyomo(built.program, built.arrays)
+    arrays, cols = compile_pyomo(pm.model)
+    handover = time.perf_counter() - t0
+    report, x = run_highs(arrays, options, lambda h: explain_infeasible_via(built))
+    report.handover_seconds += handover
+    full = np.zeros(built.arrays.A.shape[1])
+    for v, val in zip(cols, x, strict=True):
+        full[pm.column[id(v)]] = val
+    # a column in no row and no cost is not passed on by Pyomo: any value in its bounds
+    missing = np.setdiff1d(np.arange(full.size), [pm.column[id(v)] for v in cols])
+    lo, hi = built.arrays.col_lower[missing], built.arrays.col_upper[missing]
+    full[missing] = np.clip(0.0, lo, hi)
+    built.x = full
+    return report
+
+
+def explain_infeasible_via(built: Built) -> str:
+    """The infeasible set of ``built``'s own standard form (the Pyomo path names the same program)."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(_highs_lp(built.arrays))
+    h.run()
+    return explain_infeasible(h, built.program)

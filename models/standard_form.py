@@ -1,19 +1,18 @@
 """The matrix standard form every model is solved in, and a builder that fills it by blocks.
 
 ``min c·x + offset  s.t.  row_lower ≤ A·x ≤ row_upper,  col_lower ≤ x ≤ col_upper``,
-some columns integer. Both engines end here: the Pyomo model is compiled into
-:class:`Arrays` (:func:`models.solve.compile_pyomo`), and the matrix engine
-(:mod:`models.matrix`) writes :class:`Arrays` directly with :class:`StandardForm`.
+some columns integer. :class:`models.declare.Program` writes every statement of
+the model into a :class:`StandardForm` as it is declared (the fast path every
+solve takes); the Pyomo back end is compiled to the same :class:`Arrays`
+(:func:`models.solve.compile_pyomo`).
 
 :class:`StandardForm` works in *blocks*: a variable family of ``n`` consecutive
-columns (one per step, usually) and a constraint family of ``n`` consecutive
-rows are each added with one call, and coefficients are written for a whole
-block at once with numpy index arithmetic (``first_row + t``, ``first_col + t``
-for ``t = np.arange(N)``). Every cost coefficient is charged to an
-*(element, term)* pair (an asset, an event or ``"system"``, and a term such as
-``energy`` or ``degradation``), so the cost of each element and term can be read
-back from a solution (:meth:`Arrays.term_costs`), as the Pyomo model's
-``cost_<term>`` Expressions are.
+columns and a constraint family of ``n`` consecutive rows are each added with
+one call, and coefficients are written for a whole block at once with numpy
+index arithmetic. Every cost coefficient is charged to an *(element, term,
+scope)* triple (an asset, an event or ``"system"``; a term such as ``energy`` or
+``degradation``; the scenario or day it belongs to), so the cost of each can be
+read back from a solution (:meth:`Arrays.term_costs`).
 """
 
 from __future__ import annotations
@@ -27,23 +26,20 @@ import scipy.sparse as sp
 
 _I32 = np.int32
 
-#: Column blocks of one element (asset, event or the system): variable name → (first column, columns).
-Columns = dict[str, tuple[int, int]]
-
-#: Values of one element's variable by name after a solve, either engine (None: it has no such variable).
+#: Values of one element's quantities by name after a solve (None: it has no such quantity).
 Reader = Callable[[str], "np.ndarray | None"]
 
 
 @dataclass
 class TermCost:
-    """One cost contribution: ``coef·x[start : start + n]`` plus ``constant`` [CNY], charged to (element, term)."""
+    """One cost contribution ``Σ vals·x[cols] + constant`` [CNY], charged to (element, term) in ``scope``."""
 
     element: str
     term: str
-    start: int = 0
-    n: int = 0
-    coef: Any = 0.0  # a number or an array of n [CNY per unit of the column]
+    cols: np.ndarray
+    vals: np.ndarray
     constant: float = 0.0
+    scope: str = ""
 
 
 @dataclass
@@ -66,13 +62,18 @@ class Arrays:
         return dict(variables=int(self.A.shape[1]), constraints=int(self.A.shape[0]),
                     binaries=int(self.integer.sum()), nonzeros=int(self.A.nnz))
 
-    def term_costs(self, x: np.ndarray) -> list[tuple[str, str, float]]:
-        """(element, term, CNY) for every term, in the order they were first charged, at the solution ``x``."""
+    def term_costs(self, x: np.ndarray, scope: str | None = None) -> list[tuple[str, str, float]]:
+        """(element, term, CNY) for every term, in the order first charged, at the solution ``x``.
+
+        ``scope``: only the terms of that scope (scenario or day); None: all, as weighted in the objective.
+        """
         totals: dict[tuple[str, str], float] = {}
         for tc in self.terms:
+            if scope is not None and tc.scope != scope:
+                continue
             value = tc.constant
-            if tc.n:
-                value += float(np.dot(np.broadcast_to(tc.coef, tc.n), x[tc.start : tc.start + tc.n]))
+            if tc.cols.size:
+                value += float(np.dot(tc.vals, x[tc.cols]))
             key = (tc.element, tc.term)
             totals[key] = totals.get(key, 0.0) + value
         return [(e, t, v) for (e, t), v in totals.items()]
@@ -90,7 +91,7 @@ class StandardForm:
         self._rows: list[list[Any]] = []  # [start, n, lower, upper]
         self._r: list[np.ndarray] = []
         self._c: list[np.ndarray] = []
-        self._v: list[tuple[int, int, Any]] = []  # (first entry, entries, value or values)
+        self._v: list[np.ndarray] = []
         self.terms: list[TermCost] = []
 
     # --- columns and costs -------------------------------------------------------------
@@ -104,13 +105,11 @@ class StandardForm:
             self._integer.append((start, n))
         return start
 
-    def cost(self, start: int, n: int, coef: Any, element: str, term: str) -> None:
-        """Add ``coef`` (a number or an array of ``n``) to the cost of columns ``start … start + n − 1``."""
-        self.terms.append(TermCost(element, term, start, n, coef))
-
-    def constant(self, value: float, element: str, term: str) -> None:
-        """A constant cost [CNY] (the objective's offset), charged to (element, term)."""
-        self.terms.append(TermCost(element, term, constant=float(value)))
+    def cost(self, cols: np.ndarray, vals: np.ndarray, element: str, term: str,
+             constant: float = 0.0, scope: str = "") -> None:
+        """Add ``vals`` to the cost of columns ``cols`` and ``constant`` to the offset, charged to (element, term)."""
+        self.terms.append(TermCost(element, term, np.asarray(cols, dtype=np.int64),
+                                   np.asarray(vals, dtype=float), float(constant), scope))
 
     # --- rows and coefficients ---------------------------------------------------------
 
@@ -121,26 +120,22 @@ class StandardForm:
         self._rows.append([start, n, lower, upper])
         return start
 
-    def equal(self, first_row: int, rhs: Any) -> None:
-        """Make the row block that starts at ``first_row`` equalities ``A·x = rhs``."""
+    def row_block(self, first_row: int) -> list[Any]:
+        """The ``[start, n, lower, upper]`` record of the row block that starts at ``first_row`` (mutable)."""
         for block in self._rows:
             if block[0] == first_row:
-                block[2] = block[3] = rhs
-                return
+                return block
         raise KeyError(f"no row block starts at row {first_row}")
 
     def coef(self, rows: Any, cols: Any, vals: Any) -> None:
         """Coefficients ``A[rows, cols] = vals``, broadcast together; repeated entries add up."""
         r, c = np.asarray(rows), np.asarray(cols)
-        if r.shape != c.shape:
-            r, c = np.broadcast_arrays(r, c)
-        if np.ndim(vals) > 0 and np.shape(vals) != r.shape:
+        if r.shape != c.shape or np.ndim(vals) == 0 or np.shape(vals) != r.shape:
             r, c, vals = np.broadcast_arrays(r, c, vals)
-        k = r.size
         self._r.append(r.ravel())
         self._c.append(c.ravel())
-        self._v.append((self.nnz, k, vals if np.ndim(vals) == 0 else np.ravel(vals)))
-        self.nnz += k
+        self._v.append(np.asarray(vals, dtype=float).ravel())
+        self.nnz += r.size
 
     # --- the arrays --------------------------------------------------------------------
 
@@ -153,23 +148,26 @@ class StandardForm:
         integer = np.zeros(n, dtype=bool)
         for start, k in self._integer:
             integer[start : start + k] = True
-        cost = np.zeros(n)
         offset = 0.0
-        for tc in self.terms:
-            if tc.n:
-                cost[tc.start : tc.start + tc.n] += tc.coef
-            offset += tc.constant
+        cost = np.zeros(n)
+        if self.terms:
+            cols = np.concatenate([tc.cols for tc in self.terms])
+            vals = np.concatenate([tc.vals for tc in self.terms])
+            cost += np.bincount(cols, weights=vals, minlength=n) if cols.size else 0.0
+            offset = float(sum(tc.constant for tc in self.terms))
         row_lower, row_upper = np.empty(m), np.empty(m)
         for start, k, lo, hi in self._rows:
             row_lower[start : start + k] = lo
             row_upper[start : start + k] = hi
-        v = np.empty(self.nnz)
-        for start, k, val in self._v:
-            v[start : start + k] = val
-        keep = v != 0.0  # e.g. avail·x at night, R·z where nothing can be shed
-        r = np.concatenate(self._r)[keep].astype(_I32) if self._r else np.zeros(0, dtype=_I32)
-        c = np.concatenate(self._c)[keep].astype(_I32) if self._c else np.zeros(0, dtype=_I32)
-        A = sp.csc_array((v[keep], (r, c)), shape=(m, n))
+        if self._r:
+            r, c, v = np.concatenate(self._r), np.concatenate(self._c), np.concatenate(self._v)
+            keep = v != 0.0  # e.g. avail·x at night, R·z where nothing can be shed
+            r, c, v = r[keep].astype(_I32), c[keep].astype(_I32), v[keep]
+        else:
+            r = c = np.zeros(0, dtype=_I32)
+            v = np.zeros(0)
+        A = sp.csc_array((v, (r, c)), shape=(m, n))
         A.sum_duplicates()
+        A.eliminate_zeros()  # entries that cancelled (x − x)
         return Arrays(A=A, col_lower=lower, col_upper=upper, cost=cost, integer=integer,
                       row_lower=row_lower, row_upper=row_upper, offset=offset, terms=self.terms)

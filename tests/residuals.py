@@ -51,6 +51,7 @@ COST_TERMS = {
     "load_curtailment": "load_curtailment",
     "unserved": "unserved",
     "unserved_thermal": "unserved_thermal",
+    "thermal_final_shortfall": "thermal_final_shortfall",
     "dr_penalty": "dr_penalty",
     "dr_revenue": "dr_revenue",
     "demand": "demand",
@@ -320,13 +321,15 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
             res.le(f"{aid}: level >= 0", -h, 0, tol)
             res.le(f"{aid}: level <= capacity", h, cap, tol)
             res.le(f"{aid}: unserved thermal >= 0", -w, 0, tol)
+            res.le(f"{aid}: unserved thermal <= thermal demand", w, dem, tol)
             before = np.concatenate([[h0], h[:-1]])
             res.close(f"{aid}: thermal level recursion", h,
                       (1 - lam * dt) * before + (cop * e - dem + w) * dt, 10 * tol)
-            res.le(f"{aid}: final level >= initial", h0, h[-1], tol)
             inj = -e
             consumption += e
             cost["unserved_thermal"] += voll * float(np.sum(w)) * dt
+            # what the store ends below its initial level is its final shortfall, at voll (v2)
+            cost["thermal_final_shortfall"] += voll * max(0.0, h0 - float(h[-1]))
         else:
             res.failures.append(f"{aid}: unknown asset type {kind!r}")
             continue
@@ -392,16 +395,19 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
             res.true(f"event {eid}: non-optional but not joined", joined)
         w = 1.0 if joined else 0.0
         baseline = _series(ev["baseline_mw"], N)
-        target = baseline - float(ev["reduction_mw"]) * w
+        valley = ev.get("kind", "peak_shaving") == "valley_filling"
+        amount = float(ev["increase_mw"] if valley else ev["reduction_mw"])
+        target = baseline + amount * w if valley else baseline - amount * w
         sf = get(eid, "shortfall_mw")[window]
-        excess = net[window] - target[window]
+        # v2: an event not joined has no shortfall (its row is freed by M·(1 − w))
+        excess = ((target[window] - net[window]) if valley else (net[window] - target[window])) * w
         res.le(f"event {eid}: shortfall >= 0", -sf, 0, scale)
-        res.le(f"event {eid}: shortfall >= net import - target", excess, sf, scale)
+        res.le(f"event {eid}: shortfall >= {'target - net import' if valley else 'net import - target'}", excess, sf, scale)
         if optimal and float(ev["shortfall_penalty_cny_per_mwh"]) > 0:  # at an optimum: exactly the excess
-            res.close(f"event {eid}: shortfall = max(0, net import - target)", sf, np.maximum(excess, 0.0), 10 * scale)
+            res.close(f"event {eid}: shortfall = max(0, excess over the target)", sf, np.maximum(excess, 0.0), 10 * scale)
         res.close(f"event {eid}: target_mw", get(eid, "target_mw")[window], target[window], scale)
         cost["dr_penalty"] += float(ev["shortfall_penalty_cny_per_mwh"]) * float(np.sum(sf)) * dt
-        cost["dr_revenue"] -= float(ev["price_cny_per_mwh"]) * float(ev["reduction_mw"]) * w * len(window) * dt
+        cost["dr_revenue"] -= float(ev["price_cny_per_mwh"]) * amount * w * len(window) * dt
 
     # --- green share (§5) -----------------------------------------------------------------
     renewable = pv_used - exp + G

@@ -1,7 +1,8 @@
 """The import direction of architecture.md: api → vpp.dispatch → models | forecasts → vpp domain.
 
-models and forecasts never import each other; only models imports Pyomo;
-nothing outside api imports FastAPI; the domain modules of vpp never import models.
+models and forecasts never import each other; only the Pyomo back end (and the
+solver's compiler of it) imports Pyomo; nothing outside api imports FastAPI;
+the model imports nothing of vpp but its errors.
 """
 
 from __future__ import annotations
@@ -54,12 +55,27 @@ def test_models_never_reads_files_or_imports_the_orchestration() -> None:
         assert not {n for n in names if n in ("vpp.dispatch", "vpp.cli", "vpp.results", "vpp.cases", "vpp.plot")}, file
 
 
-def test_vpp_domain_modules_do_not_import_models() -> None:
-    domain = ["vpp/case.py", "vpp/errors.py", "vpp/tariffs.py"]
+def test_the_model_imports_no_vpp_module_but_its_errors() -> None:
+    # The canonical case's schema lives with the model (models/case.py, models/assets/*): vpp.case
+    # reads files into it, so models never reaches back into vpp, but for the domain errors.
+    for file, names in imports_of("models").items():
+        vpp_modules = {n for n in names if _top(n) == "vpp"}
+        assert vpp_modules <= {"vpp.errors"}, (file, vpp_modules)
+
+
+def test_vpp_domain_leaves_do_not_import_models() -> None:
+    domain = ["vpp/errors.py", "vpp/tariffs.py", "vpp/timeseries.py"]
     found = imports_of("vpp")
     for file in domain:
         if file in found:
             assert "models" not in {_top(n) for n in found[file]}, file
+
+
+def test_only_the_pyomo_back_end_and_the_solver_import_pyomo() -> None:
+    allowed = {"models/declare/pyomo.py", "models/solve.py"}
+    for file, names in imports_of("models").items():
+        if any(_top(n) == "pyomo" for n in names):
+            assert file in allowed, file
 
 
 def test_forecasts_use_only_the_vpp_domain_and_never_know_a_battery() -> None:

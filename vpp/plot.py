@@ -109,7 +109,7 @@ def plot_dispatch(result: DispatchResult, path: str | Path) -> Path:
     ax.legend(loc="upper left", fontsize=8)
 
     for ev in case.demand_response:
-        joined = sol.events[ev.id].joined
+        joined = bool(sol.events[ev.id]["joined"][0])
         for i, a in enumerate(axes):
             a.axvspan(x[ev.start_step], x[ev.end_step], color="#9b59b6", alpha=0.12 if joined else 0.05,
                       label=(f"DR {ev.id} ({'joined' if joined else 'not joined'})" if i == 2 else None))

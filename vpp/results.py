@@ -27,17 +27,28 @@ import numpy as np
 import pandas as pd
 
 from models import Solution, SolveReport
+from models.assets import ASSETS, SECTIONS
+from models.declare import Element, Horizon
+from models.events import report_event
+from models.solution import Unmet
 from vpp.case import Case
 
 #: Quantities smaller than this [MW or MWh] are reported as zero in messages.
 TOLERANCE = 1e-6
 
+#: The energy totals [MWh] every summary has (zero when nothing adds to them), in this order.
+ENERGY_TOTALS = (
+    "import_mwh", "export_mwh", "green_purchased_mwh", "grid_energy_mwh", "pv_available_mwh", "pv_used_mwh",
+    "pv_curtailed_mwh", "consumption_mwh", "load_reduction_mwh", "battery_charge_mwh", "battery_discharge_mwh",
+    "unserved_mwh", "unserved_thermal_mwh_th",
+)
+
 _UNITS = (
+    ("_cny_per_mwh", "CNY/MWh"),
     ("_mwh_th", "MWh_th"),
     ("_mw_th", "MW_th"),
     ("_mwh", "MWh"),
     ("_mw", "MW"),
-    ("_cny_per_mwh", "CNY/MWh"),
     ("_fraction", "fraction"),
     ("_t", "tCO2"),
 )
@@ -75,35 +86,20 @@ class DispatchResult:
         return curve_table(self.schedule)
 
 
+def _element_order(case: Case, sol: Solution) -> list[Element]:
+    """The elements of the table in a reader's order: the grid, the nodes (root first), the assets, the events."""
+    rank = {"grid": 0, "node": 1, "demand_response": 3}
+    return sorted(sol.first.tables, key=lambda e: rank.get(e.type, 2))
+
+
 def _rows(case: Case, sol: Solution) -> list[tuple[str, str, str, str, np.ndarray]]:
-    """(asset, type, node, quantity, values) for every per-step series of a solution."""
-    root = case.network.root
-    buy = case.series(case.grid.buy_cny_per_mwh)
-    rows: list[tuple[str, str, str, str, np.ndarray]] = [
-        ("grid", "grid", root, "import_mw", sol.import_mw),
-        ("grid", "grid", root, "export_mw", sol.export_mw),
-        ("grid", "grid", root, "green_mw", sol.green_mw),
-        ("grid", "grid", root, "grid_energy_mw", sol.import_mw - sol.green_mw),
-        ("grid", "grid", root, "emissions_t", sol.emissions_t),
-        ("grid", "grid", root, "buy_cny_per_mwh", buy),
-        ("grid", "grid", root, "sell_cny_per_mwh", case.series(case.grid.sell_cny_per_mwh)),
-    ]
-    rows.append((root, "node", root, "unserved_mw", sol.unserved_mw[root]))
-    for n in case.network.nodes:
-        rows.append((n.id, "node", n.id, "flow_mw", sol.flow_mw[n.id]))
-        rows.append((n.id, "node", n.id, "unserved_mw", sol.unserved_mw[n.id]))
-    for a in case.assets:
-        for q, v in sol.assets[a.id].items():
-            rows.append((a.id, a.type, case.node_of(a), q, np.asarray(v, dtype=float)))
-    net = sol.import_mw - sol.export_mw
-    for ev in case.demand_response:
-        outcome = sol.events[ev.id]
-        window = np.zeros(case.steps, dtype=bool)
-        window[ev.start_step : ev.end_step] = True
-        target = case.series(ev.baseline_mw) - (ev.reduction_mw if outcome.joined else 0.0)
-        rows.append((ev.id, "demand_response", root, "net_import_mw", np.where(window, net, np.nan)))
-        rows.append((ev.id, "demand_response", root, "target_mw", np.where(window, target, np.nan)))
-        rows.append((ev.id, "demand_response", root, "shortfall_mw", np.where(window, outcome.shortfall_mw, np.nan)))
+    """(asset, type, node, quantity, values) for every per-step series of a solution, from the declared outputs."""
+    first = sol.first
+    rows = []
+    for element in _element_order(case, sol):
+        values = first.values[element]
+        for q in first.tables[element]:
+            rows.append((element.id, element.type, element.node, q, np.asarray(values[q], dtype=float)))
     return rows
 
 
@@ -162,10 +158,25 @@ def _spans(steps: np.ndarray) -> list[tuple[int, int]]:
     return spans
 
 
-def _where_unmet(case: Case, where: str, kind: str, series_mw: np.ndarray, thermal: bool = False) -> dict[str, Any] | None:
-    """One unmet quantity: where, how much [MWh or MWh_th], its peak [MW or MW_th], its steps and periods."""
+def _where_unmet(case: Case, u: Unmet) -> dict[str, Any] | None:
+    """One unmet quantity: where, how much [MWh or MWh_th], its peak [MW or MW_th], its steps and periods.
+
+    A per-step quantity [MW] is reported with its periods; a single number
+    [MWh] (a store's final shortfall) at the end of the horizon.
+    """
     dt, ts = case.dt_hours, case.timestamps
-    steps = np.flatnonzero(series_mw > TOLERANCE)
+    thermal = u.quantity.endswith(("_mw_th", "_mwh_th"))
+    energy_key, max_key = ("energy_mwh_th", "max_mw_th") if thermal else ("energy_mwh", "max_mw")
+    values = np.nan_to_num(np.asarray(u.values, dtype=float))
+    if values.size != case.steps:  # one quantity over the horizon [MWh]
+        total = float(values.sum())
+        if total <= TOLERANCE:
+            return None
+        end = ts[-1] + pd.Timedelta(minutes=case.step_minutes)
+        return {"kind": u.kind, "where": u.element.id, energy_key: total, "steps": [case.steps - 1],
+                "periods": [{"from_step": case.steps - 1, "to_step": case.steps - 1, "from": end.isoformat(),
+                             "to": end.isoformat()}]}
+    steps = np.flatnonzero(values > TOLERANCE)
     if steps.size == 0:
         return None
     spans = [
@@ -173,10 +184,10 @@ def _where_unmet(case: Case, where: str, kind: str, series_mw: np.ndarray, therm
         for a, b in _spans(steps)
     ]
     return {
-        "kind": kind,
-        "where": where,
-        "energy_mwh_th" if thermal else "energy_mwh": float(series_mw.sum() * dt),
-        "max_mw_th" if thermal else "max_mw": float(series_mw.max()),
+        "kind": u.kind,
+        "where": u.element.id,
+        energy_key: float(values.sum() * dt),
+        max_key: float(values.max()),
         "steps": steps.tolist(),
         "periods": spans,
     }
@@ -193,116 +204,38 @@ def _matching_score(case: Case, consumption: np.ndarray, renewable: np.ndarray) 
     return float(np.minimum(consumption, renewable).sum() / consumption.sum())
 
 
+def _report_sections(case: Case, sol: Solution) -> dict[str, list[dict[str, Any]]]:
+    """Each asset's line in its module's summary section, and each event's."""
+    h = Horizon(case, case)
+    sections: dict[str, list[dict[str, Any]]] = {name: [] for name in SECTIONS}
+    for a in case.assets:
+        module = ASSETS[a.type]
+        if hasattr(module, "report"):
+            sections[module.SECTION].append(module.report(sol.assets[a.id], a, h))
+    sections["demand_response"] = [report_event(sol.events[ev.id], ev, h) for ev in case.demand_response]
+    return sections
+
+
 def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: float) -> dict[str, Any]:
     """Totals, named shortfalls and solver facts of a solved case (summary.json)."""
     dt = case.dt_hours
-    root = case.network.root
-    by_type: dict[str, list[str]] = {}
-    for a in case.assets:
-        by_type.setdefault(a.type, []).append(a.id)
-
-    def total(kind: str, q: str) -> np.ndarray:
-        out = np.zeros(case.steps)
-        for aid in by_type.get(kind, []):
-            out += sol.assets[aid][q]
-        return out
-
-    consumption = sum((sol.assets[a.id]["consumption_mw"] for a in case.assets if "consumption_mw" in sol.assets[a.id]), np.zeros(case.steps))
-    pv_used = total("pv", "power_mw")
+    first = sol.first
+    steps = case.steps
+    consumption = first.sums.get("consumption_mwh", np.zeros(steps))
+    pv_used = first.sums.get("pv_used_mwh", np.zeros(steps))
     renewable_used = pv_used - sol.export_mw + sol.green_mw
-    unserved = sum(sol.unserved_mw.values(), np.zeros(case.steps))
-    thermal_unserved = total("thermal_storage", "unserved_thermal_mw_th")
 
-    energy = {
-        "import_mwh": sol.import_mw.sum() * dt,
-        "export_mwh": sol.export_mw.sum() * dt,
-        "green_purchased_mwh": sol.green_mw.sum() * dt,
-        "grid_energy_mwh": (sol.import_mw - sol.green_mw).sum() * dt,
-        "pv_available_mwh": total("pv", "available_mw").sum() * dt,
-        "pv_used_mwh": pv_used.sum() * dt,
-        "pv_curtailed_mwh": total("pv", "curtailed_mw").sum() * dt,
-        "consumption_mwh": consumption.sum() * dt,
-        "load_reduction_mwh": total("curtailable_load", "reduction_mw").sum() * dt,
-        "battery_charge_mwh": total("battery", "charge_mw").sum() * dt,
-        "battery_discharge_mwh": total("battery", "discharge_mw").sum() * dt,
-        "unserved_mwh": unserved.sum() * dt,
-        "unserved_thermal_mwh_th": thermal_unserved.sum() * dt,
-    }
+    energy = {key: first.totals.get(key, 0.0) for key in ENERGY_TOTALS}
+    energy.update({k: v for k, v in first.totals.items() if k not in energy})
     cost = dict(sorted(sol.cost_cny.items()))
     cost["total"] = sum(sol.cost_cny.values())
 
     unmet: list[dict[str, Any]] = []
-    for node in [root, *(n.id for n in case.network.nodes)]:
-        item = _where_unmet(case, node, "unserved_electric", sol.unserved_mw[node])
-        if item:
-            unmet.append(item)
-    for aid in by_type.get("thermal_storage", []):
-        item = _where_unmet(case, aid, "unserved_thermal", sol.assets[aid]["unserved_thermal_mw_th"], thermal=True)
+    for u in first.unmet:
+        item = _where_unmet(case, u)
         if item:
             unmet.append(item)
 
-    net = sol.import_mw - sol.export_mw
-    events = []
-    for ev in case.demand_response:
-        out = sol.events[ev.id]
-        w = slice(ev.start_step, ev.end_step)
-        baseline = case.series(ev.baseline_mw)[w]
-        reduction = ev.reduction_mw if out.joined else 0.0
-        delivered = np.clip(baseline - net[w], 0.0, reduction) if out.joined else np.zeros_like(baseline)
-        shortfall_mwh = float(out.shortfall_mw.sum() * dt)
-        events.append(
-            {
-                "id": ev.id,
-                "joined": out.joined,
-                "optional": ev.optional,
-                "window_steps": [ev.start_step, ev.end_step],
-                "from": case.timestamps[ev.start_step].isoformat(),
-                "to": (case.timestamps[ev.end_step - 1] + pd.Timedelta(minutes=case.step_minutes)).isoformat(),
-                "requested_mwh": reduction * ev.length_steps * dt,
-                "delivered_mwh": float(delivered.sum() * dt),
-                "shortfall_mwh": shortfall_mwh,
-                "revenue_cny": ev.price_cny_per_mwh * reduction * ev.length_steps * dt,
-                "penalty_cny": ev.shortfall_penalty_cny_per_mwh * shortfall_mwh,
-            }
-        )
-        if shortfall_mwh > TOLERANCE:
-            item = _where_unmet(case, ev.id, "demand_response_shortfall", out.shortfall_mw)
-            if item:
-                unmet.append(item)
-
-    contracts = []
-    for a in case.assets:
-        if a.type != "green_contract":
-            continue
-        e = float(sol.assets[a.id]["purchase_mw"].sum() * dt)
-        taken = sol.contracts_taken[a.id]
-        contracts.append(
-            {
-                "id": a.id,
-                "taken": taken,
-                "energy_mwh": e,
-                "cost_cny": a.price_cny_per_mwh * e + (a.fixed_cny if taken else 0.0),
-            }
-        )
-    batteries = []
-    for a in case.assets:
-        if a.type != "battery":
-            continue
-        v = sol.assets[a.id]
-        dis = float(v["discharge_mw"].sum() * dt)
-        batteries.append(
-            {
-                "id": a.id,
-                "node": case.node_of(a),
-                "charged_mwh": float(v["charge_mw"].sum() * dt),
-                "discharged_mwh": dis,
-                "equivalent_cycles": dis / a.energy_mwh if a.energy_mwh > 0 else 0.0,
-                "soc_final_fraction": float(v["soc_fraction"][-1]),
-            }
-        )
-    shiftable = [
-        {"id": aid, "start_step": s, "start": case.timestamps[s].isoformat()} for aid, s in sol.shiftable_start.items()
-    ]
     consumption_mwh = energy["consumption_mwh"]
     summary: dict[str, Any] = {
         "case": case.name,
@@ -324,10 +257,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
         "hourly_matching_score": _matching_score(case, consumption, pv_used + sol.green_mw),
         "peak_import_mw": float(sol.import_mw.max()) if case.steps else 0.0,
         "unserved": unmet,
-        "demand_response": events,
-        "green_contracts": contracts,
-        "batteries": batteries,
-        "shiftable_loads": shiftable,
+        **_report_sections(case, sol),
         "messages": _messages(unmet),
         "solver": {
             "name": report.solver,
@@ -343,17 +273,35 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
     return _clean(summary)
 
 
+def period_text(period: dict[str, Any]) -> str:
+    """A period as an operator reads it: ``08:00-12:30``, ``00:00-24:00`` for a whole day, dates when it spans days."""
+    a, b = pd.Timestamp(period["from"]), pd.Timestamp(period["to"])
+    if a == b:
+        return f"at {a:%H:%M}" if a.hour or a.minute else "at the end of the horizon"
+    whole_days = b.normalize() == b and b.normalize() - a.normalize() == pd.Timedelta(days=1)
+    if a.normalize() == b.normalize() or whole_days:
+        return f"{a:%H:%M}-{'24:00' if whole_days else f'{b:%H:%M}'}"
+    return f"{a:%m-%d %H:%M}-{b:%m-%d %H:%M}"
+
+
 def _messages(unmet: list[dict[str, Any]]) -> list[str]:
     """One readable line per unmet quantity, for an operator."""
     out = []
     for u in unmet:
-        periods = ", ".join(f"{p['from'][11:16]}-{p['to'][11:16]}" for p in u["periods"])
-        if u["kind"] == "unserved_electric":
-            out.append(f"unserved energy at node {u['where']}: {u['energy_mwh']:.3f} MWh (max {u['max_mw']:.3f} MW) during {periods}")
-        elif u["kind"] == "unserved_thermal":
-            out.append(f"unserved thermal demand at {u['where']}: {u['energy_mwh_th']:.3f} MWh_th during {periods}")
+        periods = ", ".join(period_text(p) for p in u["periods"])
+        kind, where = u["kind"], u["where"]
+        if kind == "unserved_electric":
+            out.append(f"unserved energy at node {where}: {u['energy_mwh']:.3f} MWh (max {u['max_mw']:.3f} MW) during {periods}")
+        elif kind == "unserved_thermal":
+            out.append(f"unserved thermal demand at {where}: {u['energy_mwh_th']:.3f} MWh_th during {periods}")
+        elif kind == "thermal_final_shortfall":
+            out.append(f"thermal store {where} ends {u['energy_mwh_th']:.3f} MWh_th below its initial level")
+        elif kind == "demand_response_shortfall":
+            out.append(f"demand-response shortfall in event {where}: {u['energy_mwh']:.3f} MWh during {periods}")
         else:
-            out.append(f"demand-response shortfall in event {u['where']}: {u['energy_mwh']:.3f} MWh during {periods}")
+            unit = "MWh_th" if "energy_mwh_th" in u else "MWh"
+            amount = u.get("energy_mwh_th", u.get("energy_mwh", 0.0))
+            out.append(f"{kind.replace('_', ' ')} at {where}: {amount:.3f} {unit} during {periods}")
     return out
 
 

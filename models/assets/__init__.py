@@ -1,34 +1,40 @@
-"""One module per asset type; each owns its variables, constraints and costs, in both engines.
+"""One module per asset type: its fields, input rules, variables, constraints, costs and outputs.
 
 Every module has
 
-- ``build(block, asset, ctx)``: the Pyomo statement (variables, constraints, ports
-  and ``cost_<term>`` Expressions on ``asset[<id>]``, see :mod:`models.build`);
-- ``matrix(sf, asset, ctx, node) -> Columns``: the same variables, constraints and
-  cost terms written as column and row blocks of the standard form
-  (:mod:`models.matrix`); it returns where its variable families sit;
-- ``values(read, asset, ctx) -> dict[str, np.ndarray]``: its per-step results
-  after a solve, quantities named with their unit, from a reader of its
-  variables by name (:data:`models.standard_form.Reader`) that either engine gives.
+- ``SCHEMA``: the pydantic class of the asset's fields (model.md §4), with a
+  ``type`` literal that names it in a case;
+- ``declare(m, asset, h)``: its part of the model, stated once on its block
+  (:class:`models.declare.Block`): variables, constraints, ports (what the
+  network and the case-level options sum), cost terms and outputs;
+- optionally ``RULES``: checks across its own fields, each ``(asset, ctx) ->
+  list[Problem]`` (paths relative to the asset). They run on every asset of a
+  case, and on an asset with field errors of its own too: a check that reads a
+  field that failed is skipped (its problem would be a knock-on);
+- optionally ``SECTION`` and ``report(values, asset, h) -> dict``: its line in
+  that section of the summary.
 
-Adding an asset kind means a class in :mod:`vpp.case`, a module here and a line
-in :data:`BUILDERS`; ``tests/models/test_assets_hand.py`` solves each hand case
-with both engines, so the two statements are held to the same optimum.
+Adding an asset type is a module here, one line in :data:`ASSETS` and its tests:
+the case schema, validation messages, results, writers and the API pick it up.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Annotated, Union
+
+from pydantic import Field
 
 from models.assets import battery, curtailable, flexible, green, load, pv, shiftable, thermal
 
-BUILDERS: dict[str, ModuleType] = {
-    "pv": pv,
-    "load": load,
-    "battery": battery,
-    "curtailable_load": curtailable,
-    "shiftable_load": shiftable,
-    "flexible_load": flexible,
-    "green_contract": green,
-    "thermal_storage": thermal,
+ASSETS: dict[str, ModuleType] = {
+    module.SCHEMA.model_fields["type"].default: module
+    for module in (pv, load, battery, curtailable, shiftable, flexible, green, thermal)
 }
+"""Asset type (the ``type`` key of a case) → its module."""
+
+Asset = Annotated[Union[tuple(m.SCHEMA for m in ASSETS.values())], Field(discriminator="type")]  # noqa: UP007
+"""Any asset of a case, told apart by its ``type``."""
+
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(m.SECTION for m in ASSETS.values() if hasattr(m, "SECTION")))
+"""Summary sections the asset types report into (always present, empty when no asset reports)."""

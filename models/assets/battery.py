@@ -10,155 +10,180 @@ E              energy capacity [MWh]
 σ              self-discharge [1/h]
 =============  ===================================================
 
-0 ≤ ch ≤ Pch·b,  0 ≤ dis ≤ Pdis·(1 − b)   (b only where the formulation keeps it, see Formulation)
+0 ≤ ch ≤ Pch,  0 ≤ dis ≤ Pdis
+ch ≤ Pch·b,  dis ≤ Pdis·(1 − b)            (b where the formulation keeps it, see Formulation)
 ch/Pch + dis/Pdis ≤ 1                       (Formulation.storage_cut: a valid, tighter cut)
 soc[t] = (1 − σΔ)·soc[t−1] + ηc·ch[t]·Δ − dis[t]·Δ/ηd,   soc[−1] = soc_initial·E
 soc_min·E ≤ soc[t] ≤ soc_max·E,   soc[N−1] ≥ soc_final_min·E
 Σ dis·Δ ≤ max_cycles·E  (when max_cycles is set)
 inj = dis − ch;  cost degradation·Σ dis·Δ
 
-Sizing variant (:func:`make_sizable`, used by :mod:`models.sizing` only; the
-default formulation above is unchanged). The battery is built as above with
-placeholder capacities Pmax = ``power_mw`` and Emax = ``energy_mwh`` (the
-largest size allowed), then its capacities become the decision variables
-P ∈ [0, Pmax] [MW] and E ∈ [0, Emax] [MWh], shared by every day of the model:
-
-=============  ===================================================
-P, E           sized power [MW] (charge = discharge) and energy [MWh]
-Pmax, Emax     their upper bounds: the big-M of the binaries
-=============  ===================================================
-
-0 ≤ ch ≤ P,  0 ≤ dis ≤ P                 (linear: P is a variable)
-ch ≤ Pmax·b,  dis ≤ Pmax·(1 − b)         (where binaries are kept: big-M with M = Pmax,
-                                          valid because P ≤ Pmax; together with the
-                                          rows above this is exactly ch ≤ P·b, dis ≤ P·(1 − b))
-soc_min·E ≤ soc[t] ≤ soc_max·E
-soc[0] = (1 − σΔ)·soc_initial·E + ηc·ch[0]·Δ − dis[0]·Δ/ηd
-soc[N−1] ≥ soc_final_min·E;   Σ dis·Δ ≤ max_cycles·E (when set)
-
-Every row stays linear because P and E only multiply constants. The valid
-cut ch/Pch + dis/Pdis ≤ 1 would divide by a variable and is refused here.
+Sizing (storage sizing's co-optimisation, :mod:`models.sizing`): the capacities
+P = Pch = Pdis [MW] and E [MWh] may be columns shared by every day, in
+[0, Pmax] and [0, Emax]. Every row above stays linear because P and E only
+multiply constants; the bounds ``ch ≤ P``, ``soc ≥ soc_min·E`` … become rows,
+and the binaries take the big-M ``ch ≤ Pmax·b``, ``dis ≤ Pmax·(1 − b)``, which
+with ``ch ≤ P`` and ``dis ≤ P`` is exactly ``ch ≤ P·b``, ``dis ≤ P·(1 − b)``.
+The storage cut divides by P and is refused when sizing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import Battery
-
-
-def build(block: pyo.Block, asset: Battery, ctx: Any) -> None:
-    E, dt, N = asset.energy_mwh, ctx.dt, ctx.steps
-    pch, pdis = asset.charge_mw, asset.discharge_mw
-    eta_c, eta_d = asset.charge_efficiency, asset.discharge_efficiency
-    keep = 1.0 - asset.self_discharge_per_hour * dt
-    soc0 = asset.soc_initial * E
-
-    block.ch = pyo.Var(ctx.T, bounds=(0, pch))
-    block.dis = pyo.Var(ctx.T, bounds=(0, pdis))
-    block.soc = pyo.Var(ctx.T, bounds=(asset.soc_min * E, asset.soc_max * E))
-    if ctx.formulation.battery_needs_binary(asset.id):
-        block.b = pyo.Var(ctx.T, domain=pyo.Binary)
-        block.charge_if_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.ch[t] <= pch * b.b[t])
-        block.discharge_if_not_b = pyo.Constraint(ctx.T, rule=lambda b, t: b.dis[t] <= pdis * (1 - b.b[t]))
-    if ctx.formulation.storage_cut and pch > 0 and pdis > 0:
-        block.power_cut = pyo.Constraint(ctx.T, rule=lambda b, t: b.ch[t] / pch + b.dis[t] / pdis <= 1)
-
-    def soc_balance(b: pyo.Block, t: int) -> Any:
-        before = b.soc[t - 1] if t > 0 else soc0
-        return b.soc[t] == keep * before + eta_c * dt * b.ch[t] - dt / eta_d * b.dis[t]
-
-    block.soc_balance = pyo.Constraint(ctx.T, rule=soc_balance)
-    block.soc_final = pyo.Constraint(expr=block.soc[N - 1] >= asset.final_min * E)
-    if asset.max_cycles is not None:
-        block.cycles = pyo.Constraint(expr=dt * sum(block.dis[t] for t in range(N)) <= asset.max_cycles * E)
-    block.injection = pyo.Expression(ctx.T, rule=lambda b, t: b.dis[t] - b.ch[t])
-    if asset.degradation_cny_per_mwh:
-        block.cost_degradation = pyo.Expression(
-            expr=asset.degradation_cny_per_mwh * dt * sum(block.dis[t] for t in range(N))
-        )
+from models.declare import Block, Horizon, Lin, RuleContext, amount
+from models.schema import AssetBase, Efficiency, Fraction, NonNeg
+from vpp.errors import Problem
 
 
-def make_sizable(block: pyo.Block, asset: Battery, dt: float, power: Any, energy: Any) -> None:
-    """Turn a built battery block into its sizing variant (see the module docstring).
+class Battery(AssetBase):
+    """Electrochemical storage (§4.3)."""
 
-    ``power`` [MW] and ``energy`` [MWh] are Pyomo variables (or expressions)
-    whose upper bounds are the asset's ``power_mw`` and ``energy_mwh`` (the
-    placeholder capacities the block was built with).
-    """
-    if block.component("power_cut") is not None:
-        raise ValueError(f"battery {asset.id!r}: the storage cut divides by the power and cannot be sized")
-    if asset.charge_power_mw is not None or asset.discharge_power_mw is not None:
-        raise ValueError(f"battery {asset.id!r}: sizing takes one power_mw for charge and discharge")
-    T = list(block.ch.index_set())
-    N = len(T)
-    eta_c, eta_d = asset.charge_efficiency, asset.discharge_efficiency
-    keep = 1.0 - asset.self_discharge_per_hour * dt
-    block.charge_cap = pyo.Constraint(T, rule=lambda b, t: b.ch[t] <= power)
-    block.discharge_cap = pyo.Constraint(T, rule=lambda b, t: b.dis[t] <= power)
-    for t in T:
-        block.soc[t].setlb(0.0)
-    block.soc_low = pyo.Constraint(T, rule=lambda b, t: b.soc[t] >= asset.soc_min * energy)
-    block.soc_high = pyo.Constraint(T, rule=lambda b, t: b.soc[t] <= asset.soc_max * energy)
-    block.soc_balance[0].set_value(
-        block.soc[0] == keep * asset.soc_initial * energy + eta_c * dt * block.ch[0] - dt / eta_d * block.dis[0]
-    )
-    block.soc_final.set_value(block.soc[N - 1] >= asset.final_min * energy)
-    if asset.max_cycles is not None:
-        block.cycles.set_value(dt * sum(block.dis[t] for t in T) <= asset.max_cycles * energy)
+    type: Literal["battery"] = "battery"
+    power_mw: NonNeg | None = None
+    charge_power_mw: NonNeg | None = None
+    discharge_power_mw: NonNeg | None = None
+    energy_mwh: NonNeg
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    soc_min: Fraction = 0.1
+    soc_max: Fraction = 0.9
+    soc_initial: Fraction = 0.5
+    soc_final_min: Fraction | None = None
+    self_discharge_per_hour: Fraction = 0.0
+    degradation_cny_per_mwh: NonNeg = 0.0
+    max_cycles: NonNeg | None = None
 
+    @property
+    def charge_mw(self) -> float:
+        """Charge power limit Pch [MW]."""
+        return self.charge_power_mw if self.charge_power_mw is not None else float(self.power_mw or 0)
 
-def matrix(sf: StandardForm, asset: Battery, ctx: Any, node: str) -> Columns:
-    """The same model in standard form; soc[N−1] ≥ soc_final_min·E is the bound of the last soc column."""
-    N, dt, t = ctx.steps, ctx.dt, ctx.t
-    E, pch, pdis = asset.energy_mwh, asset.charge_mw, asset.discharge_mw
-    keep = 1.0 - asset.self_discharge_per_hour * dt
-    soc_lo = np.full(N, asset.soc_min * E)
-    soc_lo[-1] = max(soc_lo[-1], asset.final_min * E)
-    ch = sf.cols(N, 0.0, pch)
-    dis = sf.cols(N, 0.0, pdis)
-    soc = sf.cols(N, soc_lo, asset.soc_max * E)
-    cols: Columns = {"ch": (ch, N), "dis": (dis, N), "soc": (soc, N)}
-    if ctx.formulation.battery_needs_binary(asset.id):
-        b = sf.cols(N, 0.0, 1.0, integer=True)
-        cols["b"] = (b, N)
-        r = sf.rows(N, upper=0.0)  # ch − Pch·b ≤ 0
-        sf.coef(r + t, ch + t, 1.0)
-        sf.coef(r + t, b + t, -pch)
-        r = sf.rows(N, upper=pdis)  # dis + Pdis·b ≤ Pdis
-        sf.coef(r + t, dis + t, 1.0)
-        sf.coef(r + t, b + t, pdis)
-    if ctx.formulation.storage_cut and pch > 0 and pdis > 0:
-        r = sf.rows(N, upper=1.0)  # ch/Pch + dis/Pdis ≤ 1
-        sf.coef(r + t, ch + t, 1.0 / pch)
-        sf.coef(r + t, dis + t, 1.0 / pdis)
-    rhs = np.zeros(N)
-    rhs[0] = keep * asset.soc_initial * E
-    r = sf.rows(N, rhs, rhs)  # soc[t] − keep·soc[t−1] − ηc·Δ·ch[t] + Δ/ηd·dis[t] = keep·soc[−1]·[t = 0]
-    sf.coef(r + t, soc + t, 1.0)
-    sf.coef(r + t[1:], soc + t[:-1], -keep)
-    sf.coef(r + t, ch + t, -asset.charge_efficiency * dt)
-    sf.coef(r + t, dis + t, dt / asset.discharge_efficiency)
-    if asset.max_cycles is not None:
-        r = sf.rows(1, upper=asset.max_cycles * E)
-        sf.coef(r, dis + t, dt)
-    if asset.degradation_cny_per_mwh:
-        sf.cost(dis, N, asset.degradation_cny_per_mwh * dt, asset.id, "degradation")
-    ctx.inject(node, dis, 1.0)
-    ctx.inject(node, ch, -1.0)
-    return cols
+    @property
+    def discharge_mw(self) -> float:
+        """Discharge power limit Pdis [MW]."""
+        if self.discharge_power_mw is not None:
+            return self.discharge_power_mw
+        return float(self.power_mw or 0)
+
+    @property
+    def final_min(self) -> float:
+        """Minimum SoC at the end of the horizon [fraction]; defaults to soc_initial."""
+        return self.soc_initial if self.soc_final_min is None else self.soc_final_min
 
 
-def values(read: Reader, asset: Battery, ctx: Any) -> dict[str, np.ndarray]:
-    ch, dis, soc = read("ch"), read("dis"), read("soc")
+SCHEMA = Battery
+SECTION = "batteries"
+
+
+def _power_given(a: Battery, c: RuleContext) -> list[Problem]:
+    if a.power_mw is None and (a.charge_power_mw is None or a.discharge_power_mw is None):
+        return [Problem("power_mw", "required unless both charge_power_mw and discharge_power_mw are given")]
+    return []
+
+
+def _soc_order(a: Battery, c: RuleContext) -> list[Problem]:
+    final = a.final_min
+    if a.soc_min > a.soc_max:
+        return [Problem("soc_min", f"SoC bounds out of order: expected soc_min <= soc_max, got soc_min={a.soc_min:g} > soc_max={a.soc_max:g}")]
+    if final > a.soc_max:
+        field = "soc_final_min" if a.soc_final_min is not None else "soc_initial"
+        return [Problem(field, f"SoC bounds out of order: expected the final SoC minimum ({final:g}) <= soc_max ({a.soc_max:g})")]
+    return []
+
+
+def _self_discharge(a: Battery, c: RuleContext) -> list[Problem]:
+    if c.dt is not None and a.self_discharge_per_hour * c.dt > 1:
+        return [Problem("self_discharge_per_hour", f"expected self_discharge_per_hour x step hours <= 1, got {a.self_discharge_per_hour * c.dt:g}")]
+    return []
+
+
+def _final_reachable(a: Battery, c: RuleContext) -> list[Problem]:
+    if c.steps is None or c.dt is None or _power_given(a, c) or a.final_min > a.soc_max:
+        return []
+    e, init, final, pch, eta = a.energy_mwh, a.soc_initial, a.final_min, a.charge_mw, a.charge_efficiency
+    stored = eta * pch * c.steps * c.dt
+    if (final - init) * e > stored + 1e-9:
+        return [
+            Problem(
+                "soc_final_min",
+                f"unreachable: raising the level from {init:g} to {final:g} of {e:g} MWh needs "
+                f"{(final - init) * e:g} MWh stored, but charging at most {pch:g} MW for "
+                f"{c.steps * c.dt:g} h at efficiency {eta:g} stores {stored:g} MWh",
+            )
+        ]
+    return []
+
+
+RULES = (_power_given, _soc_order, _self_discharge, _final_reachable)
+"""Power given, SoC bounds in order, self-discharge within a step, the final SoC reachable."""
+
+
+def declare(m: Block, a: Battery, h: Horizon) -> None:
+    dt = h.dt
+    E = m.capacity("energy_mwh", a.energy_mwh)
+    pch = m.capacity("power_mw", a.charge_mw)
+    pdis = m.capacity("power_mw", a.discharge_mw)
+    eta_c, eta_d = a.charge_efficiency, a.discharge_efficiency
+    keep = 1.0 - a.self_discharge_per_hour * dt
+
+    leak = f", losing {a.self_discharge_per_hour:g} of its level an hour" if a.self_discharge_per_hour else ""
+
+    def level(t: int) -> str:
+        return (f"battery {a.id!r} must hold between soc_min {a.soc_min:g} and soc_max {a.soc_max:g} of its "
+                f"energy at {h.when(t)}{leak}, charging at most {_text(pch)} MW")
+
+    def final(_: int) -> str:
+        return (f"battery {a.id!r} must end at or above soc_final_min {a.final_min:g} of {_text(E)} MWh"
+                f"{leak}, charging at most {_text(pch)} MW")
+
+    ch = m.var("ch", 0.0, pch)
+    dis = m.var("dis", 0.0, pdis)
+    soc = m.var("soc", a.soc_min * E, a.soc_max * E, explain=level)
+    if m.exclusive(ch, dis):
+        b = m.var("b", binary=True)
+        m.add("charge_if_b", ch <= m.upper(pch) * b)
+        m.add("discharge_if_not_b", dis <= m.upper(pdis) * (1 - b))
+    if m.formulation.storage_cut:
+        if isinstance(pch, Lin):
+            raise ValueError(f"battery {a.id!r}: the storage cut divides by the power and cannot be sized")
+        if pch > 0 and pdis > 0:
+            m.add("power_cut", ch / pch + dis / pdis <= 1)
+    m.add("soc_balance", soc == keep * soc.prev(a.soc_initial * E) + eta_c * dt * ch - dt / eta_d * dis)
+    m.add("soc_final", soc.last() >= a.final_min * E, explain=final)
+    if a.max_cycles is not None:
+        m.add("cycles", dt * dis.sum() <= a.max_cycles * E,
+              explain=lambda _: f"battery {a.id!r} may discharge at most max_cycles={a.max_cycles:g} times its energy")
+    m.port("injection", dis - ch)
+    if a.degradation_cny_per_mwh:
+        m.cost("degradation", a.degradation_cny_per_mwh * dt * dis)
+
+    m.output("charge_mw", ch, total="battery_charge_mwh")
+    m.output("discharge_mw", dis, total="battery_discharge_mwh")
+    m.output("injection_mw", dis - ch)
+    m.output("soc_mwh", soc)
+    m.output("soc_fraction", lambda ev: _fraction(ev(soc), ev(E)))
+
+
+def _text(capacity: float | Lin) -> str:
+    return "the sized" if isinstance(capacity, Lin) else amount(capacity)
+
+
+def _fraction(level_mwh: np.ndarray, energy_mwh: Any) -> np.ndarray:
+    e = float(np.ravel(energy_mwh)[0])
+    return level_mwh / e if e > 0 else np.zeros_like(level_mwh)
+
+
+def report(v: dict[str, np.ndarray], a: Battery, h: Horizon) -> dict[str, Any]:
+    """The battery's line in the summary: energy through it and where it ends."""
+    dis = float(v["discharge_mw"].sum() * h.dt)
     return {
-        "charge_mw": ch,
-        "discharge_mw": dis,
-        "injection_mw": dis - ch,
-        "soc_mwh": soc,
-        "soc_fraction": soc / asset.energy_mwh if asset.energy_mwh > 0 else np.zeros_like(soc),
+        "id": a.id,
+        "node": h.case.node_of(a),
+        "charged_mwh": float(v["charge_mw"].sum() * h.dt),
+        "discharged_mwh": dis,
+        "equivalent_cycles": dis / a.energy_mwh if a.energy_mwh > 0 else 0.0,
+        "soc_final_fraction": float(v["soc_fraction"][-1]),
     }

@@ -2,94 +2,83 @@
 
 =============  ===============================================================
 r[t]           reduction [MW], 0 ≤ r ≤ R[t] = min(max_reduction[t], demand[t])
-z[t]           binary: curtailing in step t   (only when D > 1 or max_events)
+z[t]           binary: curtailing in step t   (only when binaries are needed, below)
 s[t]           start of a curtailment, 0 ≤ s ≤ 1 (same condition)
 D              min_duration_steps
+Rmin[t]        min_reduction_mw [MW]: a curtailment really curtails
+c, c_start     cost [CNY/MWh] and cost of each start [CNY]
 =============  ===============================================================
 
-inj = −(demand − r);  cost c·Σ r·Δ
-With binaries: r ≤ R·z;  s[t] ≥ z[t] − z[t−1] (z[−1] = 0);
+inj = −(demand − r);  cost c·Σ r·Δ + c_start·Σ s
+Binaries when D > 1, max_events is set, c_start > 0 or Rmin > 0 at some step:
+r ≤ R·z;  r ≥ min(Rmin, R)·z;  s[t] ≥ z[t] − z[t−1] (z[−1] = 0);
 z[t] ≥ Σ_{τ=max(0,t−D+1)}^{t} s[τ];  Σ s ≤ max_events
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
 
 import numpy as np
-import pyomo.environ as pyo
+from pydantic import Field
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import CurtailableLoad
-
-
-def build(block: pyo.Block, asset: CurtailableLoad, ctx: Any) -> None:
-    demand = ctx.series(asset.demand_mw)
-    R = np.minimum(ctx.series(asset.max_reduction_mw), demand)
-    N, D = ctx.steps, asset.min_duration_steps
-    block.r = pyo.Var(ctx.T, bounds=lambda _b, t: (0, R[t]))
-    if asset.needs_binaries:
-        block.z = pyo.Var(ctx.T, domain=pyo.Binary)
-        block.s = pyo.Var(ctx.T, bounds=(0, 1))
-        block.reduce_if_z = pyo.Constraint(ctx.T, rule=lambda b, t: b.r[t] <= R[t] * b.z[t])
-        block.start_def = pyo.Constraint(
-            ctx.T, rule=lambda b, t: b.s[t] >= b.z[t] - (b.z[t - 1] if t > 0 else 0)
-        )
-        if D > 1:
-            block.min_duration = pyo.Constraint(
-                ctx.T, rule=lambda b, t: b.z[t] >= sum(b.s[k] for k in range(max(0, t - D + 1), t + 1))
-            )
-        if asset.max_events is not None:
-            block.max_events = pyo.Constraint(expr=sum(block.s[t] for t in range(N)) <= asset.max_events)
-    block.injection = pyo.Expression(ctx.T, rule=lambda b, t: b.r[t] - float(demand[t]))
-    block.consumption = pyo.Expression(ctx.T, rule=lambda b, t: float(demand[t]) - b.r[t])
-    if asset.cost_cny_per_mwh:
-        block.cost_load_curtailment = pyo.Expression(
-            expr=asset.cost_cny_per_mwh * ctx.dt * sum(block.r[t] for t in range(N))
-        )
+from models.declare import Block, Horizon
+from models.schema import AssetBase, Count, Fraction, NonNeg, NonNegSeries
 
 
-def matrix(sf: StandardForm, asset: CurtailableLoad, ctx: Any, node: str) -> Columns:
-    """The same model in standard form; −demand moves to the balance's right-hand side."""
-    demand = ctx.series(asset.demand_mw)
-    R = np.minimum(ctx.series(asset.max_reduction_mw), demand)
-    N, D, t = ctx.steps, asset.min_duration_steps, ctx.t
-    r_col = sf.cols(N, 0.0, R)
-    cols: Columns = {"r": (r_col, N)}
-    if asset.needs_binaries:
-        z = sf.cols(N, 0.0, 1.0, integer=True)
-        s = sf.cols(N, 0.0, 1.0)
-        cols.update(z=(z, N), s=(s, N))
-        row = sf.rows(N, upper=0.0)  # r − R·z ≤ 0
-        sf.coef(row + t, r_col + t, 1.0)
-        sf.coef(row + t, z + t, -R)
-        row = sf.rows(N, lower=0.0)  # s[t] − z[t] + z[t−1] ≥ 0
-        sf.coef(row + t, s + t, 1.0)
-        sf.coef(row + t, z + t, -1.0)
-        sf.coef(row + t[1:], z + t[:-1], 1.0)
-        if D > 1:
-            row = sf.rows(N, lower=0.0)  # z[t] − Σ_{τ=max(0,t−D+1)}^{t} s[τ] ≥ 0
-            sf.coef(row + t, z + t, 1.0)
-            for lag in range(min(D, N)):
-                sf.coef(row + t[lag:], s + t[: N - lag], -1.0)
-        if asset.max_events is not None:
-            row = sf.rows(1, upper=float(asset.max_events))
-            sf.coef(row, s + t, 1.0)
-    if asset.cost_cny_per_mwh:
-        sf.cost(r_col, N, asset.cost_cny_per_mwh * ctx.dt, asset.id, "load_curtailment")
-    ctx.inject(node, r_col, 1.0)
-    ctx.constant_injection(node, -demand)
-    ctx.consumes(r_col, -1.0)  # consumption = demand − r
-    ctx.consumes_constant(demand)
-    return cols
+class CurtailableLoad(AssetBase):
+    """Interruptible demand (§4.4)."""
+
+    type: Literal["curtailable_load"] = "curtailable_load"
+    demand_mw: NonNegSeries
+    max_reduction_mw: NonNegSeries
+    cost_cny_per_mwh: NonNeg
+    min_duration_steps: Annotated[Count, Field(ge=1)] = 1
+    max_events: Count | None = None
+    min_reduction_mw: NonNegSeries = Field(
+        default=0.0, description="Reduction [MW] a curtailment delivers at least while it lasts (v2).")
+    start_cny: NonNeg = Field(default=0.0, description="Cost of each curtailment start [CNY] (v2).")
+    critical_fraction: Fraction = Field(
+        default=0.0, description="Share of demand_mw carried through an outage (v2, §5.5).")
+
+    @property
+    def needs_binaries(self) -> bool:
+        """Whether the model carries the curtailing binaries z (and starts s)."""
+        min_red = self.min_reduction_mw
+        positive_min = any(v > 0 for v in min_red) if isinstance(min_red, list) else min_red > 0
+        return self.min_duration_steps > 1 or self.max_events is not None or self.start_cny > 0 or positive_min
 
 
-def values(read: Reader, asset: CurtailableLoad, ctx: Any) -> dict[str, np.ndarray]:
-    demand = ctx.series(asset.demand_mw)
-    r = read("r")
-    out = {"demand_mw": demand, "reduction_mw": r, "consumption_mw": demand - r, "injection_mw": r - demand}
-    if asset.needs_binaries:
-        out["curtailing"] = np.round(read("z"))
+SCHEMA = CurtailableLoad
+
+
+def declare(m: Block, a: CurtailableLoad, h: Horizon) -> None:
+    demand = h.series(a.demand_mw)
+    R = np.minimum(h.series(a.max_reduction_mw), demand)
+    r = m.var("r", 0.0, R)
+    if a.needs_binaries:
+        z = m.var("z", binary=True)
+        s = m.var("s", 0.0, 1.0)
+        m.add("reduce_if_z", r <= R * z)
+        rmin = np.minimum(h.series(a.min_reduction_mw), R)
+        if np.any(rmin > 0):
+            m.add("reduce_at_least", r >= rmin * z)
+        m.add("start_def", s >= z - z.prev(0.0))
+        if a.min_duration_steps > 1:
+            m.add("min_duration", z >= s.rolling(a.min_duration_steps))
+        if a.max_events is not None:
+            m.add("max_events", s.sum() <= a.max_events)
+        if a.start_cny:
+            m.cost("load_curtailment_start", a.start_cny * s)
+        m.output("curtailing", z)
     else:
-        out["curtailing"] = (r > 1e-6).astype(float)
-    return out
+        m.output("curtailing", lambda ev: (ev(r) > 1e-6).astype(float))
+    m.port("injection", r - demand)
+    m.port("consumption", demand - r)
+    m.port("critical", a.critical_fraction * demand)
+    if a.cost_cny_per_mwh:
+        m.cost("load_curtailment", a.cost_cny_per_mwh * h.dt * r)
+    m.output("demand_mw", demand)
+    m.output("reduction_mw", r, total="load_reduction_mwh")
+    m.output("consumption_mw", demand - r, total="consumption_mwh")
+    m.output("injection_mw", r - demand)

@@ -7,82 +7,78 @@ avail[t]       ``available_mw`` [MW]
 =============  ======================================================
 
 min_take·avail[t]·x ≤ g[t] ≤ avail[t]·x;  cost Σ price·g·Δ + fixed·x.
-No injection of its own: G = Σ g replaces grid energy at buy[t], with zero emissions.
+No injection of its own: G = Σ g replaces grid energy at buy[t], with zero
+emissions (the grid connection's energy cost is ``buy·(imp − G)``, §3).
+Taking the contract is decided day-ahead: one x for every scenario (§6).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-import pyomo.environ as pyo
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import GreenContract
+from models.declare import Block, Horizon, RuleContext, amount
+from models.schema import AssetBase, Finite, Fraction, NonNegSeries
+from vpp.errors import Problem
 
 
-def build(block: pyo.Block, asset: GreenContract, ctx: Any) -> None:
-    avail = ctx.series(asset.available_mw)
-    N = ctx.steps
-    if asset.optional:
-        block.x = pyo.Var(domain=pyo.Binary)
-        x: Any = block.x
-        block.g = pyo.Var(ctx.T, bounds=lambda _b, t: (0, avail[t]))
-        block.take_if_x = pyo.Constraint(ctx.T, rule=lambda b, t: b.g[t] <= avail[t] * x)
-        if asset.min_take > 0:
-            block.min_take = pyo.Constraint(
-                ctx.T, rule=lambda b, t: b.g[t] >= asset.min_take * avail[t] * x
-            )
+class GreenContract(AssetBase):
+    """A bilateral green-power purchase, settled at the root (§4.7)."""
+
+    type: Literal["green_contract"] = "green_contract"
+    available_mw: NonNegSeries
+    price_cny_per_mwh: Finite
+    min_take: Fraction = 0.0
+    fixed_cny: Finite = 0.0
+    optional: bool = True
+
+
+SCHEMA = GreenContract
+SECTION = "green_contracts"
+
+
+def _at_root(a: GreenContract, c: RuleContext) -> list[Problem]:
+    """A contract is settled at the grid connection."""
+    if a.node is not None and c.root is not None and a.node != c.root:
+        return [Problem("node", f"green contracts are settled at the grid connection: expected the root {c.root!r} or no node, got {a.node!r}")]
+    return []
+
+
+RULES = (_at_root,)
+
+
+def declare(m: Block, a: GreenContract, h: Horizon) -> None:
+    avail = h.series(a.available_mw)
+
+    def must_take(t: int) -> str:
+        return (f"green contract {a.id!r} (min_take {a.min_take:g}{', not optional' if not a.optional else ''}) "
+                f"must take at least {amount(a.min_take * avail[t])} MW at {h.when(t)}, and that energy must "
+                "arrive through the import and be used there")
+
+    if a.optional:
+        x: Any = m.var("x", n=1, binary=True, first_stage=True)
+        g = m.var("g", 0.0, avail)
+        m.add("take_if_x", g <= avail * x)
+        if a.min_take > 0:
+            m.add("min_take", g >= a.min_take * avail * x, explain=must_take)
     else:
         x = 1.0
-        block.g = pyo.Var(ctx.T, bounds=lambda _b, t: (asset.min_take * avail[t], avail[t]))
-    block.green = pyo.Expression(ctx.T, rule=lambda b, t: b.g[t])
-    block.cost_green_energy = pyo.Expression(
-        expr=asset.price_cny_per_mwh * ctx.dt * sum(block.g[t] for t in range(N))
-    )
-    if asset.fixed_cny:
-        block.cost_green_fixed = pyo.Expression(expr=asset.fixed_cny * x)
+        g = m.var("g", a.min_take * avail, avail, explain=must_take, requirement=a.min_take > 0)
+    m.port("green", g)
+    m.port("renewable", g)
+    m.port("renewable_available", avail)
+    m.cost("green_energy", a.price_cny_per_mwh * h.dt * g)
+    if a.fixed_cny:
+        m.cost("green_fixed", a.fixed_cny * x, first_stage=True)
+    m.output("purchase_mw", g, total="green_purchased_mwh")
+    m.output("available_mw", avail)
+    m.output("taken", lambda ev: np.ravel(ev(x))[:1], table=False)
 
 
-def matrix(sf: StandardForm, asset: GreenContract, ctx: Any, node: str) -> Columns:
-    """The same model in standard form; g also carries the grid energy and carbon it replaces (§3)."""
-    N, dt, t = ctx.steps, ctx.dt, ctx.t
-    avail = ctx.series(asset.available_mw)
-    cols: Columns = {}
-    if asset.optional:
-        g = sf.cols(N, 0.0, avail)
-        x = sf.cols(1, 0.0, 1.0, integer=True)
-        cols["x"] = (x, 1)
-        r = sf.rows(N, upper=0.0)  # g − avail·x ≤ 0
-        sf.coef(r + t, g + t, 1.0)
-        sf.coef(r + t, x, -avail)
-        if asset.min_take > 0:
-            r = sf.rows(N, lower=0.0)  # g − min_take·avail·x ≥ 0
-            sf.coef(r + t, g + t, 1.0)
-            sf.coef(r + t, x, -asset.min_take * avail)
-        if asset.fixed_cny:
-            sf.cost(x, 1, asset.fixed_cny, asset.id, "green_fixed")
-    else:
-        g = sf.cols(N, asset.min_take * avail, avail)
-        if asset.fixed_cny:
-            sf.constant(asset.fixed_cny, asset.id, "green_fixed")
-    cols["g"] = (g, N)
-    sf.cost(g, N, asset.price_cny_per_mwh * dt, asset.id, "green_energy")
-    sf.cost(g, N, -dt * ctx.buy, "system", "energy")
-    sf.cost(g, N, -dt * ctx.case.carbon_price_cny_per_t * ctx.emission, "system", "carbon")
-    ctx.green_cols.append(g)
-    ctx.renewable(g)
-    return cols
-
-
-def taken(read: Reader, asset: GreenContract) -> bool:
-    """Whether the contract was taken, after a solve."""
-    if not asset.optional:
-        return True
-    x = read("x")
-    return x is None or float(x[0]) > 0.5
-
-
-def values(read: Reader, asset: GreenContract, ctx: Any) -> dict[str, np.ndarray]:
-    g = read("g")
-    return {"purchase_mw": g, "available_mw": ctx.series(asset.available_mw)}
+def report(v: dict[str, np.ndarray], a: GreenContract, h: Horizon) -> dict[str, Any]:
+    """Whether it was taken, the energy bought and what it cost."""
+    taken = bool(v["taken"][0] > 0.5)
+    e = float(v["purchase_mw"].sum() * h.dt)
+    return {"id": a.id, "taken": taken, "energy_mwh": e,
+            "cost_cny": a.price_cny_per_mwh * e + (a.fixed_cny if taken else 0.0)}

@@ -1,33 +1,35 @@
 """Fixed demand (model.md §4.2).
 
-inj[t] = −demand[t]  [MW]; no decision, no cost.
+inj[t] = −demand[t]  [MW]; no decision, no cost. The share ``critical_fraction``
+of the demand is carried through an outage (the backup reserve, §5.5).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-import numpy as np
-import pyomo.environ as pyo
+from pydantic import Field
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import Load
-
-
-def build(block: pyo.Block, asset: Load, ctx: Any) -> None:
-    demand = ctx.series(asset.demand_mw)
-    block.injection = pyo.Expression(ctx.T, rule=lambda _b, t: -float(demand[t]))
-    block.consumption = pyo.Expression(ctx.T, rule=lambda _b, t: float(demand[t]))
+from models.declare import Block, Horizon
+from models.schema import AssetBase, Fraction, NonNegSeries
 
 
-def matrix(sf: StandardForm, asset: Load, ctx: Any, node: str) -> Columns:
-    """No column: −demand [MW] moves to the right-hand side of its node's balance."""
-    demand = ctx.series(asset.demand_mw)
-    ctx.constant_injection(node, -demand)
-    ctx.consumes_constant(demand)
-    return {}
+class Load(AssetBase):
+    """Fixed demand (§4.2)."""
+
+    type: Literal["load"] = "load"
+    demand_mw: NonNegSeries
+    critical_fraction: Fraction = Field(
+        default=0.0, description="Share of demand_mw carried through an outage (v2, §5.5).")
 
 
-def values(read: Reader, asset: Load, ctx: Any) -> dict[str, np.ndarray]:
-    demand = ctx.series(asset.demand_mw)
-    return {"consumption_mw": demand, "injection_mw": -demand}
+SCHEMA = Load
+
+
+def declare(m: Block, a: Load, h: Horizon) -> None:
+    demand = h.series(a.demand_mw)
+    m.port("injection", -demand)
+    m.port("consumption", demand)
+    m.port("critical", a.critical_fraction * demand)
+    m.output("consumption_mw", demand, total="consumption_mwh")
+    m.output("injection_mw", -demand)

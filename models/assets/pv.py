@@ -11,42 +11,32 @@ c_curt         curtailment cost [CNY/MWh]
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
-import numpy as np
-import pyomo.environ as pyo
-
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import PV
+from models.declare import Block, Horizon
+from models.schema import AssetBase, Finite, NonNegSeries
 
 
-def build(block: pyo.Block, asset: PV, ctx: Any) -> None:
-    avail = ctx.series(asset.available_mw)
-    block.p = pyo.Var(ctx.T, bounds=lambda _b, t: (0, avail[t]))
-    block.injection = pyo.Expression(ctx.T, rule=lambda b, t: b.p[t])
-    block.renewable = pyo.Expression(ctx.T, rule=lambda b, t: b.p[t])
-    if asset.curtailment_cny_per_mwh:
-        c = asset.curtailment_cny_per_mwh
-        block.cost_curtailment = pyo.Expression(
-            expr=c * ctx.dt * sum(avail[t] - block.p[t] for t in range(ctx.steps))
-        )
+class PV(AssetBase):
+    """Rooftop or ground PV, curtailable (§4.1)."""
+
+    type: Literal["pv"] = "pv"
+    available_mw: NonNegSeries
+    curtailment_cny_per_mwh: Finite = 0.0
 
 
-def matrix(sf: StandardForm, asset: PV, ctx: Any, node: str) -> Columns:
-    """The same model in standard form: p ∈ [0, avail]; curtailment c·Δ·Σ avail − c·Δ·Σ p."""
-    avail = ctx.series(asset.available_mw)
-    N = ctx.steps
-    p = sf.cols(N, 0.0, avail)
-    if asset.curtailment_cny_per_mwh:
-        c = asset.curtailment_cny_per_mwh
-        sf.cost(p, N, -c * ctx.dt, asset.id, "curtailment")
-        sf.constant(c * ctx.dt * float(avail.sum()), asset.id, "curtailment")
-    ctx.inject(node, p, 1.0)
-    ctx.renewable(p)
-    return {"p": (p, N)}
+SCHEMA = PV
 
 
-def values(read: Reader, asset: PV, ctx: Any) -> dict[str, np.ndarray]:
-    avail = ctx.series(asset.available_mw)
-    p = read("p")
-    return {"power_mw": p, "available_mw": avail, "curtailed_mw": avail - p, "injection_mw": p}
+def declare(m: Block, a: PV, h: Horizon) -> None:
+    avail = h.series(a.available_mw)
+    p = m.var("p", 0.0, avail)
+    m.port("injection", p)
+    m.port("renewable", p)
+    m.port("renewable_available", avail)
+    if a.curtailment_cny_per_mwh:
+        m.cost("curtailment", a.curtailment_cny_per_mwh * h.dt * (avail - p))
+    m.output("power_mw", p, total="pv_used_mwh")
+    m.output("available_mw", avail, total="pv_available_mwh")
+    m.output("curtailed_mw", avail - p, total="pv_curtailed_mwh")
+    m.output("injection_mw", p)

@@ -7,68 +7,84 @@ c[t]           consumption [MW] = Σ_τ x[τ]·profile[t − τ]  over 0 ≤ t �
 =============  ==============================================================
 
 Σ x = 1;  inj = −c;  no cost of its own (it pays through the energy it draws).
+The start is decided day-ahead: one for every scenario (§6).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
-import pyomo.environ as pyo
+from pydantic import Field
 
-from models.standard_form import Columns, Reader, StandardForm
-from vpp.case import ShiftableLoad
+from models.declare import Block, Horizon, RuleContext
+from models.schema import AssetBase, NonNeg, Step, plural
+from vpp.errors import Problem
 
 
-def start_steps(asset: ShiftableLoad, steps: int) -> list[int]:
+class ShiftableLoad(AssetBase):
+    """A process that runs once with a fixed power profile (§4.5)."""
+
+    type: Literal["shiftable_load"] = "shiftable_load"
+    profile_mw: Annotated[list[NonNeg], Field(min_length=1)]
+    earliest_start: Step = 0
+    latest_end: Annotated[Step, Field(ge=1)] | None = Field(
+        default=None, description="Step, exclusive; absent = the end of the horizon."
+    )
+
+
+SCHEMA = ShiftableLoad
+SECTION = "shiftable_loads"
+
+
+def start_steps(a: ShiftableLoad, steps: int) -> list[int]:
     """Every feasible start step τ of the run."""
-    end = steps if asset.latest_end is None else asset.latest_end
-    return list(range(asset.earliest_start, end - len(asset.profile_mw) + 1))
+    end = steps if a.latest_end is None else a.latest_end
+    return list(range(a.earliest_start, end - len(a.profile_mw) + 1))
 
 
-def build(block: pyo.Block, asset: ShiftableLoad, ctx: Any) -> None:
-    profile = asset.profile_mw
-    starts = start_steps(asset, ctx.steps)
-    block.x = pyo.Var(starts, domain=pyo.Binary)
-    block.run_once = pyo.Constraint(expr=sum(block.x[s] for s in starts) == 1)
-    terms: dict[int, list[Any]] = {t: [] for t in range(ctx.steps)}
-    for s in starts:
-        for k, power in enumerate(profile):
-            if power:
-                terms[s + k].append(power * block.x[s])
-    block.c = pyo.Expression(ctx.T, rule=lambda _b, t: sum(terms[t]) if terms[t] else 0.0)
-    block.injection = pyo.Expression(ctx.T, rule=lambda b, t: -b.c[t])
-    block.consumption = pyo.Expression(ctx.T, rule=lambda b, t: b.c[t])
+def _window(a: ShiftableLoad, c: RuleContext) -> list[Problem]:
+    """The window lies in the horizon and holds the profile."""
+    out: list[Problem] = []
+    if c.steps is not None and a.latest_end is not None and a.latest_end > c.steps:
+        out.append(Problem("latest_end", f"expected <= steps ({c.steps}), got {a.latest_end}"))
+    end = c.steps if a.latest_end is None else a.latest_end
+    if end is not None and end - a.earliest_start < len(a.profile_mw):
+        out.append(
+            Problem(
+                "latest_end",
+                f"the window [earliest_start={a.earliest_start}, latest_end={end}) has "
+                f"{plural(max(end - a.earliest_start, 0), 'step')}, shorter than the profile's "
+                f"{plural(len(a.profile_mw), 'step')}",
+            )
+        )
+    return out
 
 
-def matrix(sf: StandardForm, asset: ShiftableLoad, ctx: Any, node: str) -> Columns:
-    """The same model in standard form: x[τ] draws profile[k] at step τ + k, written into the balance rows."""
-    profile = np.asarray(asset.profile_mw, dtype=float)
-    taus = np.array(start_steps(asset, ctx.steps), dtype=int)
-    n = len(taus)
-    x = sf.cols(n, 0.0, 1.0, integer=True)
-    r = sf.rows(1, 1.0, 1.0)  # Σ x = 1
-    sf.coef(r, x + np.arange(n), 1.0)
-    k = np.flatnonzero(profile)
-    # c[t] = Σ_τ x[τ]·profile[t − τ]: −profile[k] at (balance row of τ + k, column of x[τ])
-    sf.coef(ctx.balance[node] + taus[:, None] + k[None, :], x + np.arange(n)[:, None], -profile[k][None, :])
-    ctx.consumes(x, float(profile.sum()), n)  # Σ_t c[t] = Σ profile · Σ_τ x[τ]
-    return {"x": (x, n)}
+RULES = (_window,)
 
 
-def start_step(read: Reader, asset: ShiftableLoad, steps: int) -> int:
-    """The chosen start step after a solve."""
-    starts = start_steps(asset, steps)
-    return starts[int(np.argmax(read("x")))]
+def declare(m: Block, a: ShiftableLoad, h: Horizon) -> None:
+    starts = start_steps(a, h.steps)
+    x = m.var("x", n=len(starts), binary=True, first_stage=True, index=starts)
+    m.add("run_once", x.sum() == 1)
+    c = x.spread(a.profile_mw, starts, h.steps)
+    m.port("injection", -c)
+    m.port("consumption", c)
+    m.output("consumption_mw", c, total="consumption_mwh")
+    m.output("injection_mw", -c)
+    d = len(a.profile_mw)
+
+    def running(ev: Any) -> np.ndarray:
+        out = np.zeros(h.steps)
+        s = starts[int(np.argmax(ev(x)))]
+        out[s : s + d] = 1.0
+        return out
+
+    m.output("running", running)
 
 
-def values(read: Reader, asset: ShiftableLoad, ctx: Any) -> dict[str, np.ndarray]:
-    profile = np.asarray(asset.profile_mw, dtype=float)
-    starts = start_steps(asset, ctx.steps)
-    runs = np.zeros(ctx.steps)
-    runs[starts] = read("x")
-    c = np.convolve(runs, profile)[: ctx.steps]
-    running = np.zeros(ctx.steps)
-    s = start_step(read, asset, ctx.steps)
-    running[s : s + len(profile)] = 1.0
-    return {"consumption_mw": c, "injection_mw": -c, "running": running}
+def report(v: dict[str, np.ndarray], a: ShiftableLoad, h: Horizon) -> dict[str, Any]:
+    """The chosen start."""
+    s = int(np.argmax(v["running"] > 0.5))
+    return {"id": a.id, "start_step": s, "start": h.case.timestamps[s].isoformat()}

@@ -253,11 +253,6 @@ _REFUSED: dict[str, tuple[Any, str]] = {
         lambda d: _with_asset(d, "pv", curtailment_cny_per_mwh=100.0),
         "curtailment cost",
     ),
-    "curtailable load paid to cut with a battery": (
-        lambda d: d["assets"].append({"id": "c", "type": "curtailable_load", "demand_mw": 2.0,
-                                      "max_reduction_mw": 1.0, "cost_cny_per_mwh": -100.0}),
-        "negative cost",
-    ),
     "battery above soc_max at the start": (
         lambda d: _with_asset(d, "bess", soc_initial=0.95, soc_final_min=0.5),
         "starts above soc_max",

@@ -372,15 +372,32 @@ def test_unserved_thermal_summary_reports_its_peak_in_mw_th() -> None:
     assert u["max_mw_th"] == approx(0.6)
 
 
-def test_thermal_unserved_refills_a_leaking_store_without_any_demand() -> None:
-    # Spec-literal (§4.8): w ≥ 0 enters the level balance with no w ≤ demand, and h[N−1] ≥ h[−1].
+def test_thermal_store_that_cannot_end_at_its_level_has_its_own_shortfall() -> None:
+    # v2 fix (§4.8): 0 ≤ w ≤ demand, and h[N−1] + v ≥ h[−1] with the final shortfall v at voll.
     # A store with no chiller (max_power 0), no demand, level 1 of 2 MWh_th, loss 0.1/h, one step:
-    # h0 = 0.9·1 + w ≥ 1 → w = 0.1 MWh_th at voll 1000 → 100, reported as unserved thermal.
+    # h0 = 0.9·1 + 0 (w ≤ demand = 0) → v = 1 − 0.9 = 0.1 MWh_th at voll 1000 → 100, named as the
+    # store's final shortfall, not as unserved thermal demand (there is none).
     ts = {"id": "ice", "type": "thermal_storage", "max_power_mw": 0, "cop": 3, "thermal_demand_mw": 0,
           "capacity_mwh_th": 2, "level_initial": 0.5, "loss_per_hour": 0.1}
     r = run(case(1, [ts], voll_cny_per_mwh=1000))
     assert r.objective_cny == approx(100)
-    assert series(r, "ice", "unserved_thermal_mw_th") == approx([0.1])
+    assert series(r, "ice", "unserved_thermal_mw_th") == approx([0.0])
+    assert r.summary["cost_cny"]["thermal_final_shortfall"] == approx(100)
+    [u] = r.summary["unserved"]
+    assert u["kind"] == "thermal_final_shortfall" and u["where"] == "ice"
+    assert u["energy_mwh_th"] == approx(0.1)
+    assert r.summary["messages"] == ["thermal store ice ends 0.100 MWh_th below its initial level"]
+
+
+def test_thermal_unserved_is_at_most_the_thermal_demand() -> None:
+    # v2 fix (§4.8): w ≤ demand. Demand 0.5 MW_th for 1 h, no chiller, level 0 of 2: the store cannot
+    # serve it, so w = 0.5 MWh_th (voll 1000 → 500), and the level stays at 0 = h[−1] (no final shortfall).
+    ts = {"id": "ice", "type": "thermal_storage", "max_power_mw": 0, "cop": 3, "thermal_demand_mw": 0.5,
+          "capacity_mwh_th": 2, "level_initial": 0.0}
+    r = run(case(1, [ts], voll_cny_per_mwh=1000))
+    assert r.objective_cny == approx(500)
+    assert series(r, "ice", "unserved_thermal_mw_th") == approx([0.5])
+    assert r.summary["cost_cny"]["thermal_final_shortfall"] == approx(0)
 
 
 def test_thermal_storage_standing_loss() -> None:

@@ -1,4 +1,4 @@
-"""Exclusivity binaries only where a solution needs them (models/optimize.py): same optimum as the spec, either engine."""
+"""Exclusivity binaries only where a solution needs them (models/optimize.py): same optimum as the spec, either back end."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_battery_binary_is_added_when_the_relaxation_charges_and_discharges_at_o
     assert report.objective_cny == pytest.approx(200.0, rel=1e-9)
     assert report.rounds == 2
     assert report.binaries == 1
-    assert built.formulation.battery_binaries == frozenset({"b"})
+    assert built.formulation.binaries == frozenset({"b"})
     _, spec = optimize(case, EXACT, "spec", engine=engine)
     assert spec.objective_cny == pytest.approx(200.0, rel=1e-9)
     assert spec.rounds == 1
@@ -60,7 +60,7 @@ def test_grid_binary_is_added_when_the_relaxation_imports_and_exports_at_once(en
     built, report = optimize(case, EXACT, "lazy", engine=engine)
     assert report.objective_cny == pytest.approx(0.0, abs=1e-9)
     assert report.rounds == 2
-    assert built.formulation.grid_binary
+    assert built.formulation.binaries == frozenset({"grid"})
     assert optimize(case, EXACT, "spec", engine=engine)[1].objective_cny == pytest.approx(0.0, abs=1e-9)
 
 

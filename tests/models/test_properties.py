@@ -209,11 +209,11 @@ def test_random_cases_solve_optimal_and_pass_the_residual_checks(data: dict[str,
 def test_random_cases_same_objective_through_pyomos_highs(data: dict[str, Any]) -> None:
     case = load_case(data)
     ours = solve_case(case, OPTS)
-    built = models.build(case)
+    pm = models.build(case).pyomo().model
     # Presolve off: HiGHS 1.15's presolve calls some feasible cases infeasible (tests/models/test_solve.py).
-    res = pyo.SolverFactory("highs").solve(built.model, options={"mip_rel_gap": 1e-9, "time_limit": 20, "presolve": "off"})
+    res = pyo.SolverFactory("highs").solve(pm, options={"mip_rel_gap": 1e-9, "time_limit": 20, "presolve": "off"})
     assert str(res.solver.termination_condition) == "optimal"
-    assert ours.objective_cny == pytest.approx(pyo.value(built.model.obj), rel=1e-6, abs=1e-4)
+    assert ours.objective_cny == pytest.approx(pyo.value(pm.obj), rel=1e-6, abs=1e-4)
 
 
 # ---------------------------------------------------------------------------
@@ -295,7 +295,8 @@ def spec_objective(data: dict[str, Any]) -> float:
         consumption[t] = (_add(e, expr), c + const)
 
     # grid (§3): energy and carbon costs on imp − G are added once G is known
-    imp = [m.var(0, g["import_max_mw"]) for _ in T]
+    imax = _arr(g["import_max_mw"], N)
+    imp = [m.var(0, imax[t]) for t in T]
     exp = [m.var(0, g.get("export_max_mw", 0.0), cost=-dt * sell[t]) for t in T]
     if g["import_max_mw"] > 0 and g.get("export_max_mw", 0.0) > 0:
         for t in T:
@@ -415,7 +416,7 @@ def spec_objective(data: dict[str, Any]) -> float:
             dem = _arr(a["thermal_demand_mw"], N)
             prev = None
             for t in T:
-                e, h, w = m.var(0, a["max_power_mw"]), m.var(0, cap), m.var(0, np.inf, cost=voll * dt)
+                e, h, w = m.var(0, a["max_power_mw"]), m.var(0, cap), m.var(0, dem[t], cost=voll * dt)
                 row = {h: 1.0, e: -a["cop"] * dt, w: -dt}
                 rhs = -dem[t] * dt + (keep * h0 if prev is None else 0.0)
                 if prev is not None:
@@ -424,7 +425,8 @@ def spec_objective(data: dict[str, Any]) -> float:
                 prev = h
                 put(node, t, {e: -1})
                 use(t, {e: 1})
-            m.row({prev: 1}, lo=h0)
+            v = m.var(0, np.inf, cost=voll)  # the final shortfall [MWh_th] (v2)
+            m.row({prev: 1, v: 1}, lo=h0)
 
     # network (§2)
     flows = {}
@@ -472,13 +474,16 @@ def spec_objective(data: dict[str, Any]) -> float:
             m.offset -= revenue
         for t in range(ev["start_step"], ev["end_step"]):
             sf = m.var(0, np.inf, cost=ev["shortfall_penalty_cny_per_mwh"] * dt)
-            # sf − imp + exp − reduction·w ≥ −baseline   (w = 1: the constant moves to the bound)
+            # v2: sf ≥ net − (baseline − A) − M·(1 − w), M = max(0, I − baseline + A): an event not
+            # joined has no shortfall. sf − imp + exp − M·w ≥ −baseline + A − M  (w = 1: no M at all)
+            A = ev["reduction_mw"]
+            M = max(0.0, imax[t] - base[t] + A)
             row = {sf: 1.0, imp[t]: -1.0, exp[t]: 1.0}
             if w is None:
-                m.row(row, lo=-base[t] + ev["reduction_mw"])
+                m.row(row, lo=-base[t] + A)
             else:
-                row[w] = -ev["reduction_mw"]
-                m.row(row, lo=-base[t])
+                row[w] = -M
+                m.row(row, lo=-base[t] + A - M)
     return m.solve()
 
 

@@ -177,27 +177,63 @@ def test_time_limit_with_an_incumbent_returns_feasible_with_its_gap(big: Any, tm
 
 
 def test_mandatory_green_contract_with_nothing_to_consume_is_infeasible() -> None:
-    # min_take 1 of 1 MW, not optional: G = 1 ≤ import, but nothing consumes → import = 0.
+    # min_take 1 of 1 MW, not optional: G = 1 ≤ import, but nothing consumes → import = export. The
+    # linear relaxation imports and exports at once; only the binary y forbids it: the set of linear
+    # rows in conflict is empty, so the case's hard requirements are named instead.
     data = small(2, [{"id": "gc-must", "type": "green_contract", "available_mw": 1, "price_cny_per_mwh": 100,
                       "min_take": 1, "optional": False}], grid={"export_max_mw": 5})
-    with pytest.raises(InfeasibleError, match="gc-must") as info:
+    with pytest.raises(InfeasibleError) as info:
         solve_case(load_case(data))
     assert info.value.status == "infeasible"
-    assert "min_take" in str(info.value)
+    assert str(info.value) == (
+        "the case is infeasible: unserved energy keeps every energy balance feasible, so hard requirements conflict: "
+        "the conflict needs the integer decisions (charge or discharge, import or export, join, start) together "
+        "with the case's hard requirements: green contract 'gc-must' (min_take 1, not optional) must take at least "
+        "1 MW at step 0 (00:00), and that energy must arrive through the import and be used there")
+
+
+def test_mandatory_green_contract_above_the_import_limit_names_both() -> None:
+    # min_take 1 of 3 MW must arrive through an import limited to 2 MW: the infeasible set is the
+    # contract's lower bound, G ≤ imp and the import limit, at the first step.
+    data = small(1, [{"id": "gc", "type": "green_contract", "available_mw": 3, "price_cny_per_mwh": 100,
+                      "min_take": 1, "optional": False},
+                     {"id": "l", "type": "load", "demand_mw": 5}], grid={"import_max_mw": 2})
+    with pytest.raises(InfeasibleError) as info:
+        solve_case(load_case(data))
+    msg = str(info.value)
+    assert "green contract 'gc' (min_take 1, not optional) must take at least 3 MW at step 0 (00:00)" in msg
+    assert "grid.import_max_mw is 2 MW at step 0 (00:00)" in msg
+    assert "green_via_import[0]" in msg  # the row between them, by its spec name
 
 
 def test_green_share_without_renewables_is_infeasible() -> None:
     data = small(1, [{"id": "l", "type": "load", "demand_mw": 1}], green_share_min=0.5)
-    with pytest.raises(InfeasibleError, match="green_share_min=0.5"):
+    with pytest.raises(InfeasibleError) as info:
         solve_case(load_case(data))
+    assert ("green_share_min=0.5 needs at least 0.5 MWh of renewable energy (0.5 of the 1 MWh of fixed "
+            "consumption); at most 0 MWh is available from PV and green contracts") in str(info.value)
 
 
 def test_self_discharging_battery_that_cannot_charge_is_infeasible() -> None:
     # power 0, σ 0.5/h from soc 0.5 = soc_min: the level must fall below soc_min.
     data = small(2, [{"id": "b-leak", "type": "battery", "power_mw": 0, "energy_mwh": 1, "soc_min": 0.5,
                       "soc_initial": 0.5, "soc_final_min": 0, "self_discharge_per_hour": 0.5}])
-    with pytest.raises(InfeasibleError, match="b-leak"):
+    with pytest.raises(InfeasibleError) as info:
         solve_case(load_case(data))
+    assert ("battery 'b-leak' must hold between soc_min 0.5 and soc_max 0.9 of its energy at step 0 (00:00), "
+            "losing 0.5 of its level an hour, charging at most 0 MW") in str(info.value)
+    assert "asset[b-leak].soc_balance[0]" in str(info.value)
+
+
+def test_final_level_a_leaking_battery_cannot_reach_is_named() -> None:
+    # σ 0.1/h from 0.5 of 10 MWh, charging at most 0.1 MW at 0.95 for 2 h: the level reaches at most
+    # 0.9·(0.9·5 + 0.095) + 0.095 = 4.23 MWh < soc_final_min 0.5·10 = 5 MWh.
+    data = small(2, [{"id": "b", "type": "battery", "power_mw": 0.1, "energy_mwh": 10, "soc_min": 0,
+                      "self_discharge_per_hour": 0.1}])
+    with pytest.raises(InfeasibleError) as info:
+        solve_case(load_case(data))
+    assert "battery 'b' must end at or above soc_final_min 0.5 of 10 MWh, losing 0.1 of its level an hour, " \
+           "charging at most 0.1 MW" in str(info.value)
 
 
 # ---------------------------------------------------------------------------
@@ -214,12 +250,12 @@ BATTERY_HAND = small(2, [{"id": "b", "type": "battery", "power_mw": 1, "energy_m
 def test_same_objective_through_pyomos_highs_interface(data: dict[str, Any]) -> None:
     case = load_case(data)
     ours = solve_case(case, SolveOptions(mip_gap=1e-9))
-    built = models.build(case)
+    pm = models.build(case).pyomo().model
     solver = pyo.SolverFactory("highs")
     assert solver.available()
-    res = solver.solve(built.model, options={"mip_rel_gap": 1e-9, "time_limit": 60})
+    res = solver.solve(pm, options={"mip_rel_gap": 1e-9, "time_limit": 60})
     assert str(res.solver.termination_condition) == "optimal"
-    theirs = pyo.value(built.model.obj)
+    theirs = pyo.value(pm.obj)
     assert ours.objective_cny == pytest.approx(theirs, rel=1e-6, abs=1e-6)
     if data is BATTERY_HAND:
         assert theirs == pytest.approx(257, rel=1e-9)

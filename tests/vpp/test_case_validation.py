@@ -263,7 +263,7 @@ SINGLE_ERRORS: list[tuple[str, Callable[[dict[str, Any]], Any], str, str]] = [
         "negative-import-max",
         lambda d: d["grid"].update(import_max_mw=-100),
         "grid.import_max_mw",
-        r"^expected a number >= 0, got -",
+        r"^expected values >= 0, got -100",  # a series since model version 2
     ),
     (
         "efficiency-zero",
@@ -922,3 +922,61 @@ def test_cases_compare_equal_after_timestamps_were_used() -> None:
     b = load_case(base_case())
     assert a.timestamps.equals(b.timestamps)
     assert a == b
+
+
+# ---------------------------------------------------------------------------
+# Numbers are numbers; no knock-on problems; suggestions from the element's own fields
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        (lambda d: d["grid"].update(import_max_mw="700"), "grid.import_max_mw",
+         "expected a number or a list of one number per step, got str"),
+        (lambda d: asset(d, 2).update(energy_mwh="4"), "assets[2].energy_mwh", "expected a number, got '4'"),
+        (lambda d: asset(d, 7).update(min_duration_steps="2"), "assets[7].min_duration_steps",
+         "expected a whole number, got '2'"),
+        (lambda d: asset(d, 5).update(optional="false"), "assets[5].optional", "expected true or false, got 'false'"),
+        (lambda d: d.update(voll_cny_per_mwh="20000"), "voll_cny_per_mwh", "expected a number, got '20000'"),
+    ],
+    ids=["series", "number", "whole-number", "boolean", "case-level"],
+)
+def test_numbers_given_as_text_are_refused(change: Callable, path: str, message: str) -> None:
+    data = base_case()
+    change(data)
+    _, problems = validate_case(data)
+    assert [(p.path, p.message) for p in problems] == [(path, message)]
+
+
+def test_whole_numbers_written_with_a_decimal_point_are_whole_numbers() -> None:
+    data = base_case()
+    asset(data, 7).update(min_duration_steps=2.0)
+    data["demand_response"][0].update(start_step=1.0, end_step=3.0)
+    case = load_case(data)
+    assert case.assets[7].min_duration_steps == 2 and case.demand_response[0].start_step == 1
+
+
+def test_a_negative_battery_power_reports_only_itself_but_an_independent_rule_still_runs() -> None:
+    # power −1 fails its own check; the final SoC's reachability reads the power, so it is not
+    # checked (it would be a knock-on); the SoC order does not, so it is reported too.
+    data = base_case()
+    asset(data, 2).update(power_mw=-1, soc_final_min=0.9, soc_min=0.95, soc_max=0.9)
+    _, problems = validate_case(data)
+    assert [(p.path, p.message) for p in problems] == [
+        ("assets[2].power_mw", "expected a number >= 0, got -1"),
+        ("assets[2].soc_min", "SoC bounds out of order: expected soc_min <= soc_max, got soc_min=0.95 > soc_max=0.9"),
+    ]
+
+
+def test_an_unknown_field_is_matched_against_its_own_element_only() -> None:
+    # energy_mwh is a battery's field, not a load's: no "did you mean 'energy_mwh'?"
+    data = base_case()
+    asset(data, 1)["energy_mwh"] = 3
+    asset(data, 2)["soc_mni"] = 0.1
+    _, problems = validate_case(data)
+    found = {p.path: p.message for p in problems}
+    assert found["assets[1].energy_mwh"] == (
+        "unknown field 'energy_mwh' (expected one of: critical_fraction, demand_mw, description, id, meta, name, "
+        "node, participant, type)")
+    assert found["assets[2].soc_mni"] == "unknown field 'soc_mni' (did you mean 'soc_min'?)"

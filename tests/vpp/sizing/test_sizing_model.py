@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import HAND_BATTERY, hand_case_data
 
-from models import SolveOptions, optimize
+from models import SolveOptions, extract, optimize
 from models.sizing import SizedSite, co_optimise
 from vpp.case import load_case
 from vpp.cases import materialize
@@ -41,7 +41,8 @@ def test_binaries_with_variable_capacity_use_big_m_and_stay_exact() -> None:
     assert free.operating_cny == pytest.approx(spec.objective_cny, rel=1e-7)
     # with P free, the binaries' big-M (Pmax = 50) still keeps charge and discharge apart
     out = co_optimise([case], [1.0], [SizedSite("bess", 10.0, 10.0)])
-    ch = [out.days[0].model.asset["bess"].ch[t].value for t in range(24)]
-    dis = [out.days[0].model.asset["bess"].dis[t].value for t in range(24)]
+    day = extract(out.built).scopes[0]  # the one day's outputs
+    ch = next(v for e, v in day.values.items() if e.id == "bess")["charge_mw"].tolist()
+    dis = next(v for e, v in day.values.items() if e.id == "bess")["discharge_mw"].tolist()
     assert all(min(c, d) <= 1e-6 for c, d in zip(ch, dis, strict=True))
     assert max(ch) <= out.power_mw["bess"] + 1e-6

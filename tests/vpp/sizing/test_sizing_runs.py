@@ -44,8 +44,8 @@ def test_a_failed_day_is_retried_then_reported_and_the_next_day_starts_afresh() 
     assert list(table["status"]) == ["optimal", "failed", "optimal"]
     bad = table.iloc[1]
     assert bad["date"] == "2025-01-02" and bad["attempts"] == 2
-    assert bad["reason"].startswith("InfeasibleError: the model is infeasible")
-    assert "mandatory green contract 'green'" in bad["reason"]
+    assert bad["reason"].startswith("InfeasibleError: the case is infeasible")
+    assert "green contract 'green' (min_take 1, not optional) must take at least 5 MW" in bad["reason"]
     assert table["reason"].iloc[[0, 2]].isna().all()
 
 
