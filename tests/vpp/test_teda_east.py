@@ -32,7 +32,9 @@ def total(case: Case, kind: str, field: str) -> np.ndarray:
 
 
 def test_registry_and_unknown_template():
-    assert TEMPLATES == {"teda-east": teda_east.materialize}
+    assert list(TEMPLATES) == ["teda-east"]
+    assert TEMPLATES["teda-east"].materialize is teda_east.materialize
+    assert TEMPLATES["teda-east"].timezone() == "Asia/Shanghai"
     with pytest.raises(CaseError) as err:
         materialize("x", "2026-07-15")
     assert err.value.step == "materialising the case"

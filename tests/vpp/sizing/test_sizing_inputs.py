@@ -87,7 +87,7 @@ def test_bad_year() -> None:
 def test_unknown_template_and_missing_series(tmp_path) -> None:
     with pytest.raises(CaseError) as exc:
         year_plan("teda-west", 2025)
-    assert problems(exc) == ["case: unknown template 'teda-west': expected one of ['teda-east'] or a case file"]
+    assert problems(exc) == ["case: unknown template 'teda-west': expected one of ['teda-east']"]
     with pytest.raises(CaseError) as exc:
         make_plan(SizingRequest(case=str(tmp_path / "nope.json")))
     assert problems(exc)[0].startswith("case: '") and problems(exc)[0].endswith("nope.json' is neither a built-in case (teda-east) nor an existing file")
