@@ -23,6 +23,7 @@ from rich.table import Table
 from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
+from vpp.palette import cost_label
 from vpp.sizing_cli import size as size_command
 
 ORDER = ("dispatch", "case", "forecast", "size", "serve", "token", "bench")
@@ -125,7 +126,7 @@ def _print_summary(s: dict) -> None:
     table.add_row("total cost", f"{s['objective_cny']:,.0f} CNY")
     for term, value in s["cost_cny"].items():
         if term != "total" and abs(value) > 0.5:
-            table.add_row(f"  {term}", f"{value:,.0f} CNY")
+            table.add_row(f"  {cost_label(term)}", f"{value:,.0f} CNY")
     e = s["energy_mwh"]
     table.add_row("consumption", f"{e['consumption_mwh']:,.1f} MWh")
     table.add_row("import / export", f"{e['import_mwh']:,.1f} / {e['export_mwh']:,.1f} MWh")
