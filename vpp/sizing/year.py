@@ -348,7 +348,7 @@ def year_plan(
     """
     from vpp.cases import template as find_template
 
-    find_template(template, step=STEP)
+    zone = find_template(template, step=STEP).timezone()
     dates = year_dates(year)
     source = None
     if isinstance(history, str) and history == "auto":
@@ -362,7 +362,7 @@ def year_plan(
     for k, d in enumerate(dates):
         load = pv = buy = None
         if history is not None:
-            start = pd.Timestamp(d).tz_localize(history.index.tz or "Asia/Shanghai")
+            start = pd.Timestamp(d).tz_localize(zone)  # the template's midnight
             sl = history.loc[(history.index >= start) & (history.index < start + pd.Timedelta(days=1))]
             if len(sl) == steps:
                 covered += 1
