@@ -58,18 +58,14 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _plain_help(text: str | None) -> str | None:
-    return escape(text) if text else text
-
-
-class Command(TyperCommand):
-    """A command whose help is plain text, whose flags show no value and whose arguments read in capitals."""
+class _HelpStyle:
+    """Plain-text help and a --help flag without a value placeholder (for commands and groups alike)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["help"] = _plain_help(kwargs.get("help"))
+        kwargs["help"] = escape(kwargs["help"]) if kwargs.get("help") else kwargs.get("help")
         for param in kwargs.get("params") or []:
             if getattr(param, "help", None):
-                param.help = _plain_help(param.help)
+                param.help = escape(param.help)
             if param.param_type_name == "argument" and param.metavar is None:
                 param.metavar = (param.name or "").upper()
             elif getattr(param, "is_flag", False) and param.metavar is None:
@@ -77,10 +73,14 @@ class Command(TyperCommand):
         super().__init__(*args, **kwargs)
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
+
+
+class Command(_HelpStyle, TyperCommand):
+    """A command whose help is plain text, whose flags show no value and whose arguments read in capitals."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -91,20 +91,10 @@ class Command(TyperCommand):
         return pieces
 
 
-class Group(TyperGroup):
+class Group(_HelpStyle, TyperGroup):
     """A group of commands with plain-text help, listed in the order of ``order`` (then the others)."""
 
     order: tuple[str, ...] = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["help"] = _plain_help(kwargs.get("help"))
-        super().__init__(*args, **kwargs)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
