@@ -16,13 +16,10 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def parse_date(value: str) -> dt.date:
-    """A YYYY-MM-DD date; ValueError with what was expected."""
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+    """A YYYY-MM-DD date; ValueError with what was expected, or why the day does not exist (vpp.cases.parse_date)."""
+    from vpp.cases import parse_date as parse
+
+    return parse(value)
 
 
 class _Strict(BaseModel):
@@ -58,11 +55,9 @@ class ScheduleRequest(_Strict):
     @field_validator("template")
     @classmethod
     def _known_template(cls, value: str) -> str:
-        from vpp.cases import TEMPLATES
+        from vpp.cases import known_template
 
-        if value is not None and value not in TEMPLATES:
-            raise ValueError(f"unknown template {value!r}: expected one of {sorted(TEMPLATES)}")
-        return value
+        return value if value is None else known_template(value)
 
     @field_validator("date")
     @classmethod
@@ -135,11 +130,9 @@ class SizingRequestIn(_Strict):
     @field_validator("template")
     @classmethod
     def _known_template(cls, value: str) -> str:
-        from vpp.cases import TEMPLATES
+        from vpp.cases import known_template
 
-        if value is not None and value not in TEMPLATES:
-            raise ValueError(f"unknown template {value!r}: expected one of {sorted(TEMPLATES)}")
-        return value
+        return value if value is None else known_template(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> SizingRequestIn:

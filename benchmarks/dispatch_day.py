@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from models import SolveOptions, extract, optimize
-from vpp.dispatch import resolve_case
+from vpp.cases import parse_date, resolve_case
 from vpp.results import make_result, write_outputs
 
 PHASES = ("materialise", "build", "handover", "solve", "extract", "write")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--engine", choices=["matrix", "pyomo"], default="matrix")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args(argv)
-    date = dt.date.fromisoformat(args.date) if args.date else None
+    date = parse_date(args.date) if args.date else None
     options = SolveOptions(mip_gap=args.mip_gap, threads=args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     runs = []

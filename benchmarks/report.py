@@ -87,37 +87,87 @@ def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plots(table: pd.DataFrame, out: Path) -> list[Path]:
-    ok = table[table["status"].isin(["optimal", "feasible"])].copy()
-    paths = []
-    ok["size"] = ok["steps"] * ok["assets"]
-    ok["subset"] = ok["case"].str.endswith("/pypsa-subset")
+MARKERS = ("o", "s", "^", "D", "v", "h", "<", ">")  # each one reads hollow too
+
+
+def _plain_number(value: float, _pos: int = 0) -> str:
+    """A tick label without powers of ten: 1,440 or 0.05."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
+def time_vs_size(ok: pd.DataFrame, path: Path) -> Path:
+    """Total time against case size, one panel per axis of the suite; each arm a colour and a marker.
+
+    Every point is marked (a panel of the quick suite holds one case and its PyPSA subset, too few
+    for lines); arms that share a case are set a few points apart so that none hides another. The
+    size axis is logarithmic only where a panel spans more than a factor of ten, and every tick
+    is written as a plain number.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import (
+        FixedLocator,
+        FuncFormatter,
+        LogLocator,
+        MaxNLocator,
+        NullFormatter,
+        NullLocator,
+    )
+    from matplotlib.transforms import offset_copy
+
+    ok = ok.assign(size=ok["steps"] * ok["assets"], subset=ok["case"].str.endswith("/pypsa-subset"))
     axes_names = [a for a in ("substations", "days", "resolution", "features", "teda", "target") if a in set(ok["axis"])]
-    cols = 3
+    arms = sorted(set(ok["arm"]))
+    colours = dict(zip(arms, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    markers = dict(zip(arms, MARKERS, strict=False))
+    cols = 1 if len(axes_names) == 1 else 2 if len(axes_names) in (2, 4) else 3
     rows = max(1, math.ceil(len(axes_names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
-    colors = dict(zip(sorted(set(ok["arm"])), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols + 2.6, 3.9 * rows), squeeze=False, layout="constrained")
     for ax, axis in zip(axes.flat, axes_names, strict=False):
         part = ok[ok["axis"] == axis]
-        for (arm, subset), g in part.groupby(["arm", "subset"]):
-            g = g.sort_values("size")
-            ax.plot(g["size"], g["total_s"], marker="o", ls="--" if subset else "-", color=colors[arm],
-                    label=f"{arm}{' (PyPSA subset)' if subset else ''}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(axis)
+        for k, arm in enumerate(arms):
+            shift = offset_copy(ax.transData, fig=fig, x=5.0 * (k - (len(arms) - 1) / 2), units="points")
+            for subset, g in part[part["arm"] == arm].groupby("subset"):
+                g = g.sort_values("size")
+                line = ("--" if subset else "-") if g["size"].is_unique else "none"  # no line through cases of one size
+                ax.plot(g["size"], g["total_s"], marker=markers[arm], ms=6, color=colours[arm], transform=shift,
+                        ls=line, lw=1, mfc="none" if subset else colours[arm], mew=1.3)
+        sizes = sorted(set(part["size"]))
+        ax.set_yscale("log")  # limits set here: lines drawn with an offset transform do not move them
+        ax.set_ylim(part["total_s"].min() / 1.6, part["total_s"].max() * 1.6)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        if sizes[-1] > 10 * sizes[0]:
+            ax.set_xscale("log")
+            ax.set_xlim(sizes[0] / 1.5, sizes[-1] * 1.5)
+            ax.xaxis.set_major_locator(LogLocator(base=10))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            pad = 0.12 * (sizes[-1] - sizes[0]) or 0.12 * sizes[0]
+            ax.set_xlim(sizes[0] - pad, sizes[-1] + pad)
+            ax.xaxis.set_major_locator(FixedLocator(sizes) if len(sizes) <= 4 else MaxNLocator(5))
+            ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
+        names = sorted({c.removesuffix("/pypsa-subset") for c in part["case"]})
+        ax.set_title(f"{axis}: {', '.join(names)}" if len(names) <= 2 else f"{axis} ({len(names)} cases)", fontsize=9)
         ax.set_xlabel("case size: steps × assets")
         ax.set_ylabel("total time [s], median")
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3, which="major")
     for ax in list(axes.flat)[len(axes_names):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    p = out / "time_vs_size.png"
-    fig.savefig(p, dpi=100)
+    handles = [Line2D([], [], color=colours[a], marker=markers[a], ls="-", label=a) for a in arms]
+    if ok["subset"].any():
+        handles.append(Line2D([], [], color="grey", marker="o", mfc="none", ls="--",
+                              label="hollow, dashed: the case restricted\nto what PyPSA can express"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False, title="arm")
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    paths.append(p)
+    return path
+
+
+def plots(table: pd.DataFrame, out: Path) -> list[Path]:
+    ok = table[table["status"].isin(["optimal", "feasible"])].copy()
+    paths = [time_vs_size(ok, out / "time_vs_size.png")]
 
     phase_arms = [a for a in ("product", "product-pyomo", "direct") if a in set(ok["arm"])]
     prod = ok[ok["arm"].isin(phase_arms)]

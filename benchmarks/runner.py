@@ -48,15 +48,26 @@ class Arm:
     supports: Callable[[Case], str | None]
 
 
-def available_arms() -> tuple[dict[str, Arm], dict[str, str]]:
-    """Every arm that can run here, and the reason for each one that cannot."""
+OPTIONAL_ARMS = {"direct": "benchmarks.arms.direct", "pypsa": "benchmarks.arms.pypsa_arm"}
+INSTALL_HINT = "pip install -e '.[bench]'"
+
+
+def available_arms(wanted: Iterable[str] | None = None) -> tuple[dict[str, Arm], dict[str, str]]:
+    """The arms that can run here (of ``wanted``, default all), and why each other one cannot.
+
+    An optional arm runs when its module and the packages it ``REQUIRES`` import.
+    """
     arms = {name: Arm(name, fn, lambda case: None) for name, fn in VARIANTS.items()}
     missing: dict[str, str] = {}
-    for name, module in (("direct", "benchmarks.arms.direct"), ("pypsa", "benchmarks.arms.pypsa_arm")):
+    for name, module in OPTIONAL_ARMS.items():
+        if wanted is not None and name not in wanted:
+            continue
         try:
             mod = importlib.import_module(module)
+            for package in getattr(mod, "REQUIRES", ()):
+                importlib.import_module(package)
         except ImportError as exc:
-            missing[name] = f"not installed: {exc}"
+            missing[name] = f"not installed: {exc}; {INSTALL_HINT} adds it"
             continue
         arms[name] = Arm(name, mod.run, mod.supports)
     return arms, missing
@@ -75,10 +86,7 @@ class BenchCase:
 
 def _restricted(cases: list[BenchCase]) -> list[BenchCase]:
     """Each case also restricted to what PyPSA can express, when it cannot express the whole."""
-    try:
-        pypsa_arm = importlib.import_module("benchmarks.arms.pypsa_arm")
-    except ImportError:
-        return cases
+    pypsa_arm = importlib.import_module("benchmarks.arms.pypsa_arm")
     out = []
     for bc in cases:
         out.append(bc)
@@ -89,9 +97,15 @@ def _restricted(cases: list[BenchCase]) -> list[BenchCase]:
     return out
 
 
-def suite(name: str) -> tuple[list[BenchCase], int]:
-    """The cases of a suite and its number of timed repeats."""
+def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
+    """The cases of a suite and its number of timed repeats.
+
+    ``pypsa_subsets``: also each case restricted to what PyPSA can express (for the PyPSA arm).
+    """
     from vpp.cases import materialize
+
+    def restricted(cases: list[BenchCase]) -> list[BenchCase]:
+        return _restricted(cases) if pypsa_subsets else cases
 
     teda = BenchCase("teda-east-2026-07-15", "teda", materialize("teda-east", dt.date(2026, 7, 15)))
     if name == "quick":
@@ -102,7 +116,7 @@ def suite(name: str) -> tuple[list[BenchCase], int]:
             ("gen-s8-2days-60min", "days", Scale(substations=8, pv=8, loads=8, batteries=8, days=2, step_minutes=60)),
         ]
         cases = [teda] + [BenchCase(n, axis, generate(s)) for n, axis, s in scales]
-        return _restricted(cases), 2
+        return restricted(cases), 2
     if name != "full":
         raise ValueError(f"suite: expected 'quick' or 'full', got {name!r}")
     cases = [teda]
@@ -126,7 +140,7 @@ def suite(name: str) -> tuple[list[BenchCase], int]:
                 contracts=2, days=7, step_minutes=15)
     cases.append(BenchCase("target-7days-15min-50assets", "target", generate(big),
                            Settings(mip_gap=1e-4, time_limit_s=120.0), repeats=1))
-    return _restricted(cases), 3
+    return restricted(cases), 3
 
 
 def _rss_kib(field_name: str) -> int:
@@ -189,12 +203,14 @@ def agreement(rows: list[dict[str, Any]]) -> None:
 def run_suite(name: str, arms: Iterable[str] | None = None, progress: Callable[[str], None] | None = None,
               repeats: int | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Run a suite; return one row per case and arm, and the arms that could not run here."""
-    available, missing = available_arms()
-    chosen = [available[a] for a in (arms or available) if a in available]
-    for a in arms or []:
-        if a not in available and a not in missing:
-            raise ValueError(f"arm: expected one of {sorted(available)}, got {a!r}")
-    cases, default_repeats = suite(name)
+    wanted = list(arms) if arms else None
+    known = [*VARIANTS, *OPTIONAL_ARMS]
+    for a in wanted or []:
+        if a not in known:
+            raise ValueError(f"arm: expected one of {sorted(known)}, got {a!r}")
+    available, missing = available_arms(wanted)
+    chosen = [available[a] for a in (wanted or available) if a in available]
+    cases, default_repeats = suite(name, pypsa_subsets="pypsa" in available)
     rows = []
     for bc in cases:
         for arm in chosen:

@@ -85,3 +85,10 @@ def test_forecasts_use_only_the_vpp_domain_and_never_know_a_battery() -> None:
         assert vpp_modules <= allowed, (file, vpp_modules - allowed)
         text = (ROOT / file).read_text(encoding="utf-8").lower()
         assert "battery" not in text and "pyomo" not in text, file
+
+
+def test_the_product_never_imports_the_benchmarks() -> None:
+    """`vpp bench` joins the command line through an entry point; the product does not depend on benchmarks/."""
+    for package in ("vpp", "models", "forecasts", "api"):
+        for file, names in imports_of(package).items():
+            assert "benchmarks" not in {_top(n) for n in names}, file

@@ -2,66 +2,63 @@
 
 Exit codes: 0 done; 1 the solver found no schedule (infeasible, or the time
 limit passed without one); 2 bad input (every problem is printed).
+
+Commands installed by other packages join through the ``vpp.commands`` entry
+points (a function each, registered under the entry point's name): the
+benchmark suites' ``vpp bench`` comes from the ``benchmarks`` package that
+way, so the product's command line does not import it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
+from vpp.palette import cost_label
 from vpp.sizing_cli import size as size_command
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Virtual power plant day-ahead dispatch.")
-case_app = typer.Typer(no_args_is_help=True, help="Read, check and materialise cases.")
+ORDER = ("dispatch", "case", "forecast", "size", "serve", "token", "bench")
+"""The commands in the order of a user's day: schedule, look at the case, forecast, plan, serve, measure."""
+
+app = App(
+    order=ORDER,
+    help=(
+        "Virtual power plant day-ahead dispatch.\n\n"
+        "Options that write: --out FOLDER where a command writes several files, "
+        "-o/--output FILE where it writes one. Dates are YYYY-MM-DD; the default day "
+        "is tomorrow where the case lives (Asia/Shanghai for teda-east). "
+        "Yes/no options come in pairs: --chart/--no-chart."
+    ),
+)
+case_app = App(order=("validate", "materialize"), help="Read, check and materialise cases.")
 app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one line per problem, even in logs and pipes
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _fail_case(exc: CaseError) -> None:
-    err.print(f"[bold red]error[/] {len(exc.problems)} problem(s) while {exc.step}:", highlight=False)
-    for p in exc.problems:
-        err.print(f"  - {p}", highlight=False, markup=False)
-    raise typer.Exit(2)
 
 
 @app.command()
 def dispatch(
     case: Annotated[str, typer.Option(help="Built-in case (teda-east) or a case file (.json/.yaml).")] = "teda-east",
-    date: Annotated[str | None, typer.Option(help="Day to schedule, YYYY-MM-DD (built-in cases; default tomorrow in Asia/Shanghai).")] = None,
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Day to schedule (built-in cases; default tomorrow in the case's time zone).")] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit [s].")] = 60.0,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (default: HiGHS decides).")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the output files.")] = Path("out"),
-    summary_json: Annotated[Path | None, typer.Option(help="Also write the summary to this path.")] = None,
-    no_chart: Annotated[bool, typer.Option("--no-chart", help="Skip dispatch.png.")] = False,
-    solver_log: Annotated[bool, typer.Option(help="Show HiGHS's log.")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for the output files.")] = Path("out"),
+    summary_json: Annotated[Path | None, typer.Option(metavar="FILE", help="Also write the summary to this file.")] = None,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Draw dispatch.png.")] = True,
+    solver_log: Annotated[bool, typer.Option("--solver-log/--no-solver-log", help="Show HiGHS's log.")] = False,
     exclusivity: Annotated[str, typer.Option(help="lazy: exclusivity binaries only where a solution needs them (same optimum); spec: always, as model.md writes them.")] = "lazy",
-    weather: Annotated[Path | None, typer.Option(help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
-    load_history: Annotated[Path | None, typer.Option(help="District load history [MW] to forecast the load from (built-in cases).")] = None,
+    weather: Annotated[Path | None, typer.Option(metavar="FILE", help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
+    load_history: Annotated[Path | None, typer.Option(metavar="FILE", help="District load history [MW] to forecast the load from (built-in cases).")] = None,
     engine: Annotated[str, typer.Option(help="matrix: write the standard form directly (fastest); pyomo: build the Pyomo model and compile it (same optimum).")] = "matrix",
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
@@ -75,25 +72,35 @@ def dispatch(
     except ValueError as exc:
         field = str(exc).split(":")[0]
         raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint=hints.get(field, field)) from None
+    if exclusivity not in ("lazy", "spec"):
+        raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
+    if engine not in ("matrix", "pyomo"):
+        raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
+    day = option_date(date)
     try:
-        if exclusivity not in ("lazy", "spec"):
-            raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
-        if engine not in ("matrix", "pyomo"):
-            raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
         inputs = _forecast_inputs(weather, load_history)
-        result = run_day_ahead(case, _date(date), options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
+        result = run_day_ahead(case, day, options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
     except CaseError as exc:
-        _fail_case(exc)
+        fail(exc)
     except SolverError as exc:
-        err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False)
+        err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
-    paths = write_outputs(result, out_dir, chart=not no_chart)
+    paths = write_outputs(result, out_dir, chart=chart)
     if summary_json is not None:
         write_summary(result.summary, summary_json)
+    meta = result.case.meta or {}
     _print_summary(result.summary)
-    for series, source in ((result.case.meta or {}).get("series_sources") or {}).items():
+    print_assumptions(meta)
+    for series, source in (meta.get("series_sources") or {}).items():
         out.print(f"{series}: {source}", highlight=False, markup=False)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def print_assumptions(meta: dict) -> None:
+    """The one line of what the template assumed about the day (``meta["assumptions"]``), if anything."""
+    notes = meta.get("assumptions") or []
+    if notes:
+        out.print("[yellow]assumed[/] " + "; ".join(escape(n) for n in notes), highlight=False)
 
 
 def _forecast_inputs(weather: Path | None, load_history: Path | None) -> dict:
@@ -119,7 +126,7 @@ def _print_summary(s: dict) -> None:
     table.add_row("total cost", f"{s['objective_cny']:,.0f} CNY")
     for term, value in s["cost_cny"].items():
         if term != "total" and abs(value) > 0.5:
-            table.add_row(f"  {term}", f"{value:,.0f} CNY")
+            table.add_row(f"  {cost_label(term)}", f"{value:,.0f} CNY")
     e = s["energy_mwh"]
     table.add_row("consumption", f"{e['consumption_mwh']:,.1f} MWh")
     table.add_row("import / export", f"{e['import_mwh']:,.1f} / {e['export_mwh']:,.1f} MWh")
@@ -136,7 +143,7 @@ def _print_summary(s: dict) -> None:
     table.add_row("build / hand-over / solve", f"{s['build_seconds']:.2f} / {s['handover_seconds']:.2f} / {s['solve_seconds']:.2f} s")
     out.print(table)
     for m in s["messages"]:
-        out.print(f"[yellow]![/] {m}", highlight=False)
+        out.print(f"[yellow]![/] {escape(m)}", highlight=False)
 
 
 @case_app.command("validate")
@@ -147,15 +154,15 @@ def case_validate(path: Annotated[Path, typer.Argument(help="Case file (.json, .
     try:
         data = read_case_data(path)
     except CaseError as exc:
-        _fail_case(exc)
+        fail(exc)
     case, problems = validate_case(data)
     if problems:
-        _fail_case(CaseError(problems, step=f"reading {path.name}"))
+        fail(CaseError(problems, step=f"reading {path.name}"))
     assert case is not None
     out.print(
-        f"[green]valid[/]: {case.name}, {_n(case.steps, 'step')} of {case.step_minutes} min from {case.start.isoformat()}, "
-        f"{_n(len(case.network.nodes), 'node')}, {_n(len(case.assets), 'asset')}, "
-        f"{_n(len(case.demand_response), 'demand-response event')}",
+        f"[green]valid[/]: {escape(case.name)}, {plural(case.steps, 'step')} of {case.step_minutes} min "
+        f"from {case.start.isoformat()}, {plural(len(case.network.nodes), 'node')}, "
+        f"{plural(len(case.assets), 'asset')}, {plural(len(case.demand_response), 'demand-response event')}",
         highlight=False,
     )
 
@@ -163,56 +170,27 @@ def case_validate(path: Annotated[Path, typer.Argument(help="Case file (.json, .
 @case_app.command("materialize")
 def case_materialize(
     case: Annotated[str, typer.Option(help="Built-in case name.")] = "teda-east",
-    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default tomorrow in Asia/Shanghai).")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Day (default tomorrow in the case's time zone).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
 ) -> None:
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
 
-    from vpp.cases import materialize
-    from vpp.dispatch import tomorrow
+    from vpp.cases import template
 
+    day = option_date(date)
     try:
-        c = materialize(case, _date(date) or tomorrow())
+        t = template(case)
+        c = t.materialize(t.day(day))
     except CaseError as exc:
-        _fail_case(exc)
+        fail(exc)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() in (".yaml", ".yml"):
         output.write_text(yaml.safe_dump(json.loads(c.to_json()), sort_keys=False, allow_unicode=True), encoding="utf-8")
     else:
         output.write_text(c.to_json() + "\n", encoding="utf-8")
-    out.print(f"wrote {output}: {c.name}, {c.steps} steps from {c.start.isoformat()}, {len(c.assets)} assets", highlight=False)
-
-
-@app.command()
-def bench(
-    suite: Annotated[str, typer.Option(help="quick (CI, under two minutes) or full (every axis, the 7-day target).")] = "quick",
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for bench.csv, bench.md and the plots.")] = Path("benchmarks/results/bench"),
-    arm: Annotated[list[str] | None, typer.Option(help="Only these arms (repeatable); default: all that can run here.")] = None,
-    repeats: Annotated[int | None, typer.Option(help="Timed runs per case and arm (default: the suite's).")] = None,
-) -> None:
-    """Run a benchmark suite: every arm on the same cases, checked for agreement, timed phase by phase."""
-    from benchmarks.report import targets, write
-    from benchmarks.runner import run_suite
-
-    if suite not in ("quick", "full"):
-        raise typer.BadParameter(f"expected 'quick' or 'full', got {suite!r}", param_hint="--suite")
-    if repeats is not None and repeats < 1:
-        raise typer.BadParameter(f"expected a positive number, got {repeats}", param_hint="--repeats")
-    try:
-        table, missing = run_suite(suite, arm, progress=lambda line: out.print(line, highlight=False), repeats=repeats)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--arm") from None
-    paths = write(table, missing, out_dir, f"Benchmark suite '{suite}'")
-    for name, measured, met in targets(table):
-        label = "[green]met[/]" if met else "[red]not met[/]" if met is not None else "info"
-        out.print(f"{label}  {name}: {measured}", highlight=False)
-    disagree = table[table["agrees"] == False]  # noqa: E712
-    out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
-    if len(disagree):
-        for _, r in disagree.iterrows():
-            err.print(f"[bold red]disagrees[/] {r['case']} · {r['arm']}: {r['objective_cny']:.6f} CNY", highlight=False)
-        raise typer.Exit(1)
+    out.print(f"wrote {output}: {c.name}, {c.steps} steps from {c.start.isoformat()}, {len(c.assets)} assets", highlight=False, markup=False)
+    print_assumptions(c.meta or {})
 
 
 @app.command()
@@ -226,7 +204,7 @@ def serve(
     run_server(host=host, port=port)
 
 
-token_app = typer.Typer(no_args_is_help=True, help="Access tokens of the scheduling service.")
+token_app = App(help="Access tokens of the scheduling service.")
 app.add_typer(token_app, name="token")
 
 
@@ -241,7 +219,15 @@ def token_create(
     create(role=role, name=name)
 
 
+def _plug_in() -> None:
+    """Register the commands other installed packages offer (entry points of the group ``vpp.commands``)."""
+    for ep in entry_points(group="vpp.commands"):
+        if ep.name not in {c.name for c in app.registered_commands}:
+            app.command(ep.name)(ep.load())
+
+
 def main() -> None:
+    _plug_in()
     app()
 
 

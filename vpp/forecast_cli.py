@@ -1,7 +1,9 @@
 """``vpp forecast``: day-ahead forecasts of the built-in case's series, backtests, synthetic history.
 
 Registered in :mod:`vpp.cli` as a sub-app. Exit codes as there: 0 done, 2 bad
-input (every problem printed, naming the file, column or row).
+input (every problem printed, naming the file, column or row). ``pv`` and
+``load`` forecast the series of the template named by ``--case``
+(:mod:`vpp.cases.forecasting` on the template's site).
 """
 
 from __future__ import annotations
@@ -12,47 +14,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from vpp.errors import CaseError, Problem
+from vpp.cli_common import App, bad, fail, option_date, out
+from vpp.errors import CaseError
 
-app = typer.Typer(no_args_is_help=True, help="Forecasts: PV and load for a day, backtests, synthetic history.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+app = App(order=("pv", "load", "backtest", "synthetic"),
+          help="Forecasts: PV and load for a day, backtests, synthetic history.")
 
 HORIZONS = {f"{n}d": n for n in range(1, 8)}
 
 
-def _fail(exc: CaseError) -> None:
-    err.print(f"[bold red]error[/] {len(exc.problems)} problem(s) while {exc.step}:", highlight=False)
-    for p in exc.problems:
-        err.print(f"  - {p}", highlight=False, markup=False)
-    raise typer.Exit(2)
+def _template(case: str) -> Any:
+    """The built-in case named by --case (exit 2 naming the known ones otherwise)."""
+    from vpp.cases import template
 
-
-def _bad(where: str, message: str, step: str) -> None:
-    _fail(CaseError([Problem(where, message)], step=step))
-
-
-def _date(value: str | None) -> Any:
-    import datetime as dt
-
-    from vpp.dispatch import tomorrow
-
-    if value is None:
-        return tomorrow()
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
-def _check_case(case: str) -> None:
-    from vpp.cases import TEMPLATES
-
-    if case not in TEMPLATES:
-        _bad("case", f"unknown built-in case {case!r}: expected one of {sorted(TEMPLATES)}", "forecasting")
+        return template(case, where="--case", step="forecasting")
+    except CaseError as exc:
+        fail(exc)
 
 
 def _round(x: Any) -> Any:
@@ -121,90 +102,91 @@ def _write_scenarios(fc: Any, n: int, seed: int, path: Path, kind: str, upper: f
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False)
-    out.print(f"wrote {path}: {n} scenarios × {len(fc.quantiles)} steps (rho {fc.rho:.3f}, seed {seed})", highlight=False)
+    out.print(f"wrote {path}: {n} scenarios × {len(fc.quantiles)} steps (rho {fc.rho:.3f}, seed {seed})", highlight=False, markup=False)
+
+
+DATE_HELP = "Day (default tomorrow in the case's time zone)."
+SCENARIOS_HELP = "Scenario file (.csv or .parquet); default next to --output."
 
 
 @app.command("pv")
 def forecast_pv_cmd(
-    case: Annotated[str, typer.Option(help="Built-in case.")] = "teda-east",
-    date: Annotated[str | None, typer.Option(help="Day, YYYY-MM-DD (default tomorrow in Asia/Shanghai).")] = None,
-    weather: Annotated[Path | None, typer.Option(help="Weather forecast (CSV or JSON): GHI or cloud cover, temperature, wind.")] = None,
-    pv_history: Annotated[Path | None, typer.Option(help="Measured fleet PV [MW] (timestamp, value): the recent clear-sky index when there is no weather file.")] = None,
+    case: Annotated[str, typer.Option(help="Built-in case whose PV fleet to forecast.")] = "teda-east",
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help=DATE_HELP)] = None,
+    weather: Annotated[Path | None, typer.Option(metavar="FILE", help="Weather forecast (CSV or JSON): GHI or cloud cover, temperature, wind.")] = None,
+    pv_history: Annotated[Path | None, typer.Option(metavar="FILE", help="Measured fleet PV [MW] (timestamp, value): the recent clear-sky index when there is no weather file.")] = None,
     column: Annotated[str | None, typer.Option(help="Value column of --pv-history when it has several.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write (.csv or .json).")] = Path("pv_forecast.csv"),
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write (.csv or .json).")] = Path("pv_forecast.csv"),
     step_minutes: Annotated[int, typer.Option(help="Step [min].")] = 15,
     scenarios: Annotated[int, typer.Option(help="Also draw this many correlated scenarios of the total.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 0,
-    scenarios_out: Annotated[Path | None, typer.Option(help="Scenario file (.csv or .parquet); default next to --output.")] = None,
+    scenarios_output: Annotated[Path | None, typer.Option(metavar="FILE", help=SCENARIOS_HELP)] = None,
 ) -> None:
     """PV of every asset of the case for a day: P10/P50/P90 [MW]."""
     from forecasts.series import read_series
     from forecasts.weather import read_weather
-    from vpp.cases.teda_east import forecast_pv, load_template_data, unwrap_sources
+    from vpp.cases.forecasting import forecast_pv
 
-    _check_case(case)
-    day = _date(date)
+    t = _template(case)
+    day = t.day(option_date(date))
+    site = t.site()
     try:
         w = read_weather(weather) if weather is not None else None
         hist = read_series(pv_history, value_column=column, prefer=("pv_mw",), what="PV history") if pv_history else None
-        fc = forecast_pv(day, weather=w, pv_history=hist, step_minutes=step_minutes)
+        fc = forecast_pv(site, day, weather=w, pv_history=hist, step_minutes=step_minutes)
     except CaseError as exc:
-        _fail(exc)
+        fail(exc)
     except ValueError as exc:
-        _bad("", str(exc), "forecasting PV")
+        bad("", str(exc), "forecasting PV")
     _write_forecast(fc, "pv", case, day, output)
+    _print_written(output, "PV", day, fc, step_minutes)
+    if scenarios > 0:
+        _write_scenarios(fc, scenarios, seed, scenarios_output or output.with_name(output.stem + "_scenarios.csv"), "pv", site.pv_capacity_mw)
+
+
+def _print_written(output: Path, what: str, day: Any, fc: Any, step_minutes: int) -> None:
     q = fc.quantiles
     out.print(
-        f"wrote {output}: PV {day.isoformat()}, energy P10/P50/P90 "
+        f"wrote {output}: {what} {day.isoformat()}, energy P10/P50/P90 "
         + " / ".join(f"{q[c].sum() * step_minutes / 60:,.0f}" for c in q.columns)
         + f" MWh, peak P50 {q[0.5].max():,.1f} MW",
-        highlight=False,
+        highlight=False, markup=False,
     )
     out.print(f"source: {fc.source}", highlight=False, markup=False)
-    if scenarios > 0:
-        d, _ = unwrap_sources(load_template_data())
-        _write_scenarios(fc, scenarios, seed, scenarios_out or output.with_name(output.stem + "_scenarios.csv"), "pv", d["pv"]["total_capacity_mw"])
 
 
 @app.command("load")
 def forecast_load_cmd(
-    case: Annotated[str, typer.Option(help="Built-in case.")] = "teda-east",
-    date: Annotated[str | None, typer.Option(help="Day, YYYY-MM-DD (default tomorrow in Asia/Shanghai).")] = None,
-    load_history: Annotated[Path | None, typer.Option(help="District load history [MW] up to the day before (timestamp, value).")] = None,
+    case: Annotated[str, typer.Option(help="Built-in case whose district load to forecast.")] = "teda-east",
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help=DATE_HELP)] = None,
+    load_history: Annotated[Path | None, typer.Option(metavar="FILE", help="District load history [MW] up to the day before (timestamp, value).")] = None,
     column: Annotated[str | None, typer.Option(help="Value column of --load-history when it has several.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write (.csv or .json).")] = Path("load_forecast.csv"),
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write (.csv or .json).")] = Path("load_forecast.csv"),
     step_minutes: Annotated[int, typer.Option(help="Step [min].")] = 15,
     scenarios: Annotated[int, typer.Option(help="Also draw this many correlated scenarios of the total.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 0,
-    scenarios_out: Annotated[Path | None, typer.Option(help="Scenario file (.csv or .parquet); default next to --output.")] = None,
+    scenarios_output: Annotated[Path | None, typer.Option(metavar="FILE", help=SCENARIOS_HELP)] = None,
 ) -> None:
     """District load for a day, in total and per node: P10/P50/P90 [MW]."""
     from forecasts.series import read_series
-    from vpp.cases.teda_east import forecast_load
+    from vpp.cases.forecasting import forecast_load
 
-    _check_case(case)
-    day = _date(date)
+    t = _template(case)
+    day = t.day(option_date(date))
     try:
         hist = read_series(load_history, value_column=column, prefer=("load_mw",), what="load history") if load_history else None
-        fc = forecast_load(day, load_history=hist, step_minutes=step_minutes)
+        fc = forecast_load(t.site(), day, load_history=hist, step_minutes=step_minutes)
     except CaseError as exc:
-        _fail(exc)
+        fail(exc)
     _write_forecast(fc, "load", case, day, output)
-    q = fc.quantiles
-    out.print(
-        f"wrote {output}: load {day.isoformat()}, energy P10/P50/P90 "
-        + " / ".join(f"{q[c].sum() * step_minutes / 60:,.0f}" for c in q.columns)
-        + f" MWh, peak P50 {q[0.5].max():,.1f} MW",
-        highlight=False,
-    )
-    out.print(f"source: {fc.source}", highlight=False, markup=False)
+    _print_written(output, "load", day, fc, step_minutes)
     if scenarios > 0:
-        _write_scenarios(fc, scenarios, seed, scenarios_out or output.with_name(output.stem + "_scenarios.csv"), "load", None)
+        _write_scenarios(fc, scenarios, seed, scenarios_output or output.with_name(output.stem + "_scenarios.csv"), "load", None)
 
 
 @app.command("backtest")
 def backtest_cmd(
-    series: Annotated[Path, typer.Option(help="CSV (or .csv.gz, .json) with a timestamp column and a value column.")],
+    series: Annotated[Path, typer.Option(metavar="FILE", help="CSV (or .csv.gz, .json) with a timestamp column and a value column.")],
     kind: Annotated[str, typer.Option(help="load or pv.")] = "load",
     horizon: Annotated[str, typer.Option(help="Days from the origin: 1d (day ahead) to 7d.")] = "1d",
     resolution: Annotated[str | None, typer.Option(help="15min, 30min or 1h (mean of the finer data); default the file's.")] = None,
@@ -216,12 +198,12 @@ def backtest_cmd(
     temperature_column: Annotated[str | None, typer.Option(help="Column of measured air temperature, used as a perfect forecast.")] = None,
     min_train_days: Annotated[int, typer.Option(help="Days of history before the first forecast.")] = 28,
     retrain_every: Annotated[int | None, typer.Option(help="Retrain every this many days, always on data before the origin (default weekly; at most ~50 trainings).")] = None,
-    start: Annotated[str | None, typer.Option(help="First day to forecast, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option(help="Last day to forecast, YYYY-MM-DD.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="PNG of forecast against actual for a week.")] = None,
-    plot_week: Annotated[str | None, typer.Option(help="First day of the plotted week (default the last week).")] = None,
-    forecasts_csv: Annotated[Path | None, typer.Option(help="Write every step's actual, baseline and quantiles here.")] = None,
+    start: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="First day to forecast.")] = None,
+    end: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Last day to forecast.")] = None,
+    as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the metrics as JSON instead of a table.")] = False,
+    plot: Annotated[Path | None, typer.Option(metavar="FILE", help="PNG of forecast against actual for a week.")] = None,
+    plot_week: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="First day of the plotted week (default the last week).")] = None,
+    forecasts_csv: Annotated[Path | None, typer.Option(metavar="FILE", help="Write every step's actual, baseline and quantiles here.")] = None,
 ) -> None:
     """Rolling-origin backtest: forecast each day from the data before it; MAE, RMSE, MAPE, pinball, coverage, skill."""
     from forecasts.backtest import plot_week as plot_week_fn
@@ -229,14 +211,16 @@ def backtest_cmd(
     from forecasts.series import read_series, resample_mean
 
     step = f"backtesting {series.name}"
+    for value, option in ((start, "--start"), (end, "--end"), (plot_week, "--plot-week")):
+        option_date(value, option)
     if kind not in ("load", "pv"):
-        _bad("--kind", f"expected load or pv, got {kind!r}", step)
+        bad("--kind", f"expected load or pv, got {kind!r}", step)
     if horizon not in HORIZONS:
-        _bad("--horizon", f"expected one of {', '.join(HORIZONS)}, got {horizon!r}", step)
+        bad("--horizon", f"expected one of {', '.join(HORIZONS)}, got {horizon!r}", step)
     if resolution is not None and resolution not in ("15min", "30min", "1h"):
-        _bad("--resolution", f"expected 15min, 30min or 1h, got {resolution!r}", step)
+        bad("--resolution", f"expected 15min, 30min or 1h, got {resolution!r}", step)
     if calendar not in ("china", "weekday"):
-        _bad("--calendar", f"expected china or weekday, got {calendar!r}", step)
+        bad("--calendar", f"expected china or weekday, got {calendar!r}", step)
     try:
         s = read_series(series, value_column=column, prefer=(f"{kind}_mw",), timezone=timezone, repair=True)
         temp = None
@@ -264,9 +248,9 @@ def backtest_cmd(
             temperature=temp,
         )
     except CaseError as exc:
-        _fail(exc)
+        fail(exc)
     except ValueError as exc:
-        _bad(series.name, str(exc), step)
+        bad(series.name, str(exc), step)
     if forecasts_csv is not None:
         frame = result.frame.rename(columns={q: _level_name(q) for q in result.frame.columns if isinstance(q, float)})
         frame.index = [t.isoformat() for t in frame.index]
@@ -277,7 +261,7 @@ def backtest_cmd(
         try:
             plot_week_fn(result, plot, plot_week)
         except ValueError as exc:
-            _bad("--plot-week", str(exc), step)
+            bad("--plot-week", str(exc), step)
     doc = _round(result.to_dict())
     if as_json:
         print(json.dumps(doc, indent=1, ensure_ascii=False))
@@ -300,42 +284,41 @@ def backtest_cmd(
     table.add_row("training", f"{len(result.fits)} fits, mean {m['mean_fit_seconds']:.2f} s; total {m['total_seconds']:.1f} s")
     out.print(table)
     if st["temperature"]:
-        out.print(f"[yellow]![/] {st['temperature']}", highlight=False)
+        out.print(f"[yellow]![/] {escape(st['temperature'])}", highlight=False)
     for note in st.get("repairs") or []:
-        out.print(f"[yellow]![/] {note}", highlight=False)
+        out.print(f"[yellow]![/] {escape(note)}", highlight=False)
     if plot is not None:
         out.print(f"wrote {plot}", highlight=False)
 
 
 @app.command("synthetic")
 def synthetic_cmd(
+    case: Annotated[str, typer.Option(help="Built-in case whose place (location, PV fleet, load peak) to simulate.")] = "teda-east",
     year: Annotated[int, typer.Option(help="Calendar year.")] = 2025,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
-    output: Annotated[Path, typer.Option("-o", "--output", help="CSV (.csv or .csv.gz).")] = Path("teda_east_synthetic_15min.csv.gz"),
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="CSV (.csv or .csv.gz).")] = Path("teda_east_synthetic_15min.csv.gz"),
 ) -> None:
-    """Write a SYNTHETIC year of 15-minute TEDA east history (load, PV, weather) from documented assumptions."""
+    """Write a SYNTHETIC year of 15-minute history (load, PV, weather) of a built-in case from documented assumptions."""
     from forecasts.synthetic import synthetic_history, write_history
-    from vpp.cases.teda_east import load_template_data, pv_fleet, pv_system, unwrap_sources
 
-    d, _ = unwrap_sources(load_template_data())
-    loc = d["location"]
+    site = _template(case).site()
     frame = synthetic_history(
         year,
-        pv_fleet(d),
-        loc["latitude_deg"],
-        loc["longitude_deg"],
-        load_peak_mw=d["load"]["inflexible_peak_mw"],
+        site.pv_arrays,
+        site.latitude_deg,
+        site.longitude_deg,
+        load_peak_mw=site.load_peak_mw,
         seed=seed,
-        timezone=loc["timezone"],
-        altitude_m=loc["altitude_m"],
-        albedo=d["pv"]["albedo"],
-        system=pv_system(d["pv"]),
+        timezone=site.timezone,
+        altitude_m=site.altitude_m,
+        albedo=site.albedo,
+        system=site.pv_system,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_history(frame, str(output), what=f"TEDA east district {year}, 15 min", seed=seed)
+    write_history(frame, str(output), what=f"{site.name} {year}, 15 min", seed=seed)
     out.print(
         f"wrote {output}: SYNTHETIC {len(frame)} rows; load {frame['load_mw'].sum() / 4e6:.2f} TWh, peak "
-        f"{frame['load_mw'].max():.0f} MW; PV {frame['pv_mw'].sum() / 4 / d['pv']['total_capacity_mw']:.0f} kWh/kWp; "
+        f"{frame['load_mw'].max():.0f} MW; PV {frame['pv_mw'].sum() / 4 / site.pv_capacity_mw:.0f} kWh/kWp; "
         f"GHI {frame['ghi_w_per_m2'].sum() / 4 * 3.6e-3:.0f} MJ/m2",
-        highlight=False,
+        highlight=False, markup=False,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,10 +25,21 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from vpp.errors import CaseError
+from vpp.cli_common import err, fail, out
+from vpp.errors import CaseError, Problem
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "battery": "battery", "year": "year"}
+"""The option that sets each section of the settings (``--economics KEY=VALUE``)."""
+
+
+def _fail(exc: CaseError) -> None:
+    """Print the problems naming the option that set a setting (``--economics discount_rate``), exit 2."""
+    problems = []
+    for p in exc.problems:
+        section, _, key = p.path.partition(".")
+        where = f"{OPTION_OF[section]} {key}" if section in OPTION_OF and key and OPTION_OF[section].startswith("--") else p.path
+        problems.append(Problem(where, p.message))
+    fail(CaseError(problems, step=exc.step))
 
 
 class _Rate(ProgressColumn):
@@ -56,25 +67,26 @@ def size(
     typical_days: Annotated[int | None, typer.Option(help="Co-optimise and sweep over K tsam typical days, then check against the full year.")] = None,
     sweep: Annotated[str | None, typer.Option(help="power=…,energy=… totals over the sites [MW, MWh]: lists (10,20,30) or ranges (0:80:20).")] = None,
     sites: Annotated[str | None, typer.Option(help="Comma-separated node ids where storage may go (default: the nodes of the case's batteries).")] = None,
-    series: Annotated[Path | None, typer.Option(help="CSV/Parquet of the year's series: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")] = None,
+    series: Annotated[Path | None, typer.Option(metavar="FILE", help="CSV/Parquet of the year's series: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")] = None,
     economics: Annotated[list[str] | None, typer.Option(help="Override an economics default, e.g. discount_rate=0.08 (repeatable).")] = None,
     sizing_opt: Annotated[list[str] | None, typer.Option("--sizing", help="Override a sizing default, e.g. duration_max_h=2 (repeatable).")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the tables, sizing.json and the plots.")] = Path("out-sizing"),
-    summary_json: Annotated[Path | None, typer.Option(help="Also write sizing.json to this path.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for the tables, sizing.json and the plots.")] = Path("out-sizing"),
+    summary_json: Annotated[Path | None, typer.Option(metavar="FILE", help="Also write sizing.json to this file.")] = None,
     scheduler: Annotated[str, typer.Option(help="local (a local Dask cluster, all cores), serial, or an existing Dask cluster tcp://HOST:PORT.")] = "local",
     workers: Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: one per core).")] = None,
     chunk: Annotated[str, typer.Option(help="month: each month starts from soc_initial (parallel months); none: one chain over the year.")] = "month",
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of each day.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit per day [s] (a retry gets 4×).")] = 60.0,
-    full_year_check: Annotated[bool, typer.Option(help="With typical days: also simulate the full year at no storage and the recommended size.")] = True,
-    sweep_full_year: Annotated[bool, typer.Option(help="With typical days: run the sweep over the full year instead (slow; compares the recommended size with the year's best).")] = False,
-    plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
+    full_year_check: Annotated[bool, typer.Option("--full-year-check/--no-full-year-check", help="With typical days: also simulate the full year at no storage and the recommended size.")] = True,
+    sweep_full_year: Annotated[bool, typer.Option("--sweep-full-year/--no-sweep-full-year", help="With typical days: run the sweep over the full year instead (slow; compares the recommended size with the year's best).")] = False,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the PNG plots.")] = True,
 ) -> None:
     """Size storage: a year of days (or typical days), co-optimisation and a sweep, NPV/IRR/payback/LCOS."""
     from pydantic import ValidationError
 
     from vpp.sizing import SizingRequest, write_outputs
     from vpp.sizing.runner import Runner
+    from vpp.sizing.schema import check_request
     from vpp.sizing.study import run_study
 
     try:
@@ -88,8 +100,12 @@ def size(
         )
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
-            err.print(f"[bold red]error[/] --{'-'.join(str(x) for x in e['loc']).replace('_', '-')}: {e['msg']}", highlight=False)
+            err.print(f"[bold red]error[/] --{'-'.join(str(x) for x in e['loc']).replace('_', '-')}: {escape(e['msg'])}", highlight=False)
         raise typer.Exit(2) from None
+    try:
+        check_request(req)  # before any worker starts
+    except CaseError as exc:
+        _fail(exc)
 
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("days"), _Rate(),
@@ -115,10 +131,7 @@ def size(
         with progress, runner:
             result = run_study(req, runner, progress=tick, log=log)
     except CaseError as exc:
-        err.print(f"[bold red]error[/] {len(exc.problems)} problem(s) while {exc.step}:", highlight=False)
-        for p in exc.problems:
-            err.print(f"  - {p}", highlight=False, markup=False)
-        raise typer.Exit(2) from None
+        _fail(exc)
     paths = write_outputs(result, out_dir, plots=plots)
     if summary_json is not None:
         summary_json.parent.mkdir(parents=True, exist_ok=True)
@@ -136,19 +149,20 @@ def _money(x: float | None, unit: str = "CNY") -> str:
 
 
 def _print(s: dict[str, Any]) -> None:
-    r = s["recommended"]
+    r, now = s["recommended"], s["case_storage"]
     t = Table(title=f"storage sizing: {s['case']} {s['year']} ({r['method']})", show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
-    t.add_row("recommended", f"{r['power_mw']:.2f} MW / {r['energy_mwh']:.2f} MWh")
+    t.add_row("recommended", _size(r["power_mw"], r["energy_mwh"]))
     for site in r["sites"]:
-        t.add_row(f"  {site['site']}", f"{site['power_mw']:.2f} MW / {site['energy_mwh']:.2f} MWh")
-    t.add_row("capital cost", _money(r["capex_cny"]))
-    t.add_row("saving a year", _money(r["saving_cny_per_year"]))
+        t.add_row(f"  {site['site']}", _size(site["power_mw"], site["energy_mwh"]))
+    t.add_row("storage in the case now", f"{_size(now['power_mw'], now['energy_mwh'])} ({now.get('source') or 'the case'})")
     t.add_row("NPV", _money(r["npv_cny"]))
     t.add_row("IRR", "–" if r["irr"] is None else f"{100 * r['irr']:.1f} %")
     t.add_row("payback simple / discounted", " / ".join("–" if v is None else f"{v:.1f} yr" for v in (r["simple_payback_years"], r["discounted_payback_years"])))
     t.add_row("LCOS", _money(r["lcos_cny_per_mwh"], "CNY/MWh"))
+    t.add_row("capital cost", _money(r["capex_cny"]))
+    t.add_row("saving a year", _money(r["saving_cny_per_year"]))
     t.add_row("cycles a year", f"{r['equivalent_cycles_per_year']:.0f}" if r["equivalent_cycles_per_year"] is not None else "–")
     t.add_row("economics from", r["economics_basis"])
     cmp_ = s.get("typical_vs_full_year")
@@ -156,5 +170,12 @@ def _print(s: dict[str, Any]) -> None:
         d = cmp_["saving_from_storage"]
         t.add_row("saving: typical days vs year", f"{_money(d['typical_days_cny'])} vs {_money(d['full_year_cny'])}")
     sw = s["sweep"]["best"]
-    t.add_row("sweep's best point", f"{sw['power_mw']:.2f} MW / {sw['energy_mwh']:.2f} MWh, NPV {_money(sw['npv_cny'])}")
+    t.add_row("sweep's best point", f"{_size(sw['power_mw'], sw['energy_mwh'])}, NPV {_money(sw['npv_cny'])}")
     out.print(t)
+    note = ((s.get("assumptions") or {}).get("days") or {}).get("note")
+    if note:
+        out.print(f"[yellow]assumed[/] {escape(note)}", highlight=False)
+
+
+def _size(power_mw: float, energy_mwh: float) -> str:
+    return f"{power_mw:,.2f} MW / {energy_mwh:,.2f} MWh"

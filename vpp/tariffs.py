@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, tzinfo
 from typing import Literal
 
 import numpy as np
@@ -80,7 +80,9 @@ class TouTariff:
 
     ``hours_by_month[m]`` holds 24 period names for month ``m`` (1–12), hour
     ``h`` covering local clock time [h:00, h+1:00). Price of a period =
-    ``flat_cny_per_mwh × ratio[period]`` [CNY/MWh].
+    ``flat_cny_per_mwh × ratio[period]`` [CNY/MWh]. ``in_force_from`` and
+    ``in_force_until`` (inclusive; None: open) bound the days the calendar
+    was published for; :meth:`note` says when a day lies outside them.
     """
 
     name: str
@@ -92,6 +94,24 @@ class TouTariff:
     hours_by_month: Mapping[int, tuple[str, ...]]
     flat_source: str = "[assumed]"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+
+    def in_force(self, day: date) -> bool:
+        """Whether ``day`` (local) lies within the days the calendar is in force."""
+        return (self.in_force_from is None or day >= self.in_force_from) and (
+            self.in_force_until is None or day <= self.in_force_until
+        )
+
+    def note(self, day: date) -> str | None:
+        """One line saying that the calendar is applied to a day outside its days in force, else None."""
+        if self.in_force(day):
+            return None
+        if self.in_force_from is not None and day < self.in_force_from:
+            when = f"before the {self.name} tariff came into force ({self.in_force_from.isoformat()})"
+        else:
+            when = f"after the {self.name} tariff's last day in force ({self.in_force_until})"
+        return f"{day.isoformat()} is {when}: its periods and prices are applied anyway"
 
     def period(self, month: int, hour: int) -> str:
         """Period name ('valley'|'flat'|'peak'|'critical_peak') at local ``hour`` (0–23) of ``month`` (1–12)."""
@@ -181,6 +201,7 @@ TIANJIN_TOU_2025 = TouTariff(
         **{m: _TJ_SHOULDER for m in (3, 4, 5, 6, 9, 10, 11)},
     },
     notes=("peak = flat × 1.6, valley = flat × 0.4, critical peak = peak × 1.2",),
+    in_force_from=date(2025, 10, 1),
 )
 
 TARIFFS: dict[str, TouTariff] = {TIANJIN_TOU_2025.name: TIANJIN_TOU_2025}

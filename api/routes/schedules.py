@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,12 +31,10 @@ from api.schemas import (
 from api.settings import Settings
 from api.store import curve_csv
 from vpp.case import validate_case
+from vpp.cases import TEMPLATES
 from vpp.errors import Problem
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"], route_class=StrictRoute)
-
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
-
 
 def links(schedule_id: str, job_id: str | None = None) -> dict[str, str]:
     out = {"self": f"/v1/schedules/{schedule_id}", "curve_csv": f"/v1/schedules/{schedule_id}/curve.csv",
@@ -126,7 +122,7 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
         params: dict[str, Any] = {"case": body.case, "options": options}
         run_async = run_async or size > settings.async_threshold_step_assets
     else:
-        day = body.date or (dt.datetime.now(LOCAL_ZONE).date() + dt.timedelta(days=1)).isoformat()
+        day = body.date or TEMPLATES[body.template].tomorrow().isoformat()  # tomorrow where the template lives
         params = {"template": body.template, "date": day, "options": options}
     job = new_job("schedule", params, created_by=who.name)
     if run_async:

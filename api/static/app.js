@@ -3,9 +3,11 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "vpp.token";
-  const COLORS = { pv: "#f5c542", battery: "#3fa7ff", network: "#7f8c9a", unserved: "#ff4d4d", green: "#5bd68f",
-    load: "#c678dd", flexible_load: "#e06c9f", curtailable_load: "#d19a66", shiftable_load: "#56b6c2",
-    thermal_storage: "#61afef", charge: "#2b6fb3", export: "#98c379" };
+  // colours and labels shared with dispatch.png (vpp/palette.py → palette.js)
+  const P = window.VPP_PALETTE;
+  const colour = (role) => P.series[role].colour;
+  const label = (role) => P.series[role].label;
+  const costLabel = (term) => P.cost_terms[term] || term.replace(/_/g, " ");
   let current = null;  // the schedule shown
   let charts = [];
 
@@ -82,6 +84,7 @@
     status(`Schedule ${body.id}: ${s.status}`, s.unserved.length ? "error" : "ok");
     $("result").hidden = false;
     $("result-title").textContent = `${body.case} · ${body.date} · ${s.steps} × ${s.step_minutes} min`;
+    $("assumptions").textContent = "";  // the case's, once it is in (loadCaseNodes)
     fillNodes(body);
     draw();
     summaryTable(s);
@@ -106,33 +109,34 @@
     if ([...sel.options].some((o) => o.value === was)) sel.value = was;
   }
 
-  // Supply and demand at a node (or the whole district): stacked areas up and down.
+  // Supply and demand at a node (or the whole district): stacked areas up and down, in dispatch.png's order.
   function balance(sched, node) {
     const n = sched.timestamps.length;
     const at = (type, q) => series(sched, (s) => s.type === type && s.quantity === q && (!node || s.node === node));
+    const part = (role, values, name) => [name || label(role), colour(role), values];
     const supply = []; const demand = [];
-    supply.push(["PV", COLORS.pv, sum(at("pv", "power_mw"), n)]);
-    supply.push(["storage discharge", COLORS.battery, sum(at("battery", "discharge_mw"), n)]);
-    demand.push(["storage charge", COLORS.charge, sum(at("battery", "charge_mw"), n)]);
-    for (const t of ["load", "flexible_load", "curtailable_load", "shiftable_load", "thermal_storage"]) {
-      const v = sum(at(t, "consumption_mw"), n);
-      if (v.some((x) => x > 1e-9)) demand.push([t.replace("_", " "), COLORS[t], v]);
+    supply.push(part("pv", sum(at("pv", "power_mw"), n)));
+    supply.push(part("battery_discharge", sum(at("battery", "discharge_mw"), n)));
+    for (const t of ["load", "curtailable_load", "shiftable_load", "flexible_load", "thermal_storage"]) {
+      demand.push(part(t, sum(at(t, "consumption_mw"), n)));
     }
+    demand.push(part("battery_charge", sum(at("battery", "charge_mw"), n)));
+    const unserved = (pred) => sum(series(sched, (s) => s.type === "node" && s.quantity === "unserved_mw" && pred(s)), n);
     if (!node) {
       const grid = (q) => sum(series(sched, (s) => s.asset === "grid" && s.quantity === q), n);
       const green = grid("green_mw"); const imp = grid("import_mw");
-      supply.push(["grid import", COLORS.network, imp.map((v, i) => v - green[i])]);
-      supply.push(["green contracts", COLORS.green, green]);
-      demand.push(["export", COLORS.export, grid("export_mw")]);
-      supply.push(["unserved", COLORS.unserved, sum(series(sched, (s) => s.type === "node" && s.quantity === "unserved_mw"), n)]);
+      supply.push(part("grid", imp.map((v, i) => v - green[i])));
+      supply.push(part("green", green));
+      demand.push(part("export", grid("export_mw")));
+      supply.push(part("unserved", unserved(() => true)));
     } else {
       // net flow into the node: children's flows (upwards) minus its own branch flow (upwards)
       const own = sum(series(sched, (s) => s.type === "node" && s.quantity === "flow_mw" && s.asset === node), n);
       const children = sum(series(sched, (s) => s.type === "node" && s.quantity === "flow_mw" && childOf(s.asset, node)), n);
       const net = own.map((v, i) => children[i] - v);
-      supply.push(["from the network", COLORS.network, pos(net)]);
-      demand.push(["to the network", COLORS.export, neg(net)]);
-      supply.push(["unserved", COLORS.unserved, sum(series(sched, (s) => s.type === "node" && s.quantity === "unserved_mw" && s.asset === node), n)]);
+      supply.push(part("grid", pos(net), "from the network"));
+      demand.push(part("export", neg(net), "to the network"));
+      supply.push(part("unserved", unserved((s) => s.asset === node)));
     }
     return { supply: supply.filter((x) => x[2].some((v) => v > 1e-9)), demand: demand.filter((x) => x[2].some((v) => v > 1e-9)) };
   }
@@ -146,7 +150,7 @@
   // x is time in steps: x = k is the start of step k, x = n the end of the day; a window [a, b) spans x = a to x = b
   const shade = {
     hooks: { drawClear: [(u) => {
-      const ctx = u.ctx; ctx.save(); ctx.fillStyle = "rgba(255, 170, 60, 0.13)";
+      const ctx = u.ctx; ctx.save(); ctx.fillStyle = colour("demand_response"); ctx.globalAlpha = 0.13;
       for (const [a, b] of drWindows()) {
         const x0 = u.valToPos(a, "x", true); const x1 = u.valToPos(b, "x", true);
         ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
@@ -177,12 +181,10 @@
     const chart = new uPlot({
       width, height: (opts && opts.height) || 220,
       plugins: [shade],
-      scales: { x: { time: false, range: () => [0, n] } },
+      scales: { x: { time: false, range: () => [0, n] }, ...((opts && opts.range) ? { y: { range: () => opts.range } } : {}) },
       axes: [
         { stroke: axisStroke, grid, values: (u, ticks) => ticks.map((i) => labels[Math.round(i)] || "") },
         { stroke: axisStroke, grid, size: 60 },
-        ...((opts && opts.right) ? [{ scale: opts.right, side: 1, stroke: axisStroke, grid: { show: false }, size: 60,
-                                      label: opts.rightLabel, labelSize: 16 }] : []),
       ],
       legend: { live: true },
       series: [{ label: "time", value: (u, v) => (v == null ? "" : labels[Math.round(v)]) }, ...lines.map((l) => l.opts)],
@@ -207,20 +209,34 @@
     const sched = current.schedule; const labels = timeLabels(sched);
     const b = balance(sched, $("node").value);
     makeChart($("chart-balance"), labels, [...stacked(b.supply, 1), ...stacked(b.demand, -1)], { height: 300 });
-    // batteries [MWh] on the left axis; thermal stores [MWh_th], often far larger, on the right one
+    // every store as a share of its capacity [%], as in dispatch.png; the legend also gives MWh (MWh_th)
     const levels = series(sched, (s) => s.quantity === "soc_mwh" || s.quantity === "level_mwh_th");
-    const thermal = levels.some((s) => s.quantity === "level_mwh_th");
-    const storage = levels.map((s, i) => ({
-      opts: { label: s.asset + (s.quantity === "level_mwh_th" ? " [MWh_th, right]" : ""),
-              scale: s.quantity === "level_mwh_th" ? "th" : "y", dash: s.quantity === "level_mwh_th" ? [6, 4] : undefined,
-              stroke: ["#3fa7ff", "#5bd68f", "#f5c542", "#c678dd", "#56b6c2", "#e06c9f", "#d19a66"][i % 7], width: 2, points: { show: false } },
-      data: ends(s.values, ((current && current.case_levels) || {})[s.asset]) }));
-    makeChart($("chart-storage"), labels, storage, thermal ? { right: "th", rightLabel: "MWh_th" } : undefined);
+    const stores = (current && current.case_stores) || {};
+    const batteries = levels.filter((s) => s.quantity === "soc_mwh").map((s) => s.asset);
+    const storage = levels.map((s) => {
+      const store = stores[s.asset]; const thermal = s.quantity === "level_mwh_th";
+      const unit = thermal ? "MWh_th" : "MWh";
+      const pct = (v) => (v == null || !store || !(store.capacity > 0) ? null : 100 * v / store.capacity);
+      const mwh = ends(s.values, store ? store.initial : null);
+      return {
+        opts: { label: s.asset + (thermal ? " (thermal)" : ""), dash: thermal ? [6, 4] : undefined, width: 2, points: { show: false },
+                stroke: thermal ? colour("thermal_storage") : P.batteries[batteries.indexOf(s.asset) % P.batteries.length],
+                value: (u, v, si, i) => (v == null || i == null ? "" : `${v.toFixed(0)} % (${mwh[i].toFixed(1)} ${unit})`) },
+        data: mwh.map(pct) };
+    });
+    makeChart($("chart-storage"), labels, storage, { range: [0, 100] });
     const price = series(sched, (s) => s.asset === "grid" && (s.quantity === "buy_cny_per_mwh" || s.quantity === "sell_cny_per_mwh"))
       .filter((s) => s.values.some((v) => v)).map((s) => ({
-        opts: { label: s.quantity === "buy_cny_per_mwh" ? "buy" : "sell", stroke: s.quantity === "buy_cny_per_mwh" ? "#ff9f43" : "#98c379", width: 2, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }) },
+        opts: { label: label(s.quantity === "buy_cny_per_mwh" ? "buy" : "sell"), stroke: colour(s.quantity === "buy_cny_per_mwh" ? "buy" : "sell"), width: 2, points: { show: false }, paths: uPlot.paths.stepped({ align: 1 }) },
         data: held(s.values) }));
     makeChart($("chart-prices"), labels, price);
+  }
+
+  // a time span of the day: "HH:MM–HH:MM", the end of the day as 24:00 (a whole day reads 00:00–24:00)
+  function span(from, to) {
+    const day = (iso) => iso.slice(0, 10); const clock = (iso) => iso.slice(11, 16);
+    const end = clock(to) === "00:00" && day(to) > day(from) ? "24:00" : clock(to);
+    return `${clock(from)}–${end}`;
   }
 
   function summaryTable(s) {
@@ -228,7 +244,7 @@
     const fmt = (v, d) => (v == null ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
     rows.push(["status", `${s.status} (gap ${s.mip_gap == null ? "–" : Number(s.mip_gap).toExponential(1)})`]);
     rows.push(["total cost [CNY]", fmt(s.objective_cny, 0)]);
-    for (const [k, v] of Object.entries(s.cost_cny)) if (k !== "total" && Math.abs(v) > 0.5) rows.push([`  ${k} [CNY]`, fmt(v, 0)]);
+    for (const [k, v] of Object.entries(s.cost_cny)) if (k !== "total" && Math.abs(v) > 0.5) rows.push([`  ${costLabel(k)} [CNY]`, fmt(v, 0)]);
     const e = s.energy_mwh;
     rows.push(["consumption [MWh]", fmt(e.consumption_mwh, 1)]);
     rows.push(["import / export [MWh]", `${fmt(e.import_mwh, 1)} / ${fmt(e.export_mwh, 1)}`]);
@@ -238,14 +254,23 @@
     rows.push(["emissions [tCO2]", fmt(s.emissions_t, 1)]);
     rows.push(["renewable share", s.renewable_share == null ? "–" : (100 * s.renewable_share).toFixed(1) + " %"]);
     rows.push(["peak import [MW]", fmt(s.peak_import_mw, 1)]);
-    for (const ev of s.demand_response) rows.push([`DR ${ev.id} ${ev.from.slice(11, 16)}–${ev.to.slice(11, 16)}`, `${ev.joined ? "joined" : "not joined"}, ${fmt(ev.delivered_mwh, 1)} of ${fmt(ev.requested_mwh, 1)} MWh`]);
+    for (const ev of s.demand_response) rows.push([`DR ${ev.id} ${span(ev.from, ev.to)}`, `${ev.joined ? "joined" : "not joined"}, ${fmt(ev.delivered_mwh, 1)} of ${fmt(ev.requested_mwh, 1)} MWh`]);
     rows.push(["solve time [s]", fmt(s.build_seconds + s.handover_seconds + s.solve_seconds, 3)]);
     const table = $("summary"); table.innerHTML = "";
     for (const [k, v] of rows) {
       const tr = table.insertRow(); tr.insertCell().textContent = k; const td = tr.insertCell(); td.textContent = v; td.className = "num";
     }
+    // what went unmet, with its times from the summary's periods; then any other message
+    const lines = (s.unserved || []).map((u) => {
+      const when = u.periods.map((p) => span(p.from, p.to)).join(", ");
+      if (u.kind === "unserved_electric") return `unserved energy at node ${u.where}: ${fmt(u.energy_mwh, 3)} MWh (max ${fmt(u.max_mw, 3)} MW) during ${when}`;
+      if (u.kind === "unserved_thermal") return `unserved thermal demand at ${u.where}: ${fmt(u.energy_mwh_th, 3)} MWh_th during ${when}`;
+      return `demand-response shortfall in event ${u.where}: ${fmt(u.energy_mwh, 3)} MWh during ${when}`;
+    });
     const msgs = $("messages"); msgs.innerHTML = "";
-    for (const m of s.messages) { const li = document.createElement("li"); li.textContent = m; msgs.appendChild(li); }
+    for (const m of [...lines, ...s.messages.slice((s.unserved || []).length)]) {
+      const li = document.createElement("li"); li.textContent = m; msgs.appendChild(li);
+    }
   }
 
   async function downloadCsv(ev) {
@@ -282,11 +307,13 @@
       current.case_nodes = {};
       for (const n of body.network.nodes || []) current.case_nodes[n.id] = n.parent || root;
     }
-    current.case_levels = {};  // the stores' levels at the start of the day [MWh, MWh_th]
+    current.case_stores = {};  // each store's capacity and level at the start of the day [MWh, MWh_th]
     for (const a of body.assets || []) {
-      if (a.type === "battery" && a.soc_initial != null) current.case_levels[a.id] = a.soc_initial * a.energy_mwh;
-      if (a.type === "thermal_storage" && a.level_initial != null) current.case_levels[a.id] = a.level_initial * a.capacity_mwh_th;
+      if (a.type === "battery") current.case_stores[a.id] = { capacity: a.energy_mwh, initial: a.soc_initial == null ? null : a.soc_initial * a.energy_mwh };
+      if (a.type === "thermal_storage") current.case_stores[a.id] = { capacity: a.capacity_mwh_th, initial: a.level_initial == null ? null : a.level_initial * a.capacity_mwh_th };
     }
+    const notes = (body.meta && body.meta.assumptions) || [];
+    $("assumptions").textContent = notes.length ? "Assumed: " + notes.join("; ") : "";
   }
 
   $("token-form").addEventListener("submit", (ev) => { ev.preventDefault(); localStorage.setItem(TOKEN_KEY, $("token").value.trim()); showToken(); refreshRecent(); });

@@ -5,7 +5,9 @@ Every arm is a module with
 - ``NAME``: a short label (``product``, ``direct``, ``pypsa``, ``product-binaries-always`` …);
 - ``supports(case) -> str | None``: ``None`` when the arm can express the case,
   else the reason it cannot (the runner then records the case as skipped for it);
-- ``run(case, settings) -> ArmResult``: solve once and report.
+- ``run(case, settings) -> ArmResult``: solve once and report;
+- optionally ``REQUIRES``: the packages it needs beyond the product's (an arm
+  whose package is not installed is skipped, with a note saying how to install it).
 
 Phases are wall-clock seconds, named ``build`` (from the case to the arm's own
 model), ``handover`` (from that model to HiGHS's memory), ``solve`` (HiGHS's

@@ -132,6 +132,8 @@ from vpp.case import (
 )
 
 NAME = "pypsa"
+REQUIRES = ("pypsa",)
+"""Packages the arm needs beyond the product's (the ``bench`` extra): it is skipped, with a note, without them."""
 IO_API = "direct"  # linopy → HiGHS through highspy's API ("lp" would write and read an LP file)
 _TOL = 1e-9
 

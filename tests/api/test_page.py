@@ -64,7 +64,7 @@ def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path
                           let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
             assert painted > 5000, (chart, painted)
         legend = page.text_content("#chart-balance")
-        for label in ("PV", "grid import", "storage discharge", "load", "storage charge"):
+        for label in ("PV used", "grid import", "battery discharge", "fixed load", "battery charge"):
             assert label in legend, label
         storage_legend = page.text_content("#chart-storage")
         assert "bess-s110-1" in storage_legend and "yujiapu-ice-storage" in storage_legend
@@ -170,9 +170,9 @@ def _assert_shaded_over(shades: dict[str, dict], steps: int, window: list[int]) 
 def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Server) -> None:
     """The DR window [start_step, end_step) is shaded from the start of start_step to the end of end_step − 1.
 
-    The storage chart is narrower than the supply/demand one (a half-width panel, and a right-hand MWh_th
-    axis), so the same window is fewer pixels wide there; in time it is the same on every chart. A window
-    that ends with the day ends at the plot's right edge; storage levels (end-of-step values) are drawn at
+    The storage chart is narrower than the supply/demand one (a half-width panel), so the same window is
+    fewer pixels wide there; in time it is the same on every chart. A window that ends with the day ends
+    at the plot's right edge (and reads 22:00–24:00); storage levels (end-of-step values) are drawn at
     the end of their step, so a store's discharge during the window falls inside the shade.
     """
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
@@ -200,11 +200,12 @@ def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Serve
         stores = {a["id"]: a for a in case["assets"] if a["type"] in ("battery", "thermal_storage")}
         levels = {s["asset"]: s["values"] for s in body["schedule"]["series"] if s["quantity"] in ("soc_mwh", "level_mwh_th")}
         assert set(levels) == set(stores)
-        for label, drawn in storage["series"].items():
+        for label, drawn in storage["series"].items():  # as a share of the store's capacity [%], as in dispatch.png
             asset = label.split(" ")[0]
             a = stores[asset]
-            initial = a["soc_initial"] * a["energy_mwh"] if a["type"] == "battery" else a["level_initial"] * a["capacity_mwh_th"]
-            assert drawn[0] == pytest.approx(initial) and drawn[1:] == pytest.approx(levels[asset]), asset
+            initial, capacity = (a["soc_initial"], a["energy_mwh"]) if a["type"] == "battery" else (a["level_initial"], a["capacity_mwh_th"])
+            assert drawn[0] == pytest.approx(100 * initial)
+            assert drawn[1:] == pytest.approx([100 * v / capacity for v in levels[asset]]), asset
         # power and prices: a step's value from its start, the last step's held to the end of the day
         for drawn in [*balance["series"].values(), *shades["chart-prices"]["series"].values()]:
             assert drawn[96] == drawn[95]
@@ -221,10 +222,59 @@ def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Serve
         page.set_input_files("#case-file", files=[{"name": "case.json", "mimeType": "application/json",
                                                    "buffer": json.dumps(case).encode()}])
         page.click("#request")
-        page.wait_for_function("document.querySelector('#summary').textContent.includes('22:00–00:00')", timeout=90_000)
+        page.wait_for_function("document.querySelector('#summary').textContent.includes('22:00–24:00')", timeout=90_000)
         page.wait_for_function(DRAWN)
         shades = _shades(page, [88, 96])
         _assert_shaded_over(shades, 96, [88, 96])
         for chart, m in shades.items():
             assert abs(m["x1"] - m["right"]) <= 0.5, (chart, m["x1"], m["right"])
+    assert errors == []
+
+
+# Per chart on the page: each series' label and colour.
+STROKES = """() => Object.fromEntries(window.__charts.filter((u) => u.root.isConnected).map((u) => [u.root.parentElement.id,
+  u.series.slice(1).map((s, i) => [s.label, typeof s.stroke === "function" ? s.stroke(u, i + 1) : s.stroke])]))"""
+
+
+def test_the_page_reads_as_dispatch_png_does(server: Server) -> None:
+    """The palette of vpp/palette.py, readable cost terms, what was assumed, and a whole day unserved as 00:00–24:00."""
+    from vpp.palette import BATTERIES, COST_TERMS, SERIES
+
+    with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
+        page.add_init_script(CAPTURE_CHARTS)
+        page.goto(server.url + "/")
+        page.fill("#token", OPERATOR)
+        page.click("#save-token")
+        page.fill("#date", "2026-01-01")  # a public holiday, with the heat store
+        page.click("#request")
+        page.wait_for_selector("#summary tr", timeout=90_000)
+        page.wait_for_function(DRAWN)
+        strokes = page.evaluate(STROKES)
+        colours = {label: colour for label, colour in SERIES.values()}
+        balance = dict(strokes["chart-balance"])
+        assert {"PV used", "grid import", "fixed load", "battery discharge", "battery charge"} <= set(balance)
+        for label, stroke in balance.items():
+            assert stroke == colours[label], label
+        storage = strokes["chart-storage"]
+        assert [s for _, s in storage if _.startswith("bess-")] == list(BATTERIES[:4])
+        assert dict(storage)["yujiapu-ice-storage (thermal)"] == SERIES["thermal_storage"][1]
+        assert dict(strokes["chart-prices"])["buy price"] == SERIES["buy"][1]
+        summary = page.text_content("#summary")
+        assert f"{COST_TERMS['energy']} [CNY]" in summary and f"{COST_TERMS['degradation']} [CNY]" in summary
+        assert page.text_content("#assumptions") == (
+            "Assumed: 2026-01-01 is a public holiday (New Year's Day): load and heating/cooling follow the "
+            "non-working-day profiles")
+
+        # a day on which the grid can never meet the load: unserved from midnight to midnight
+        short = {"name": "short", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 60, "steps": 24,
+                 "grid": {"import_max_mw": 5, "buy_cny_per_mwh": 100},
+                 "assets": [{"id": "load", "type": "load", "demand_mw": 8}]}
+        page.select_option("#case", "file")
+        page.set_input_files("#case-file", files=[{"name": "short.json", "mimeType": "application/json",
+                                                   "buffer": json.dumps(short).encode()}])
+        page.click("#request")
+        page.wait_for_function("document.querySelector('#result-title').textContent.startsWith('short')", timeout=90_000)
+        messages = page.text_content("#messages")
+        assert "unserved energy at node grid: 72.000 MWh (max 3.000 MW) during 00:00–24:00" in messages
+        assert page.text_content("#assumptions") == ""
     assert errors == []

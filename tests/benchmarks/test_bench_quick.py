@@ -52,3 +52,28 @@ def test_bench_rejects_an_unknown_suite(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "expected 'quick' or 'full', got 'huge'" in done.stderr
+
+
+def test_an_arm_whose_package_is_missing_is_skipped_with_a_note(tmp_path: Path) -> None:
+    """After `pip install -e .` (no PyPSA): the suite runs the other arms and says how to add the missing one."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pypsa.py").write_text("raise ModuleNotFoundError(\"No module named 'pypsa'\", name='pypsa')\n")
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "vpp.cli", "bench", "--suite", "quick", "--repeats", "1", "--arm", "product",
+         "--arm", "pypsa", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert ("skipped the pypsa arm: not installed: No module named 'pypsa'; pip install -e '.[bench]' adds it"
+            in done.stdout)
+    table = pd.read_csv(out / "bench.csv")
+    assert set(table["arm"]) == {"product"} and (table["status"] == "optimal").all()
+    assert not table["case"].str.endswith("/pypsa-subset").any()  # the subsets are PyPSA's: left out without it
+    md = (out / "bench.md").read_text(encoding="utf-8")
+    assert "Arms that could not run here: pypsa (not installed: No module named 'pypsa'" in md
+    for name in ("time_vs_size.png", "phases.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -115,3 +115,35 @@ def test_dispatch_with_weather_and_load_history(tmp_path: Path, history):
     assert "load: LightGBM" in done.stdout
     bad = vpp("dispatch", "--date", "2026-03-01", "--load-history", SHIPPED, "--out", str(tmp_path / "o2"))
     assert bad.returncode == 2 and "needs the load up to the day before" in bad.stderr
+
+
+def test_forecast_uses_the_template_named_by_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A second template (TEDA east with half the PV and half the load) is forecast as itself, not as TEDA east."""
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    import vpp.cases
+    from vpp.cases import Template, teda_east
+    from vpp.cli import app
+
+    full = teda_east.site()
+    half = dataclasses.replace(
+        full, name="half district", load_peak_mw=full.load_peak_mw / 2,
+        pv_arrays=[dataclasses.replace(a, capacity_mw=a.capacity_mw / 2) for a in full.pv_arrays],
+    )
+    monkeypatch.setitem(vpp.cases.TEMPLATES, "half", Template("half", teda_east.materialize, lambda: half, teda_east.timezone))
+    totals = {}
+    for case in ("teda-east", "half"):
+        for kind in ("pv", "load"):
+            out = tmp_path / f"{case}-{kind}.json"
+            done = CliRunner().invoke(app, ["forecast", kind, "--case", case, "--date", "2026-07-15", "-o", str(out)])
+            assert done.exit_code == 0, done.output
+            doc = json.loads(out.read_text())
+            assert doc["case"] == case
+            totals[case, kind] = sum(doc["series"]["total"]["p50_mw"])
+    assert totals["half", "pv"] == pytest.approx(totals["teda-east", "pv"] / 2, rel=1e-9)
+    assert totals["half", "load"] == pytest.approx(totals["teda-east", "load"] / 2, rel=1e-9)
+    assert "peak 250 MW" in json.loads((tmp_path / "half-load.json").read_text())["source"]
+    done = CliRunner().invoke(app, ["forecast", "pv", "--case", "teda-west", "-o", str(tmp_path / "x.json")])
+    assert done.exit_code == 2 and "--case: unknown template 'teda-west': expected one of" in done.output

@@ -140,3 +140,13 @@ def test_registry():
     assert "[pub]" in TIANJIN_TOU_2025.source
     with pytest.raises(KeyError, match="tianjin-tou-2025"):
         get_tariff("beijing")
+
+
+def test_days_outside_the_calendar_in_force_are_named():
+    from datetime import date
+
+    assert TIANJIN_TOU_2025.in_force(date(2025, 10, 1)) and TIANJIN_TOU_2025.note(date(2026, 7, 15)) is None
+    assert TIANJIN_TOU_2025.note(date(2025, 9, 30)) == (
+        "2025-09-30 is before the tianjin-tou-2025 tariff came into force (2025-10-01): "
+        "its periods and prices are applied anyway"
+    )

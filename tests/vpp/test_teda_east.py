@@ -32,7 +32,9 @@ def total(case: Case, kind: str, field: str) -> np.ndarray:
 
 
 def test_registry_and_unknown_template():
-    assert TEMPLATES == {"teda-east": teda_east.materialize}
+    assert list(TEMPLATES) == ["teda-east"]
+    assert TEMPLATES["teda-east"].materialize is teda_east.materialize
+    assert TEMPLATES["teda-east"].timezone() == "Asia/Shanghai"
     with pytest.raises(CaseError) as err:
         materialize("x", "2026-07-15")
     assert err.value.step == "materialising the case"
@@ -237,3 +239,22 @@ def test_step_length_and_overrides():
 def test_json_round_trip(july):
     again = load_case(json.loads(july.to_json()))
     assert again.to_json() == july.to_json()
+
+
+@pytest.mark.parametrize(
+    ("day", "notes"),
+    [
+        ("2026-07-15", []),
+        ("2025-10-01", ["2025-10-01 is a public holiday (National Day): load and heating/cooling follow the non-working-day profiles"]),
+        ("2025-09-28", [
+            "2025-09-28 is before the tianjin-tou-2025 tariff came into force (2025-10-01): its periods and prices are applied anyway",
+            "2025-09-28 is a working weekend day (made up for the National Day holiday): load and heating/cooling follow "
+            "the working-day profiles",
+        ]),
+        ("2030-06-01", ["2030-06-01 is beyond the years of the official holiday calendar (chinese_calendar): taken as a "
+                        "non-working day because it is a weekend day"]),
+        ("2026-07-18", []),  # an ordinary Saturday: nothing assumed
+    ],
+)
+def test_what_is_assumed_about_the_day_is_in_meta(day: str, notes: list[str]):
+    assert materialize("teda-east", day).meta["assumptions"] == notes

@@ -1,7 +1,8 @@
-"""The TEDA east case materialised from forecasts (vpp.cases.teda_east: forecast_pv, forecast_load, materialize)."""
+"""The TEDA east case materialised from forecasts (vpp.cases.forecasting on teda_east.site(), materialize)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib import resources
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 from forecasts.series import read_series
 from forecasts.weather import read_weather
 from vpp.cases import materialize
-from vpp.cases.teda_east import forecast_load, forecast_pv, pv_fleet
+from vpp.cases.forecasting import forecast_load, forecast_pv
+from vpp.cases.teda_east import pv_fleet, site
 from vpp.errors import CaseError
 
 SHIPPED = str(resources.files("forecasts.data").joinpath("teda_east_2025_15min.csv.gz"))
@@ -60,7 +62,7 @@ def test_default_case_says_where_its_series_came_from():
 def test_forecast_pv_from_recent_history(year):
     history = read_series(SHIPPED, value_column="pv_mw")
     history = history[history.index < pd.Timestamp("2025-07-15T00:00+08:00")]
-    fc = forecast_pv("2025-07-15", pv_history=history)
+    fc = forecast_pv(site(), dt.date(2025, 7, 15), pv_history=history)
     assert "recent clear-sky index" in fc.source
     kt = fc.extra["clear_sky_index"]
     assert 0.2 < kt < 1.1
@@ -68,12 +70,12 @@ def test_forecast_pv_from_recent_history(year):
     assert list(q.columns) == [0.1, 0.5, 0.9] and (q[0.1] <= q[0.5]).all() and (q[0.5] <= q[0.9]).all()
     assert fc.parts.xs(0.5, axis=1, level="quantile").sum(axis=1).to_numpy() == pytest.approx(q[0.5].to_numpy())
     with pytest.raises(CaseError, match="no PV measurements in the 7 days before 2026-07-15"):
-        forecast_pv("2026-07-15", pv_history=history)
+        forecast_pv(site(), dt.date(2026, 7, 15), pv_history=history)
 
 
 def test_forecast_load_needs_recent_history():
     history = read_series(SHIPPED, value_column="load_mw")
     with pytest.raises(CaseError, match="needs the load up to the day before; it ends 2025-12-31T23:45:00"):
-        forecast_load("2026-03-01", load_history=history)
-    fc = forecast_load("2026-07-15")
+        forecast_load(site(), dt.date(2026, 3, 1), load_history=history)
+    fc = forecast_load(site(), dt.date(2026, 7, 15))
     assert fc.parts.columns.get_level_values(0).nunique() == 5  # four substations and the rest of the district

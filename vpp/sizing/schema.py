@@ -30,12 +30,109 @@ def _defaults_text() -> str:
     return resources.files("vpp.sizing").joinpath("defaults.yaml").read_text(encoding="utf-8")
 
 
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EconomicsSettings(_Settings):
+    """The cost and finance assumptions (``economics`` in defaults.yaml and in a request)."""
+
+    power_cny_per_kw: float = Field(ge=0, le=20_000, description="a cost per kW of power from 0 to 20,000 CNY/kW (e.g. 300)")
+    energy_cny_per_kwh: float = Field(ge=0, le=20_000, description="a cost per kWh of energy from 0 to 20,000 CNY/kWh (e.g. 800)")
+    fixed_om_cny_per_kw_year: float = Field(ge=0, le=2_000, description="a yearly O&M cost from 0 to 2,000 CNY per kW (e.g. 20)")
+    lifetime_years: float = Field(ge=1, le=50, multiple_of=1, description="a whole number of years from 1 to 50 (e.g. 15)")
+    discount_rate: float = Field(ge=0, le=0.5, description="a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06)")
+    cell_life_years: float = Field(ge=0, le=50, description="0 (the cells last the project) or a cell life from 1 to 50 years")
+    replacement_fraction: float = Field(ge=0, le=1, description="a fraction of the first energy cost from 0 to 1 (e.g. 0.5)")
+
+    @field_validator("cell_life_years")
+    @classmethod
+    def _none_or_a_year(cls, v: float) -> float:
+        if 0 < v < 1:
+            raise ValueError("0 or at least 1")
+        return v
+
+
+class SizingSettings(_Settings):
+    """The bounds of the sizes (``sizing``)."""
+
+    power_max_fraction_of_branch: float = Field(gt=0, le=1, description="a fraction of the branch capacity above 0, at most 1")
+    duration_max_h: float = Field(gt=0, le=24, description="a longest duration above 0 h, at most 24 h (e.g. 4)")
+    duration_min_h: float = Field(ge=0, le=24, description="a shortest duration from 0 (none) to 24 h (e.g. 1)")
+
+
+class BatterySettings(_Settings):
+    """The technical parameters of a battery at a site that has none (``battery``)."""
+
+    charge_efficiency: float = Field(gt=0, le=1, description="an efficiency above 0, at most 1 (e.g. 0.9)")
+    discharge_efficiency: float = Field(gt=0, le=1, description="an efficiency above 0, at most 1 (e.g. 0.9)")
+    soc_min: float = Field(ge=0, le=1, description="a state of charge from 0 to 1")
+    soc_max: float = Field(ge=0, le=1, description="a state of charge from 0 to 1")
+    soc_initial: float = Field(ge=0, le=1, description="a state of charge from 0 to 1")
+    degradation_cny_per_mwh: float = Field(ge=0, le=10_000, description="a wear cost from 0 to 10,000 CNY per MWh discharged")
+
+
+class YearSettings(_Settings):
+    """What the year adds to the days (``year``)."""
+
+    demand_charge_cny_per_kw_month: float = Field(ge=0, le=1_000, description="a capacity charge from 0 to 1,000 CNY per kW and month")
+
+
+SETTINGS: dict[str, type[_Settings]] = {
+    "economics": EconomicsSettings, "sizing": SizingSettings, "battery": BatterySettings, "year": YearSettings,
+}
+"""The sections of defaults.yaml, each with the range of every setting."""
+
+
+def check_settings(plain: dict[str, dict[str, Any]], given: set[str] = frozenset()) -> list[Problem]:  # type: ignore[assignment]
+    """Every setting within its range, and the bounds that must agree with each other in order.
+
+    ``given``: the ``section.key`` paths the request set (the others are the defaults').
+    """
+    from pydantic import ValidationError
+
+    def who(path: str) -> str:
+        return "given" if path in given else "the default in vpp/sizing/defaults.yaml"
+
+    problems = []
+    for section, model in SETTINGS.items():
+        try:
+            model.model_validate(plain.get(section, {}))
+        except ValidationError as exc:
+            for e in exc.errors(include_url=False):
+                key = str(e["loc"][0]) if e["loc"] else ""
+                path = f"{section}.{key}"
+                field = model.model_fields.get(key)
+                expected = field.description if field is not None else e["msg"]
+                problems.append(Problem(path, f"expected {expected}, got {e.get('input')!r} ({who(path)})"))
+    if problems:
+        return problems
+    s, b = plain["sizing"], plain["battery"]
+    if s["duration_min_h"] > s["duration_max_h"]:
+        problems.append(Problem(
+            "sizing.duration_max_h",
+            f"{s['duration_max_h']:g} h ({who('sizing.duration_max_h')}) is below sizing.duration_min_h, "
+            f"{s['duration_min_h']:g} h ({who('sizing.duration_min_h')}): no size meets both"))
+    if not b["soc_min"] < b["soc_max"]:
+        problems.append(Problem("battery.soc_max", f"{b['soc_max']:g} ({who('battery.soc_max')}) is not above "
+                                f"battery.soc_min, {b['soc_min']:g} ({who('battery.soc_min')})"))
+    elif not b["soc_min"] <= b["soc_initial"] <= b["soc_max"]:
+        problems.append(Problem("battery.soc_initial", f"{b['soc_initial']:g} ({who('battery.soc_initial')}) is outside "
+                                f"[battery.soc_min, battery.soc_max] = [{b['soc_min']:g}, {b['soc_max']:g}]"))
+    return problems
+
+
 def load_defaults(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The defaults as plain numbers by section, and ``{section.key: {value, source}}``, overrides applied."""
-    from vpp.cases.teda_east import unwrap_sources
+    """The defaults as plain numbers by section, and ``{section.key: {value, source}}``, overrides applied.
+
+    A CaseError lists every unknown key, non-number, setting out of its range
+    (:data:`SETTINGS`) and pair of bounds that contradict each other.
+    """
+    from vpp.cases.sources import unwrap_sources
 
     raw = yaml.safe_load(_defaults_text())
     problems = []
+    given = set()
     for section, values in (overrides or {}).items():
         if section not in raw:
             problems.append(Problem(section, f"unknown section {section!r}: expected one of {sorted(raw)}"))
@@ -47,9 +144,13 @@ def load_defaults(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[d
                 problems.append(Problem(f"{section}.{key}", f"expected a finite number, got {value!r}"))
             else:
                 raw[section][key] = {"value": value, "source": "[override] given in the request"}
+                given.add(f"{section}.{key}")
     if problems:
         raise CaseError(problems, step=STEP)
-    plain, sources = unwrap_sources(raw)
+    plain, sources = unwrap_sources(raw, what="the sizing defaults (vpp/sizing/defaults.yaml)")
+    problems = check_settings(plain, given)
+    if problems:
+        raise CaseError(problems, step=STEP)
     return plain, sources
 
 
@@ -178,4 +279,18 @@ class SizingRequest(BaseModel):
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery)) if v}
+
+
+def check_request(req: SizingRequest) -> None:
+    """What is quick to check before any day is made: the settings, the sweep's grammar, where the case is.
+
+    A CaseError lists the problems (the same as :func:`vpp.sizing.study.run_study` would meet later).
+    """
+    from vpp.cases import case_source
+
+    economics_from(load_defaults(req.overrides())[0])
+    if req.sweep is not None:
+        parse_sweep(req.sweep)
+    if req.case_data is None:
+        case_source(req.case, step=STEP)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,16 +74,13 @@ class StudyResult:
 
 
 def make_plan(req: SizingRequest) -> Plan:
-    from vpp.cases import TEMPLATES
+    """The days of the year: from the template (:func:`year_plan`), or the one-day case and its series."""
+    from vpp.cases import Template, case_source
 
-    if req.case_data is None and req.case in TEMPLATES:
-        return year_plan(req.case, req.year, history=req.series_source() if req.series else "auto", chunk=req.chunk)
-    if req.case_data is not None:
-        base = load_case(req.case_data)
-    elif Path(req.case).is_file():
-        base = read_case(req.case)
-    else:
-        raise CaseError([Problem("case", f"{req.case!r} is neither a built-in case ({', '.join(sorted(TEMPLATES))}) nor an existing file")], step=STEP)
+    source = case_source(req.case, step=STEP) if req.case_data is None else None
+    if isinstance(source, Template):
+        return year_plan(source.name, req.year, history=req.series_source() if req.series else "auto", chunk=req.chunk)
+    base = load_case(req.case_data) if source is None else read_case(source)
     if req.series is None:
         raise CaseError([Problem("series", "a case file needs the year's series (--series FILE: timestamp, load_mw, pv_mw, buy_cny_per_mwh)")], step=STEP)
     plan = series_plan(base, req.series_source(), chunk=req.chunk)
@@ -392,7 +388,10 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
                 "lcos_cny_per_mwh", "equivalent_cycles_per_year",
             )},
         },
-        "case_storage": {"power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites]},
+        "case_storage": {
+            "power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites],
+            "source": f"the {base} template's data" if isinstance(base := plan.days[0].base, str) else "the case's batteries",
+        },
         "co_optimisation": co,
         "sweep": {
             "plan": sweep_plan.kind,

@@ -346,10 +346,9 @@ def year_plan(
     ``history="auto"`` uses the shipped SYNTHETIC year when it covers ``year``
     (TEDA east 2025); ``None`` uses the template's own profiles.
     """
-    from vpp.cases import TEMPLATES
+    from vpp.cases import template as find_template
 
-    if template not in TEMPLATES:
-        raise CaseError([Problem("case", f"unknown template {template!r}: expected one of {sorted(TEMPLATES)} or a case file")], step=STEP)
+    zone = find_template(template, step=STEP).timezone()
     dates = year_dates(year)
     source = None
     if isinstance(history, str) and history == "auto":
@@ -363,7 +362,7 @@ def year_plan(
     for k, d in enumerate(dates):
         load = pv = buy = None
         if history is not None:
-            start = pd.Timestamp(d).tz_localize(history.index.tz or "Asia/Shanghai")
+            start = pd.Timestamp(d).tz_localize(zone)  # the template's midnight
             sl = history.loc[(history.index >= start) & (history.index < start + pd.Timedelta(days=1))]
             if len(sl) == steps:
                 covered += 1
@@ -376,6 +375,13 @@ def year_plan(
         "load_pv_from": (f"{source} on {covered} of {len(dates)} days; the template's profiles on the others" if source else "the template's own profiles"),
         "chunks": chunk,
     }
+    if covered < len(dates):
+        provenance["note"] = (
+            f"no load and PV history of {year} for {template!r}: every day takes the template's documented profiles "
+            "(clear-sky PV × the climatological clear-sky index, the district load profile)"
+            if covered == 0 else
+            f"the history covers {covered} of the {len(dates)} days of {year}: the others take the template's documented profiles"
+        )
     return Plan(kind="year", chunks=_chunks(items, chunk), chain=True, dates=[d.isoformat() for d in dates], provenance=provenance)
 
 

@@ -43,6 +43,11 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
     jan = monthly[(monthly["point"] == 0) & (monthly["month"] == "2025-01")]["total_cny"].iloc[0]
     assert jan == pytest.approx(31 * 33_000)
     assert "recommended" in done.output and "20.00 MWh" in done.output
+    # the answer's key economics and the storage the case has now, side by side
+    for row in ("NPV", "IRR", "payback simple / discounted", "LCOS", "storage in the case now"):
+        assert row in done.output, row
+    assert "5.00 MW / 10.00 MWh (the case's batteries)" in done.output
+    assert summary["case_storage"]["source"] == "the case's batteries"
 
 
 def test_teda_days_take_the_synthetic_history_for_load_and_pv() -> None:
@@ -60,3 +65,30 @@ def test_teda_days_take_the_synthetic_history_for_load_and_pv() -> None:
     assert pv == pytest.approx(item.pv_mw, rel=1e-12, abs=1e-12)
     assert case.meta is None  # provenance travels in the plan, not in every day sent to a worker
     assert [a.id for a in case.assets if a.type == "battery"] == ["bess-s110-1", "bess-s110-2", "bess-s35-tiancheng", "bess-s35-haijing"]
+
+
+def test_a_year_without_history_is_said_beside_the_answer() -> None:
+    """TEDA east ships history for 2025 only: a 2026 study says its days take the template's profiles."""
+    from pathlib import Path
+
+    from vpp.cli_common import out
+    from vpp.sizing_cli import _print
+
+    assert "note" not in year_plan("teda-east", 2025).provenance
+    note = year_plan("teda-east", 2026).provenance["note"]
+    assert note == ("no load and PV history of 2026 for 'teda-east': every day takes the template's documented profiles "
+                    "(clear-sky PV × the climatological clear-sky index, the district load profile)")
+    stored = Path(__file__).resolve().parents[3] / "benchmarks/results/sizing/teda-2025-k8/sizing.json"
+    summary = json.loads(stored.read_text(encoding="utf-8"))
+    summary["assumptions"]["days"]["note"] = note
+    summary["case_storage"]["source"] = "the teda-east template's data"
+    width = out.width
+    out.width = 250
+    try:
+        with out.capture() as shown:
+            _print(summary)
+    finally:
+        out.width = width
+    text = " ".join(shown.get().replace("│", " ").split())
+    assert "storage in the case now 26.75 MW / 53.50 MWh (the teda-east template's data)" in text
+    assert f"assumed {note}" in text

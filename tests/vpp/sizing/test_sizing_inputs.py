@@ -87,7 +87,7 @@ def test_bad_year() -> None:
 def test_unknown_template_and_missing_series(tmp_path) -> None:
     with pytest.raises(CaseError) as exc:
         year_plan("teda-west", 2025)
-    assert problems(exc) == ["case: unknown template 'teda-west': expected one of ['teda-east'] or a case file"]
+    assert problems(exc) == ["case: unknown template 'teda-west': expected one of ['teda-east']"]
     with pytest.raises(CaseError) as exc:
         make_plan(SizingRequest(case=str(tmp_path / "nope.json")))
     assert problems(exc)[0].startswith("case: '") and problems(exc)[0].endswith("nope.json' is neither a built-in case (teda-east) nor an existing file")
@@ -185,3 +185,63 @@ def test_series_inline_as_columns_give_the_days_of_the_file(tmp_path) -> None:
     with pytest.raises(CaseError) as exc:
         make_plan(SizingRequest(case_data=hand_case_data(), series=uneven))
     assert problems(exc)[0].startswith("series: expected columns of one length, got {'timestamp': 8760, 'load_mw': 8759")
+
+
+DEFAULT = "the default in vpp/sizing/defaults.yaml"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"economics": {"discount_rate": -0.5}},
+         ["economics.discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06), got -0.5 (given)"]),
+        ({"economics": {"lifetime_years": 15.5, "cell_life_years": 0.5}},
+         ["economics.lifetime_years: expected a whole number of years from 1 to 50 (e.g. 15), got 15.5 (given)",
+          "economics.cell_life_years: expected 0 (the cells last the project) or a cell life from 1 to 50 years, got 0.5 (given)"]),
+        ({"economics": {"energy_cny_per_kwh": -1}},
+         ["economics.energy_cny_per_kwh: expected a cost per kWh of energy from 0 to 20,000 CNY/kWh (e.g. 800), got -1 (given)"]),
+        ({"sizing": {"duration_max_h": 0.5}},
+         [f"sizing.duration_max_h: 0.5 h (given) is below sizing.duration_min_h, 1 h ({DEFAULT}): no size meets both"]),
+        ({"sizing": {"duration_max_h": 2, "duration_min_h": 3}},
+         ["sizing.duration_max_h: 2 h (given) is below sizing.duration_min_h, 3 h (given): no size meets both"]),
+        ({"sizing": {"power_max_fraction_of_branch": 0}},
+         ["sizing.power_max_fraction_of_branch: expected a fraction of the branch capacity above 0, at most 1, got 0 (given)"]),
+        ({"battery": {"charge_efficiency": 1.5}},
+         ["battery.charge_efficiency: expected an efficiency above 0, at most 1 (e.g. 0.9), got 1.5 (given)"]),
+        ({"battery": {"soc_min": 0.6}},
+         [f"battery.soc_initial: 0.5 ({DEFAULT}) is outside [battery.soc_min, battery.soc_max] = [0.6, 0.9]"]),
+        ({"battery": {"soc_max": 0.1}},
+         [f"battery.soc_max: 0.1 (given) is not above battery.soc_min, 0.1 ({DEFAULT})"]),
+        ({"year": {"demand_charge_cny_per_kw_month": -3}},
+         ["year.demand_charge_cny_per_kw_month: expected a capacity charge from 0 to 1,000 CNY per kW and month, got -3 (given)"]),
+    ],
+)
+def test_every_setting_is_range_checked_and_bounds_must_agree(overrides: dict, expected: list[str]) -> None:
+    with pytest.raises(CaseError) as exc:
+        load_defaults(overrides)
+    assert problems(exc) == expected
+    assert exc.value.step == "reading the sizing request"
+
+
+def test_the_default_settings_are_within_their_ranges() -> None:
+    from vpp.sizing.schema import check_settings
+
+    plain, _ = load_defaults()
+    assert check_settings(plain) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--economics", "discount_rate=-0.5"],
+         "--economics discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06), got -0.5 (given)"),
+        (["--sizing", "duration_max_h=0.5"],
+         f"--sizing duration_max_h: 0.5 h (given) is below sizing.duration_min_h, 1 h ({DEFAULT}): no size meets both"),
+    ],
+)
+def test_vpp_size_refuses_a_setting_out_of_range_before_any_day_is_solved(tmp_path, args: list[str], message: str) -> None:
+    done = CliRunner().invoke(app, ["size", *args, "--scheduler", "serial", "--out", str(tmp_path / "out")],
+                              env={"COLUMNS": "1000"})
+    assert done.exit_code == 2, done.output
+    assert message in done.output
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,73 @@
+"""The teda-east template materialises the same cases as before its sections were split.
+
+``data/teda_east_reference.json.gz`` holds the canonical JSON of a few days
+(winter, shoulder, a holiday, summer, a year beyond the official calendar,
+overrides, a weather forecast) as the template wrote them before the split
+into one function per section. A later change that means to change the case
+(a recalibrated tariff or demand response) writes the file again with
+``python -m tests.vpp.test_teda_east_reference`` and says so in its commit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from forecasts.weather import read_weather
+from vpp.cases import materialize
+
+REFERENCE = Path(__file__).parent / "data" / "teda_east_reference.json.gz"
+SHIPPED = str(resources.files("forecasts.data").joinpath("teda_east_2025_15min.csv.gz"))
+NEW_KEYS = {"assumptions"}  # meta keys added after the reference was taken
+
+
+def _weather(day: str) -> pd.DataFrame:
+    frame = pd.read_csv(SHIPPED, skiprows=1)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    rows = frame.set_index("timestamp").loc[day]
+    return read_weather(rows[["ghi_w_per_m2", "temp_air_c", "wind_speed_m_per_s"]].reset_index())
+
+
+CASES: dict[str, Any] = {
+    "2025-01-01": lambda: materialize("teda-east", "2025-01-01"),
+    "2025-04-20": lambda: materialize("teda-east", "2025-04-20"),
+    "2025-10-01": lambda: materialize("teda-east", "2025-10-01"),
+    "2026-07-15": lambda: materialize("teda-east", "2026-07-15"),
+    "2030-06-01": lambda: materialize("teda-east", "2030-06-01"),
+    "2025-07-15 hourly": lambda: materialize("teda-east", "2025-07-15", step_minutes=60),
+    "2025-07-15 overrides": lambda: materialize(
+        "teda-east", "2025-07-15", demand_response=False, green_share_min=0.3, battery_power_mw=10
+    ),
+    "2025-07-15 weather": lambda: materialize("teda-east", "2025-07-15", weather=_weather("2025-07-15")),
+}
+
+
+def _json(name: str) -> dict[str, Any]:
+    data = json.loads(CASES[name]().to_json())
+    for key in NEW_KEYS:
+        data["meta"].pop(key, None)
+    return data
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    with gzip.open(REFERENCE, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_case_as_the_reference(reference: dict[str, Any], name: str) -> None:
+    assert json.dumps(_json(name), sort_keys=True) == json.dumps(reference[name], sort_keys=True)
+
+
+if __name__ == "__main__":
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(REFERENCE, "wt", encoding="utf-8") as f:
+        json.dump({name: _json(name) for name in CASES}, f, sort_keys=True)
+    print(f"wrote {REFERENCE}")
