@@ -133,7 +133,7 @@ def test_admin_may_create(server: Server) -> None:
     (b"[1, 2]", "body", "Input should be a valid dictionary or object to extract fields from"),
     (b'{"template": "teda-east", "dat": "2026-07-15"}', "dat", "unknown field (misspelt? unknown fields are refused, never ignored)"),
     (b'{"template": "teda-east", "options": {"gap": 0.1}}', "options.gap", "unknown field (misspelt? unknown fields are refused, never ignored)"),
-    (b'{"template": "teda-east", "date": "2026-02-30"}', "date", "expected a date as YYYY-MM-DD, got '2026-02-30'"),
+    (b'{"template": "teda-east", "date": "2026-02-30"}', "date", "2026-02-30 is not a day of the calendar: February 2026 has 28 days"),
     (b'{"template": "teda-east", "date": "15/07/2026"}', "date", "expected a date as YYYY-MM-DD, got '15/07/2026'"),
     (b'{"template": "teda-east", "date": 20260715}', "date", "Input should be a valid string"),
     (b'{"template": "teda-west", "date": "2026-07-15"}', "template", "unknown template 'teda-west': expected one of ['teda-east']"),
@@ -187,7 +187,7 @@ def test_bad_query_parameters_answer_422(viewer: httpx.Client) -> None:
     assert problems(viewer.get("/v1/schedules", params={"date": "2026-7-1"})) == \
         {"date": "String should match pattern '^\\d{4}-\\d{2}-\\d{2}$'"}
     assert problems(viewer.get("/v1/schedules", params={"date": "2026-02-31"})) == \
-        {"date": "expected a date as YYYY-MM-DD, got '2026-02-31'"}
+        {"date": "2026-02-31 is not a day of the calendar: February 2026 has 28 days"}
     assert problems(viewer.get("/v1/schedules", params={"limit": 0})) == {"limit": "Input should be greater than or equal to 1"}
     assert problems(viewer.get("/v1/schedules", params={"offset": "x"})) == \
         {"offset": "Input should be a valid integer, unable to parse string as an integer"}
