@@ -7,7 +7,8 @@ The builder knows no asset type: it declares each asset with its module
 ``dr[peak-1]``; the grid and the network at the top level). Assets offer *ports*
 the others sum: ``injection`` (MW at the asset's node, generation positive, §2),
 ``consumption`` (end-use consumption, §5.1), ``renewable`` and
-``renewable_available`` (§5.1), ``green`` (G, §3), ``critical`` (§5.5). The grid
+``renewable_available`` (§5.1), ``green`` (G, §3), ``critical``, ``pv_available``
+and ``reserve`` (§5.5), ``regulation`` and ``regulation_span`` (§5.4). The grid
 connection offers ``exchange`` (the net import), ``export`` and ``emissions``.
 
 A stochastic case (§6) is declared once per scenario, each scenario a scope of
@@ -27,7 +28,13 @@ from models.assets import ASSETS
 from models.case import Case
 from models.declare import SPEC, Element, Formulation, Horizon, Program, Scope
 from models.declare.program import Path, ScopeState
-from models.events import declare_emissions_cap, declare_event, declare_green_share
+from models.events import (
+    declare_backup,
+    declare_emissions_cap,
+    declare_event,
+    declare_green_share,
+    declare_regulation,
+)
 from models.network import declare_grid, declare_network
 from models.scenarios import declare_risk, scenario_cases
 from models.standard_form import Arrays
@@ -72,6 +79,8 @@ def declare_case(program: Program, case: Case, prefix: Path = (), weight: float 
         options = program.block(state, (), Element("case", "case", root), h)
         declare_green_share(options, h)
         declare_emissions_cap(options, h)
+        declare_regulation(program.block(state, (), Element("regulation", "regulation", root), h), h)
+        declare_backup(program.block(state, (), Element("backup", "reserve", root), h), h)
         states.append(state)
     declare_risk(program, case, states, prefix, weight)
     return states

@@ -32,6 +32,7 @@ from models.schema import (
     Id,
     NonNeg,
     NonNegSeries,
+    Positive,
     Series,
     Step,
     Strict,
@@ -127,6 +128,19 @@ class DemandResponseEvent(Described):
         return float(value or 0.0)
 
 
+class Regulation(Strict):
+    """Frequency regulation (调频) offered by the batteries that take part, co-optimised with energy (§5.4, v2)."""
+
+    capacity_price_cny_per_mw_h: NonNegSeries = Field(description="π_c: paid per MW of band and hour [CNY/MW·h].")
+    mileage_price_cny_per_mw: NonNegSeries = Field(default=0.0, description="π_m: paid per MW of mileage [CNY/MW].")
+    mileage_mw_per_mw_h: NonNeg = Field(default=0.0, description="μ: mileage per MW of band and hour [MW/MW·h].")
+    deployment_fraction: Fraction = Field(
+        default=0.0, description="α: expected share of the band deployed, whose round-trip loss the battery bears.")
+    duration_h: Positive = Field(default=0.25, description="τ: how long a full deployment lasts [h].")
+    block_steps: Annotated[Step, Field(ge=1)] = Field(default=1, description="B: steps an offer is held constant.")
+    min_offer_mw: NonNeg = Field(default=0.0, description="R_min: the least aggregate offer accepted [MW].")
+
+
 # ---------------------------------------------------------------------------
 # The case
 # ---------------------------------------------------------------------------
@@ -170,10 +184,14 @@ class Case(Strict):
     green_share_min: Fraction | None = None
     emissions_max_t: NonNeg | None = Field(
         default=None, description="Cap on the horizon's emissions [tCO2] (v2, §5.3).")
+    backup_hours: Positive | None = Field(
+        default=None, description="H: the batteries always hold the critical load through an outage of H hours "
+        "(v2, §5.5).")
     network: Network = Field(default_factory=Network)
     grid: Grid
     assets: list[Asset] = Field(default_factory=list)
     demand_response: list[DemandResponseEvent] = Field(default_factory=list)
+    regulation: Regulation | None = Field(default=None, description="Frequency regulation market (v2, §5.4).")
     description: str | None = None
     meta: dict[str, Any] | None = Field(
         default=None, description="Provenance: template, date, where each series came from."
@@ -223,7 +241,7 @@ class Case(Strict):
 
 
 #: Every model class of the case, for suggestions of misspelt keys.
-MODELS: tuple[type[BaseModel], ...] = (Case, Network, Node, Grid, Deviation, DemandResponseEvent)
+MODELS: tuple[type[BaseModel], ...] = (Case, Network, Node, Grid, Deviation, DemandResponseEvent, Regulation)
 
 
 # ---------------------------------------------------------------------------
@@ -356,6 +374,9 @@ def structure_problems(data: Mapping[str, Any], check_lengths: bool = True) -> l
     deviation = grid.get("deviation") if isinstance(grid.get("deviation"), Mapping) else {}
     for f in series_fields(Deviation):
         length(deviation.get(f), f"grid.deviation.{f}")
+    regulation = data.get("regulation") if isinstance(data.get("regulation"), Mapping) else {}
+    for f in series_fields(Regulation):
+        length(regulation.get(f), f"regulation.{f}")
     for i, ev in enumerate(events):
         if not isinstance(ev, Mapping):
             continue

@@ -16,10 +16,20 @@ revenue price·A·w·|W|·Δ;  cost penalty·Σ sf·Δ
 Green share ρ (§5.1):  Σ_t Δ·(Σ_pv p[t] + G[t] − exp[t]) ≥ ρ·Σ_t Δ·consumption[t]
 Emissions cap (§5.3):  Σ_t e[t] ≤ emissions_max_t
 Both hold in expectation over the scenarios of a stochastic case (§6).
+
+Frequency regulation, the aggregate offer (§5.4): Rg[t] = Σ_b r[b,t] over the regulating batteries
+(their bands: :mod:`models.assets.battery`; what the network carries: :mod:`models.network`). With a
+minimum offer R_min > 0, a binary o per block: R_min·o ≤ Rg ≤ U·o, U = Σ_b (Pch_b + Pdis_b).
+
+Backup reserve (§5.5), with K = ⌈H/Δ⌉, the critical demand Lc[t] = Σ_a critical_fraction_a·demand_a[t]
+and the PV available Pv[t], the horizon taken to repeat:
+Q[t] = Σ_{k=1}^{K} max(0, Lc[(t+k) mod N] − Pv[(t+k) mod N])·Δ   [MWh, from the data]
+Σ_b ηd_b·(soc_b[t] − soc_min_b·E_b) ≥ Q[t]   for every t
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -120,3 +130,46 @@ def declare_emissions_cap(m: Block, h: Horizon) -> None:
                 "serve from PV, green contracts or storage needs more")
 
     m.add("emissions_cap", m.port_sum("emissions").sum() <= cap, expected=True, explain=explain)
+
+
+def declare_regulation(m: Block, h: Horizon) -> None:
+    """The aggregate regulation offer (§5.4) and its minimum, over the bands the batteries offer."""
+    reg = h.case.regulation
+    bands = m.ports("regulation")
+    if reg is None or not bands:
+        return
+    B = reg.block_steps
+    Rg = m.port_sum("regulation")
+    if reg.min_offer_mw > 0:
+        blocks = (h.steps + B - 1) // B
+        U = float(m.port_sum("regulation_span").const[0])
+        o = m.var("offered", n=blocks, binary=True, first_stage=True, index=[b * B for b in range(blocks)]).take(h.t // B)
+        m.add("min_offer", Rg >= reg.min_offer_mw * o)
+        m.add("offer_if_offered", Rg <= U * o)
+    m.output("offer_mw", Rg)
+
+
+def backup_required_mwh(h: Horizon, critical_mw: np.ndarray, pv_mw: np.ndarray) -> np.ndarray:
+    """Q[t] [MWh]: the critical load, less the PV available, over the K = ⌈H/Δ⌉ steps after t (§5.5)."""
+    H = h.case.backup_hours
+    K = math.ceil(H / h.dt - 1e-9)
+    short = np.maximum(0.0, critical_mw - pv_mw) * h.dt
+    ahead = (h.t[:, None] + np.arange(1, K + 1)[None, :]) % h.steps
+    return short[ahead].sum(axis=1)
+
+
+def declare_backup(m: Block, h: Horizon) -> None:
+    """The backup reserve (§5.5): the batteries hold the critical load through an outage of backup_hours."""
+    H = h.case.backup_hours
+    if H is None:
+        return
+    Q = backup_required_mwh(h, m.port_sum("critical").const, m.port_sum("pv_available").const)
+    held = m.port_sum("reserve")
+
+    def explain(t: int) -> str:
+        return (f"backup_hours={H:g} needs {amount(Q[t])} MWh in the batteries above their minimum at the end of "
+                f"{h.when(t)} (the critical load less the PV over the next {H:g} h), more than they can hold then")
+
+    m.add("backup_reserve", held >= Q, explain=explain)
+    m.output("required_mwh", Q)
+    m.output("held_mwh", held)

@@ -21,12 +21,19 @@ deviations    dev⁺ ≥ net − D − ε,  dev⁻ ≥ D − net − ε;  cost �
 
 A step where I[t] = X[t] = 0 is an outage: the district runs islanded.
 
+With frequency regulation (§5.4) the connection carries the aggregate band Rg:
+net + Rg ≤ I[t],  net − Rg ≥ −X[t].
+
 Network: every non-root node n has a branch to its parent carrying f[n,t],
 positive upwards, −capacity ≤ f ≤ export_capacity; unserved energy u[n,t] ≥ 0
 at every node and the root, at cost voll:
 
 - non-root node: Σ_{a at n} inj[a,t] + Σ_{c child of n} f[c,t] + u[n,t] − f[n,t] = 0
 - root: imp[t] − exp[t] + Σ_{a at root} inj[a,t] + Σ_{c child of root} f[c,t] + u[root,t] = 0
+
+With frequency regulation (§5.4) every limited branch carries the band of the
+regulating batteries A(n) in its subtree: f[n] + Σ_{b∈A(n)} r[b] ≤ export_capacity_n and
+f[n] − Σ_{b∈A(n)} r[b] ≥ −capacity_n.
 """
 
 from __future__ import annotations
@@ -66,6 +73,10 @@ def declare_grid(m: Block, h: Horizon) -> None:
     m.port("exchange", net)
     m.port("export", exp)
     m.port("emissions", emissions)
+    if m.ports("regulation"):
+        band = m.port_sum("regulation")
+        m.add("regulation_import_headroom", net + band <= imax)
+        m.add("regulation_export_headroom", net - band >= -emax)
 
     c = grid.demand_charge_cny_per_mw
     if c > 0:
@@ -138,6 +149,25 @@ def declare_network(m: Block, h: Horizon) -> None:
         parts.append(f.remap(parent, K * N))
     m.add("node_balance", Lin.stack(parts, K * N) == 0, index=(names, range(N)))
     m.cost("unserved", case.voll_cny_per_mwh * h.dt * u)
+
+    bands = m.ports("regulation")
+    if bands and K > 1:
+        parent = {n.id: case.parent_of(n) for n in nodes}
+        below: dict[str, list[Lin]] = {n.id: [] for n in nodes}
+        for block, r in bands:  # each band counts on every branch between its node and the root
+            at = block.element.node
+            while at != root:
+                below[at].append(r)
+                at = parent[at]
+        for i, n in enumerate(nodes):
+            if not below[n.id]:
+                continue
+            flow = f.take(np.arange(i * N, (i + 1) * N))
+            band = Lin.stack(below[n.id], N)
+            if n.up_limit_mw is not None:
+                m.add(f"regulation_up_headroom[{n.id}]", flow + band <= n.up_limit_mw)
+            if n.capacity_mw is not None:
+                m.add(f"regulation_down_headroom[{n.id}]", flow - band >= -n.capacity_mw)
 
     for i, n in enumerate(names):
         element = Element(n, "node", n)

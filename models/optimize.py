@@ -17,7 +17,9 @@ nonetheless:
    solve again; repeat until (2) holds. Each round keeps every binary it had,
    so at worst the last round is the spec's model itself.
 
-``exclusivity="spec"`` builds the spec's model at once. Either way, and with
+Under a time limit, a round that may need a successor gets half of the time
+left; a round cut short that needs no more binaries goes on from its incumbent
+with the rest. ``exclusivity="spec"`` builds the spec's model at once. Either way, and with
 either back end (``engine="matrix"``, the default, or ``"pyomo"``), a round is
 build → hand-over → solve.
 """
@@ -33,7 +35,8 @@ import numpy as np
 from models.build import Built, build
 from models.case import Case
 from models.declare import Formulation
-from models.solve import SolveOptions, SolveReport, solve, solve_pyomo
+from models.solve import SolveOptions, SolveReport, Status, solve, solve_pyomo
+from vpp.errors import SolverError
 
 Exclusivity = Literal["lazy", "spec"]
 Engine = Literal["matrix", "pyomo"]
@@ -107,14 +110,30 @@ def optimize(
     while True:
         rounds += 1
         built = build(case, formulation)
-        # The time limit is for all rounds together.
-        left = options.time_limit_s if rounds == 1 else max(options.time_limit_s - totals["solve"], 1e-3)
-        report = solve_fn(built, replace(options, time_limit_s=left))
+        # The time limit is for all rounds together. A round that may need a successor (some pair
+        # is left to check) gets half of what is left, so that a successor has time to find a schedule.
+        left = max(options.time_limit_s - totals["solve"], min(options.time_limit_s, 1e-3))
+        share = left / 2 if built.program.pairs else left
+        try:
+            report = solve_fn(built, replace(options, time_limit_s=share))
+        except SolverError as err:
+            if err.status != Status.TIME_LIMIT_NO_SOLUTION:
+                raise
+            raise SolverError(
+                f"HiGHS stopped (Time limit reached) after {totals['solve'] + share:.1f} s of a "
+                f"{options.time_limit_s:g} s limit without any feasible schedule; raise the time limit "
+                "(--time-limit) or loosen the MIP gap", status=err.status) from None
         totals["build"] += built.build_seconds
         totals["handover"] += report.handover_seconds
         totals["solve"] += report.solve_seconds
         wider = with_needed_binaries(formulation, [built])
         if wider is None:
+            rest = options.time_limit_s - totals["solve"]
+            if report.status == Status.FEASIBLE and share < left and rest > 0.05:
+                # cut short at its share, and it needs no more binaries: go on from its incumbent
+                report = solve_fn(built, replace(options, time_limit_s=rest))
+                totals["handover"] += report.handover_seconds
+                totals["solve"] += report.solve_seconds
             break
         formulation = wider
     built.build_seconds = totals["build"]

@@ -169,11 +169,12 @@ Diagnose = Callable[[highspy.Highs], str]
 
 
 def run_highs(arrays: Arrays, options: SolveOptions | None = None,
-              diagnose: Diagnose | None = None) -> tuple[SolveReport, np.ndarray]:
+              diagnose: Diagnose | None = None, start: np.ndarray | None = None) -> tuple[SolveReport, np.ndarray]:
     """Hand ``arrays`` to HiGHS, solve, and return the report and the solution (integer columns rounded).
 
-    ``diagnose`` says why, when HiGHS proves the model infeasible. Raises
-    InfeasibleError or SolverError when there is no schedule to return.
+    ``diagnose`` says why, when HiGHS proves the model infeasible; ``start`` is
+    a feasible solution to start the search from. Raises InfeasibleError or
+    SolverError when there is no schedule to return.
     """
     options = options or SolveOptions()
     t0 = time.perf_counter()
@@ -184,6 +185,11 @@ def run_highs(arrays: Arrays, options: SolveOptions | None = None,
     h.setOptionValue("time_limit", float(options.time_limit_s))
     use_threads(h, options.threads)
     h.passModel(lp)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = start.tolist()
+        solution.value_valid = True
+        h.setSolution(solution)
     t1 = time.perf_counter()
     h.run()
     if h.getModelStatus() in _INFEASIBLE_VERDICTS:
@@ -308,8 +314,12 @@ def _first_required(fam: Any) -> int:
 
 
 def solve(built: Built, options: SolveOptions | None = None) -> SolveReport:
-    """Solve ``built`` (its standard form, the matrix back end); the solution is kept in ``built.x``."""
-    report, built.x = run_highs(built.arrays, options, lambda h: explain_infeasible(h, built.program))
+    """Solve ``built`` (its standard form, the matrix back end); the solution is kept in ``built.x``.
+
+    A model solved before (``built.x`` set) starts from that solution: a
+    search cut short by its time limit goes on from its incumbent.
+    """
+    report, built.x = run_highs(built.arrays, options, lambda h: explain_infeasible(h, built.program), built.x)
     return report
 
 

@@ -8,15 +8,24 @@ Pch, Pdis      charge / discharge limits [MW]
 E              energy capacity [MWh]
 ηc, ηd         charge / discharge efficiency
 σ              self-discharge [1/h]
+r[t]           regulation band [MW] ≥ 0 (with ``regulation``, §5.4): one per block of B steps, decided day-ahead
+τ, α           duration of a full deployment [h], expected deployment fraction
+π_c, π_m, μ, K capacity price [CNY/MW·h], mileage price [CNY/MW], mileage [MW/MW·h], performance
 =============  ===================================================
 
 0 ≤ ch ≤ Pch,  0 ≤ dis ≤ Pdis
 ch ≤ Pch·b,  dis ≤ Pdis·(1 − b)            (b where the formulation keeps it, see Formulation)
 ch/Pch + dis/Pdis ≤ 1                       (Formulation.storage_cut: a valid, tighter cut)
-soc[t] = (1 − σΔ)·soc[t−1] + ηc·ch[t]·Δ − dis[t]·Δ/ηd,   soc[−1] = soc_initial·E
+soc[t] = (1 − σΔ)·soc[t−1] + ηc·ch[t]·Δ − dis[t]·Δ/ηd − L[t],   soc[−1] = soc_initial·E
 soc_min·E ≤ soc[t] ≤ soc_max·E,   soc[N−1] ≥ soc_final_min·E
 Σ dis·Δ ≤ max_cycles·E  (when max_cycles is set)
 inj = dis − ch;  cost degradation·Σ dis·Δ
+
+Frequency regulation (§5.4), for a battery with ``regulation: true`` in a case with a ``regulation`` block:
+dis − ch + r ≤ Pdis,  ch − dis + r ≤ Pch                       (power headroom)
+soc[t] − τ·r[t]/ηd ≥ soc_min·E,  soc[t] + τ·ηc·r[t] ≤ soc_max·E  (energy headroom, and the same with soc[t−1])
+L[t] = α·(1/ηd − ηc)·r[t]·Δ                                   (expected loss of following the signal)
+revenue Σ_t Δ·r[t]·(π_c[t] + π_m[t]·μ·K)
 
 Sizing (storage sizing's co-optimisation, :mod:`models.sizing`): the capacities
 P = Pch = Pdis [MW] and E [MWh] may be columns shared by every day, in
@@ -32,6 +41,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from models.declare import Block, Horizon, Lin, RuleContext, amount
 from models.schema import AssetBase, Efficiency, Fraction, NonNeg
@@ -55,6 +65,10 @@ class Battery(AssetBase):
     self_discharge_per_hour: Fraction = 0.0
     degradation_cny_per_mwh: NonNeg = 0.0
     max_cycles: NonNeg | None = None
+    regulation: bool = Field(
+        default=False, description="Offers frequency regulation when the case has a regulation block (v2, §5.4).")
+    regulation_performance: NonNeg = Field(
+        default=1.0, description="K: the performance index its mileage is paid at (v2, §5.4).")
 
     @property
     def charge_mw(self) -> float:
@@ -151,12 +165,18 @@ def declare(m: Block, a: Battery, h: Horizon) -> None:
             raise ValueError(f"battery {a.id!r}: the storage cut divides by the power and cannot be sized")
         if pch > 0 and pdis > 0:
             m.add("power_cut", ch / pch + dis / pdis <= 1)
-    m.add("soc_balance", soc == keep * soc.prev(a.soc_initial * E) + eta_c * dt * ch - dt / eta_d * dis)
+    before = soc.prev(a.soc_initial * E)
+    loss: Lin | float = 0.0
+    reg = h.case.regulation
+    if reg is not None and a.regulation:
+        loss = _regulation(m, a, h, ch, dis, soc, before, E, pch, pdis)
+    m.add("soc_balance", soc == keep * before + eta_c * dt * ch - dt / eta_d * dis - loss)
     m.add("soc_final", soc.last() >= a.final_min * E, explain=final)
     if a.max_cycles is not None:
         m.add("cycles", dt * dis.sum() <= a.max_cycles * E,
               explain=lambda _: f"battery {a.id!r} may discharge at most max_cycles={a.max_cycles:g} times its energy")
     m.port("injection", dis - ch)
+    m.port("reserve", eta_d * (soc - a.soc_min * E))  # energy it can deliver above its minimum (§5.5)
     if a.degradation_cny_per_mwh:
         m.cost("degradation", a.degradation_cny_per_mwh * dt * dis)
 
@@ -165,6 +185,30 @@ def declare(m: Block, a: Battery, h: Horizon) -> None:
     m.output("injection_mw", dis - ch)
     m.output("soc_mwh", soc)
     m.output("soc_fraction", lambda ev: _fraction(ev(soc), ev(E)))
+
+
+def _regulation(m: Block, a: Battery, h: Horizon, ch: Lin, dis: Lin, soc: Lin, before: Lin, E: Any,
+                pch: Any, pdis: Any) -> Lin:
+    """The regulation band r (§5.4): headroom in power and energy, its revenue; returns the loss L [MWh]."""
+    reg = h.case.regulation
+    B = reg.block_steps
+    blocks = (h.steps + B - 1) // B
+    tau, eta_c, eta_d = reg.duration_h, a.charge_efficiency, a.discharge_efficiency
+    rb = m.var("r", n=blocks, first_stage=True, index=[b * B for b in range(blocks)])
+    r = rb.take(h.t // B)  # the offer is constant within each block
+    m.add("regulation_up", dis - ch + r <= pdis)
+    m.add("regulation_down", ch - dis + r <= pch)
+    for name, level in (("end", soc), ("start", before)):
+        m.add(f"regulation_energy_up_{name}", level - tau / eta_d * r >= a.soc_min * E)
+        m.add(f"regulation_energy_down_{name}", level + tau * eta_c * r <= a.soc_max * E)
+    price = h.series(reg.capacity_price_cny_per_mw_h)
+    mileage = h.series(reg.mileage_price_cny_per_mw) * reg.mileage_mw_per_mw_h * a.regulation_performance
+    m.cost("regulation_capacity", -h.dt * price * r, first_stage=True)
+    m.cost("regulation_mileage", -h.dt * mileage * r, first_stage=True)
+    m.port("regulation", r)
+    m.port("regulation_span", Lin.constant(pch + pdis if not isinstance(pch, Lin) else 2 * m.upper(pch), 1))
+    m.output("regulation_mw", r)
+    return reg.deployment_fraction * (1 / eta_d - eta_c) * h.dt * r
 
 
 def _text(capacity: float | Lin) -> str:

@@ -34,6 +34,7 @@ def declare(m: Block, a: PV, h: Horizon) -> None:
     m.port("injection", p)
     m.port("renewable", p)
     m.port("renewable_available", avail)
+    m.port("pv_available", avail)
     if a.curtailment_cny_per_mwh:
         m.cost("curtailment", a.curtailment_cny_per_mwh * h.dt * (avail - p))
     m.output("power_mw", p, total="pv_used_mwh")
