@@ -55,6 +55,10 @@ COST_TERMS = {
     "dr_penalty": "dr_penalty",
     "dr_revenue": "dr_revenue",
     "demand": "demand",
+    "deviation": "deviation",
+    "load_curtailment_start": "load_curtailment_start",
+    "regulation_capacity": "regulation_capacity",
+    "regulation_mileage": "regulation_mileage",
 }
 
 
@@ -179,8 +183,13 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
     buy = _series(grid["buy_cny_per_mwh"], N)
     sell = _series(grid.get("sell_cny_per_mwh", 0.0), N)
     emission = _series(grid.get("emission_t_per_mwh", 0.0), N)
-    imax, emax = float(grid["import_max_mw"]), float(grid.get("export_max_mw", 0.0))
+    imax, emax = _series(grid["import_max_mw"], N), _series(grid.get("export_max_mw", 0.0), N)
     demand_charge = float(grid.get("demand_charge_cny_per_mw", 0.0))
+    regulation = case.get("regulation")
+    bands: dict[str, tuple[str, np.ndarray]] = {}  # battery → (node, band [MW])
+    critical = np.zeros(N)
+    reserve = np.zeros(N)
+    span = 0.0
 
     cost: dict[str, float] = dict.fromkeys(COST_TERMS.values(), 0.0)
     injection_at: dict[str, np.ndarray] = {n: np.zeros(N) for n in [root, *(x["id"] for x in nodes)]}
@@ -206,6 +215,7 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
             d = _series(a["demand_mw"], N)
             inj = -d
             consumption += d
+            critical += float(a.get("critical_fraction", 0.0)) * d
         elif kind == "battery":
             E = float(a["energy_mwh"])
             pch = a.get("charge_power_mw")
@@ -227,8 +237,29 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
             # b binary: not both; b may be off integrality by 1e-6, hence the scaled tolerance.
             res.le(f"{aid}: charge and discharge at once", np.minimum(ch, dis), 0, 10 * tol)
             before = np.concatenate([[s0 * E], soc[:-1]])
+            loss = np.zeros(N)
+            if regulation is not None and a.get("regulation", False):
+                r = get(aid, "regulation_mw")
+                B = int(regulation.get("block_steps", 1))
+                tau = float(regulation.get("duration_h", 0.25))
+                res.le(f"{aid}: band >= 0", -r, 0, tol)
+                res.close(f"{aid}: band constant within blocks of {B}", r, r[(np.arange(N) // B) * B], tol)
+                res.le(f"{aid}: power headroom up", dis - ch + r, pdis, tol)
+                res.le(f"{aid}: power headroom down", ch - dis + r, pch, tol)
+                for name, level in (("end", soc), ("start", before)):
+                    res.le(f"{aid}: energy headroom up at the {name} of a step", smin * E, level - tau * r / eta_d, tol)
+                    res.le(f"{aid}: energy headroom down at the {name} of a step", level + tau * eta_c * r, smax * E, tol)
+                loss = float(regulation.get("deployment_fraction", 0.0)) * (1 / eta_d - eta_c) * r * dt
+                price = _series(regulation["capacity_price_cny_per_mw_h"], N)
+                mileage = (_series(regulation.get("mileage_price_cny_per_mw", 0.0), N)
+                           * float(regulation.get("mileage_mw_per_mw_h", 0.0)) * float(a.get("regulation_performance", 1.0)))
+                cost["regulation_capacity"] -= float(np.sum(r * price)) * dt
+                cost["regulation_mileage"] -= float(np.sum(r * mileage)) * dt
+                bands[aid] = (node, r)
+                span += pch + pdis
+            reserve += eta_d * (soc - smin * E)
             res.close(f"{aid}: SoC recursion", soc,
-                      (1 - sigma * dt) * before + eta_c * ch * dt - dis * dt / eta_d, 10 * tol)
+                      (1 - sigma * dt) * before + eta_c * ch * dt - dis * dt / eta_d - loss, 10 * tol)
             res.le(f"{aid}: soc >= soc_min", smin * E, soc, tol)
             res.le(f"{aid}: soc <= soc_max", soc, smax * E, tol)
             res.le(f"{aid}: final soc >= soc_final_min", sfin * E, soc[-1], tol)
@@ -245,11 +276,16 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
             res.le(f"{aid}: reduction <= min(max_reduction, demand)", r, R, tol)
             D = int(a.get("min_duration_steps", 1))
             max_events = a.get("max_events")
-            if D > 1 or max_events is not None:
+            rmin = np.minimum(_series(a.get("min_reduction_mw", 0.0), N), R)
+            start_cny = float(a.get("start_cny", 0.0))
+            critical += float(a.get("critical_fraction", 0.0)) * d
+            if D > 1 or max_events is not None or start_cny > 0 or np.any(rmin > 0):
                 z = get(aid, "curtailing")
                 res.true(f"{aid}: curtailing flags not 0/1: {z.tolist()}", bool(np.all(np.isin(z, [0.0, 1.0]))))
                 res.le(f"{aid}: r <= R*z", r, R * z, tol)
+                res.le(f"{aid}: r >= min_reduction*z", rmin * z, r, tol)
                 starts = np.maximum(0.0, z - np.concatenate([[0.0], z[:-1]]))
+                cost["load_curtailment_start"] += start_cny * float(starts.sum())
                 if max_events is not None:
                     res.le(f"{aid}: curtailment events <= max_events", float(starts.sum()), float(max_events), 1e-9)
                 for t0 in np.flatnonzero(starts > 0.5):
@@ -362,8 +398,8 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
     res.le("import <= import_max", imp, imax, scale)
     res.le("export >= 0", -exp, 0, scale)
     res.le("export <= export_max", exp, emax, scale)
-    if imax > 0 and emax > 0:
-        res.le("import and export at once", np.minimum(imp, exp), 0, 10 * scale)
+    both = (imax > 0) & (emax > 0)
+    res.le("import and export at once", np.minimum(imp, exp)[both], 0, 10 * scale)
     res.le("G <= import", G, imp, scale)
     res.close("grid.green_mw = sum of purchases", get("grid", "green_mw"), G, scale)
     grid_energy = imp - G
@@ -375,7 +411,16 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
     cost["carbon"] = carbon * float(np.sum(emissions))
     cost["unserved"] = voll * float(sum(np.sum(u) for u in unserved.values())) * dt
     peak = float(np.max(imp)) if N else 0.0
-    cost["demand"] = demand_charge * peak if demand_charge > 0 else 0.0
+    p_hat = float(grid.get("peak_to_date_mw", 0.0))
+    billed = max(peak, p_hat)  # the billing period's maximum demand after this day [MW]
+    declared = grid.get("declared_demand_mw")
+    if demand_charge <= 0:
+        cost["demand"] = 0.0
+    elif declared is None:
+        cost["demand"] = demand_charge * (billed - p_hat)
+    else:
+        limit = 1.05 * float(declared)
+        cost["demand"] = 2 * demand_charge * (max(0.0, billed - limit) - max(0.0, p_hat - limit))
     # At an optimum the peak variable is max(import) and a shortfall is exactly the excess; a
     # time-limited incumbent ("feasible") need only respect the inequalities.
     optimal = summary["status"] == "optimal"
@@ -384,8 +429,58 @@ def check_residuals(out_dir: str | Path) -> dict[str, Any]:
         res.le("demand charge >= demand_charge * max(import)", cost["demand"], reported_demand, RTOL * max(1.0, cost["demand"]))
         cost["demand"] = max(cost["demand"], reported_demand)
 
-    # --- demand response (§5) ----------------------------------------------------------
+    # --- declared plan and deviations (§3) ---------------------------------------------
     net = imp - exp
+    deviation = grid.get("deviation")
+    if deviation is not None:
+        plan = (_series(grid["schedule_mw"], N) if grid.get("schedule_mw") is not None
+                else get("grid", "plan_mw"))
+        eps = _series(deviation.get("tolerance_mw", 0.0), N)
+        short, long_ = get("grid", "deviation_short_mw"), get("grid", "deviation_long_mw")
+        res.le("deviation short >= 0", -short, 0, scale)
+        res.le("deviation long >= 0", -long_, 0, scale)
+        res.le("deviation short >= net - plan - tolerance", net - plan - eps, short, scale)
+        res.le("deviation long >= plan - net - tolerance", plan - net - eps, long_, scale)
+        cost["deviation"] = dt * float(np.sum(_series(deviation["short_cny_per_mwh"], N) * short
+                                              + _series(deviation["long_cny_per_mwh"], N) * long_))
+
+    # --- frequency regulation: the band through the network and the connection (§5.4) --------------
+    if bands:
+        total_band = sum((r for _, r in bands.values()), np.zeros(N))
+        res.le("regulation: net + band <= import_max", net + total_band, imax, scale)
+        res.le("regulation: net - band >= -export_max", -emax, net - total_band, scale)
+        parent = {n["id"]: n.get("parent") or root for n in nodes}
+        for n in nodes:
+            nid = n["id"]
+            inside = np.zeros(N)
+            for at, r in bands.values():
+                while at != root and at != nid:
+                    at = parent[at]
+                if at == nid:
+                    inside += r
+            cap = n.get("capacity_mw")
+            up = n.get("export_capacity_mw", cap)
+            if up is not None:
+                res.le(f"regulation: branch {nid} f + band <= upward capacity", flows[nid] + inside, float(up), scale)
+            if cap is not None:
+                res.le(f"regulation: branch {nid} f - band >= -capacity", -float(cap), flows[nid] - inside, scale)
+        rmin_offer = float(regulation.get("min_offer_mw", 0.0))
+        if rmin_offer > 0:
+            offered = total_band > 1e-6
+            res.le("regulation: an offer below min_offer_mw", rmin_offer * offered, total_band, scale)
+            res.le("regulation: offer above what the batteries span", total_band, span, scale)
+
+    # --- the emissions cap (§5.3) and the backup reserve (§5.5) ------------------------------------
+    if case.get("emissions_max_t") is not None:
+        res.le("emissions_max_t", float(np.sum(emission * (imp - G) * dt)), float(case["emissions_max_t"]), scale * N)
+    if case.get("backup_hours") is not None:
+        K = int(math.ceil(float(case["backup_hours"]) / dt - 1e-9))
+        pv_avail = sum((_series(a["available_mw"], N) for a in case["assets"] if a["type"] == "pv"), np.zeros(N))
+        short_mwh = np.maximum(0.0, critical - pv_avail) * dt
+        Q = np.array([short_mwh[(t + np.arange(1, K + 1)) % N].sum() for t in range(N)])
+        res.le("backup reserve held at every step", Q, reserve, scale * K)
+
+    # --- demand response (§5) ----------------------------------------------------------
     events = {e["id"]: e for e in summary.get("demand_response", [])}
     for ev in case.get("demand_response") or []:
         eid = ev["id"]

@@ -1,4 +1,4 @@
-"""Property tests over random small cases, valid by construction.
+"""Property tests over random small cases of model version 2, valid by construction.
 
 2–6 steps, 0–2 nodes in a chain or a star, a few assets of random types. Each case is
 solved, written, and its files re-checked by :func:`tests.residuals.check_residuals`
@@ -13,8 +13,8 @@ through unlimited branches.
 
 Two more properties compare the optimal objective (the default matrix engine's, through
 ``solve_case``) with the product's Pyomo model solved through Pyomo's own HiGHS interface,
-and with an independent formulation of model.md written here with ``scipy.optimize.milp``
-(rows built by hand, no Pyomo, no product code).
+and with an independent formulation of model.md (version 2) written with ``scipy.optimize.milp``
+(tests/models/independent.py: rows built by hand, no Pyomo, no product code).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 import models
 from models import SolveOptions
+from tests.models.independent import spec_objective
 from tests.residuals import check_residuals
 from vpp.case import load_case
 from vpp.dispatch import solve_case
@@ -87,6 +88,21 @@ def cases(draw: Any) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         grid["demand_charge_cny_per_mw"] = _num(draw, 0, 300, 10)
+        if draw(st.booleans()):
+            grid["peak_to_date_mw"] = _num(draw, 0, 10, 0.5)
+        if draw(st.booleans()):
+            grid["declared_demand_mw"] = _num(draw, 0, 8, 0.5)
+    if draw(st.integers(0, 3)) == 0:  # maxima as series, with an outage step
+        imax_s = [imax] * n
+        emax_s = [emax] * n
+        k_out = draw(st.integers(0, n - 1))
+        imax_s[k_out] = emax_s[k_out] = 0.0
+        grid["import_max_mw"], grid["export_max_mw"] = imax_s, emax_s
+    if draw(st.integers(0, 2)) == 0:
+        grid["deviation"] = {"short_cny_per_mwh": _series(draw, n, 0, 300), "long_cny_per_mwh": _series(draw, n, 0, 300),
+                             "tolerance_mw": _series(draw, n, 0, 1)}
+        if draw(st.booleans()):
+            grid["schedule_mw"] = _series(draw, n, -2, 8)
     data: dict[str, Any] = {
         "name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": minutes, "steps": n,
         "voll_cny_per_mwh": draw(st.sampled_from([2000.0, 20000.0])),
@@ -106,6 +122,7 @@ def cases(draw: Any) -> dict[str, Any]:
             a["curtailment_cny_per_mwh"] = _num(draw, 0, 50, 5)
         elif kind == "load":
             a["demand_mw"] = _series(draw, n, 0, 4)
+            a["critical_fraction"] = draw(st.sampled_from([0.0, 0.0, 0.25, 1.0]))
             peak_use += float(_arr(a["demand_mw"], n).max())
         elif kind == "battery":
             E = _num(draw, 0.5, 5) if draw(st.integers(0, 9)) else 0.0
@@ -127,12 +144,20 @@ def cases(draw: Any) -> dict[str, Any]:
             a["self_discharge_per_hour"] = round(sigma_max * draw(st.sampled_from([0, 0.5, 1])), 6)
             if draw(st.booleans()):
                 a["max_cycles"] = _num(draw, 0, 2, 0.25)
+            if draw(st.booleans()):
+                a["regulation"] = True
+                a["regulation_performance"] = _num(draw, 0.5, 1, 0.1)
             peak_use += pch
         elif kind == "curtailable_load":
             a.update(demand_mw=_series(draw, n, 0, 3), max_reduction_mw=_series(draw, n, 0, 2),
                      cost_cny_per_mwh=_num(draw, 0, 800, 50), min_duration_steps=draw(st.integers(1, 3)))
             if draw(st.booleans()):
                 a["max_events"] = draw(st.integers(0, 2))
+            if draw(st.booleans()):
+                a["min_reduction_mw"] = _series(draw, n, 0, 1.5)
+            if draw(st.booleans()):
+                a["start_cny"] = _num(draw, 0, 200, 10)
+            a["critical_fraction"] = draw(st.sampled_from([0.0, 0.5]))
             peak_use += float(_arr(a["demand_mw"], n).max())
         elif kind == "shiftable_load":
             d = draw(st.integers(1, min(3, n)))
@@ -174,13 +199,50 @@ def cases(draw: Any) -> dict[str, Any]:
 
     if draw(st.booleans()):
         s = draw(st.integers(0, n - 1))
-        data["demand_response"] = [{
+        event: dict[str, Any] = {
             "id": "ev0", "start_step": s, "end_step": draw(st.integers(s + 1, n)),
-            "baseline_mw": _series(draw, n, 0, 6), "reduction_mw": _num(draw, 0, 2),
+            "baseline_mw": _series(draw, n, 0, 6),
             "price_cny_per_mwh": _num(draw, 0, 600, 50), "shortfall_penalty_cny_per_mwh": _num(draw, 0, 1000, 50),
             "optional": draw(st.booleans()),
-        }]
+        }
+        if draw(st.booleans()):
+            event.update(kind="valley_filling", increase_mw=_num(draw, 0, 2))
+        else:
+            event["reduction_mw"] = _num(draw, 0, 2)
+        data["demand_response"] = [event]
+    if draw(st.integers(0, 3)) == 0:
+        data["emissions_max_t"] = _num(draw, 0, 5, 0.5)  # unserved energy keeps any cap feasible
+    if any(a.get("regulation") for a in assets):
+        data["regulation"] = {
+            "capacity_price_cny_per_mw_h": _series(draw, n, 0, 300), "mileage_price_cny_per_mw": _num(draw, 0, 12, 1),
+            "mileage_mw_per_mw_h": _num(draw, 0, 5, 0.5), "deployment_fraction": _num(draw, 0, 0.3, 0.05),
+            "duration_h": draw(st.sampled_from([0.25, 0.5, 1.0])), "block_steps": draw(st.integers(1, 3)),
+            "min_offer_mw": draw(st.sampled_from([0.0, 0.0, _num(draw, 0.1, 3)])),
+        }
+    if draw(st.integers(0, 3)) == 0:
+        _add_backup(draw, data, n, dt)
     return data
+
+
+def _add_backup(draw: Any, data: dict[str, Any], n: int, dt: float) -> None:
+    """backup_hours only where idle batteries already hold the reserve at every step (feasible by construction)."""
+    H = draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]))
+    K = int(np.ceil(H / dt - 1e-9))
+    critical = np.zeros(n)
+    pv = np.zeros(n)
+    held = 0.0
+    for a in data["assets"]:
+        if a["type"] in ("load", "curtailable_load"):
+            critical += a.get("critical_fraction", 0.0) * _arr(a["demand_mw"], n)
+        elif a["type"] == "pv":
+            pv += _arr(a["available_mw"], n)
+        elif a["type"] == "battery":
+            # charging can make up its self-discharge (see above): it can hold its initial level all day
+            held += a["discharge_efficiency"] * max(0.0, a["soc_initial"] - a["soc_min"]) * a["energy_mwh"]
+    short = np.maximum(0.0, critical - pv) * dt
+    need = max(short[(t + np.arange(1, K + 1)) % n].sum() for t in range(n))
+    if need <= held:
+        data["backup_hours"] = H
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -220,271 +282,6 @@ def test_random_cases_same_objective_through_pyomos_highs(data: dict[str, Any]) 
 # An independent formulation of model.md §2–§6, written from the spec with scipy's milp
 # (matrix rows built by hand, no Pyomo, no product code): the optimal objective must agree.
 # ---------------------------------------------------------------------------
-
-
-class _Milp:
-    """min c·x + offset  s.t.  lo ≤ A x ≤ hi, bounds, integrality; linear expressions are dicts."""
-
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.cost: list[float] = []
-        self.integer: list[int] = []
-        self.rows: list[tuple[dict[int, float], float, float]] = []
-        self.offset = 0.0
-
-    def var(self, lb: float = 0.0, ub: float = np.inf, cost: float = 0.0, binary: bool = False) -> int:
-        self.lb.append(0.0 if binary else lb)
-        self.ub.append(1.0 if binary else ub)
-        self.cost.append(cost)
-        self.integer.append(1 if binary else 0)
-        return len(self.lb) - 1
-
-    def row(self, expr: dict[int, float], lo: float = -np.inf, hi: float = np.inf) -> None:
-        self.rows.append((expr, lo, hi))
-
-    def solve(self) -> float:
-        from scipy.optimize import Bounds, LinearConstraint, milp
-        from scipy.sparse import lil_array
-
-        A = lil_array((len(self.rows), len(self.lb)))
-        for i, (expr, _, _) in enumerate(self.rows):
-            for j, a in expr.items():
-                A[i, j] += a
-        res = milp(np.array(self.cost), integrality=np.array(self.integer),
-                   bounds=Bounds(np.array(self.lb), np.array(self.ub)),
-                   constraints=LinearConstraint(A.tocsr(), [r[1] for r in self.rows], [r[2] for r in self.rows]),
-                   options={"mip_rel_gap": 1e-10, "time_limit": 30})
-        assert res.status == 0, res.message
-        return float(res.fun) + self.offset
-
-
-def _add(*exprs: dict[int, float]) -> dict[int, float]:
-    out: dict[int, float] = {}
-    for e in exprs:
-        for j, a in e.items():
-            out[j] = out.get(j, 0.0) + a
-    return out
-
-
-def spec_objective(data: dict[str, Any]) -> float:
-    """The optimal objective of a case by model.md, formulated independently."""
-    N, dt = data["steps"], data["step_minutes"] / 60
-    voll = data.get("voll_cny_per_mwh", 20000.0)
-    network = data.get("network") or {}
-    root = network.get("root") or "grid"
-    nodes = network.get("nodes") or []
-    g = data["grid"]
-    buy, sell = _arr(g["buy_cny_per_mwh"], N), _arr(g.get("sell_cny_per_mwh", 0), N)
-    emis = _arr(g.get("emission_t_per_mwh", 0), N)
-    carbon = data.get("carbon_price_cny_per_t", 0.0)
-    m = _Milp()
-    T = range(N)
-    # per step: linear injection expression and constant at each node
-    inj = {n: [({}, 0.0) for _ in T] for n in [root, *(x["id"] for x in nodes)]}
-    renewable: list[dict[int, float]] = [{} for _ in T]
-    consumption: list[tuple[dict[int, float], float]] = [({}, 0.0) for _ in T]
-    G: list[dict[int, float]] = [{} for _ in T]
-
-    def put(node: str, t: int, expr: dict[int, float], const: float = 0.0) -> None:
-        e, c = inj[node][t]
-        inj[node][t] = (_add(e, expr), c + const)
-
-    def use(t: int, expr: dict[int, float], const: float = 0.0) -> None:
-        e, c = consumption[t]
-        consumption[t] = (_add(e, expr), c + const)
-
-    # grid (§3): energy and carbon costs on imp − G are added once G is known
-    imax = _arr(g["import_max_mw"], N)
-    imp = [m.var(0, imax[t]) for t in T]
-    exp = [m.var(0, g.get("export_max_mw", 0.0), cost=-dt * sell[t]) for t in T]
-    if g["import_max_mw"] > 0 and g.get("export_max_mw", 0.0) > 0:
-        for t in T:
-            y = m.var(binary=True)
-            m.row({imp[t]: 1, y: -g["import_max_mw"]}, hi=0)
-            m.row({exp[t]: 1, y: g["export_max_mw"]}, hi=g["export_max_mw"])
-    for t in T:
-        m.cost[imp[t]] += dt * (buy[t] + carbon * emis[t])
-
-    for a in data.get("assets", []):
-        node = a.get("node") or root
-        kind = a["type"]
-        if kind == "pv":
-            avail = _arr(a["available_mw"], N)
-            c = a.get("curtailment_cny_per_mwh", 0.0)
-            for t in T:
-                p = m.var(0, avail[t], cost=-c * dt)
-                m.offset += c * dt * avail[t]
-                put(node, t, {p: 1})
-                renewable[t] = _add(renewable[t], {p: 1})
-        elif kind == "load":
-            d = _arr(a["demand_mw"], N)
-            for t in T:
-                put(node, t, {}, -d[t])
-                use(t, {}, d[t])
-        elif kind == "battery":
-            E = a["energy_mwh"]
-            pch = a.get("charge_power_mw", a.get("power_mw"))
-            pdis = a.get("discharge_power_mw", a.get("power_mw"))
-            ec, ed = a.get("charge_efficiency", 0.95), a.get("discharge_efficiency", 0.95)
-            smin, smax, s0 = a.get("soc_min", 0.1), a.get("soc_max", 0.9), a.get("soc_initial", 0.5)
-            sfin = a.get("soc_final_min", s0)
-            keep = 1 - a.get("self_discharge_per_hour", 0.0) * dt
-            prev: int | None = None
-            dis_all = {}
-            for t in T:
-                ch, dis = m.var(0, pch), m.var(0, pdis, cost=a.get("degradation_cny_per_mwh", 0.0) * dt)
-                b = m.var(binary=True)
-                soc = m.var(smin * E, smax * E)
-                m.row({ch: 1, b: -pch}, hi=0)
-                m.row({dis: 1, b: pdis}, hi=pdis)
-                # soc − keep·prev − ηc·Δ·ch + Δ/ηd·dis = (keep·soc0 at t = 0)
-                row = {soc: 1.0, ch: -ec * dt, dis: dt / ed}
-                if prev is None:
-                    m.row(row, keep * s0 * E, keep * s0 * E)
-                else:
-                    row[prev] = -keep
-                    m.row(row, 0, 0)
-                prev = soc
-                dis_all[dis] = dt
-                put(node, t, {dis: 1, ch: -1})
-            m.row({prev: 1}, lo=sfin * E)
-            if a.get("max_cycles") is not None:
-                m.row(dis_all, hi=a["max_cycles"] * E)
-        elif kind == "curtailable_load":
-            d = _arr(a["demand_mw"], N)
-            R = np.minimum(_arr(a["max_reduction_mw"], N), d)
-            D = a.get("min_duration_steps", 1)
-            binaries = D > 1 or a.get("max_events") is not None
-            rs, zs, ss = [], [], []
-            for t in T:
-                r = m.var(0, R[t], cost=a["cost_cny_per_mwh"] * dt)
-                rs.append(r)
-                put(node, t, {r: 1}, -d[t])
-                use(t, {r: -1}, d[t])
-                if binaries:
-                    z, s = m.var(binary=True), m.var(0, 1)
-                    zs.append(z)
-                    ss.append(s)
-                    m.row({r: 1, z: -R[t]}, hi=0)
-                    m.row(_add({s: 1, z: -1}, {zs[t - 1]: 1} if t > 0 else {}), lo=0)
-            if binaries:
-                for t in T:
-                    m.row(_add({zs[t]: 1}, {ss[k]: -1 for k in range(max(0, t - D + 1), t + 1)}), lo=0)
-                if a.get("max_events") is not None:
-                    m.row({s: 1 for s in ss}, hi=a["max_events"])
-        elif kind == "shiftable_load":
-            prof = a["profile_mw"]
-            end = a.get("latest_end") or N
-            starts = range(a.get("earliest_start", 0), end - len(prof) + 1)
-            xs = {tau: m.var(binary=True) for tau in starts}
-            m.row({x: 1 for x in xs.values()}, 1, 1)
-            for t in T:
-                c = {xs[tau]: prof[t - tau] for tau in starts if 0 <= t - tau < len(prof)}
-                put(node, t, {j: -v for j, v in c.items()})
-                use(t, c)
-        elif kind == "flexible_load":
-            lo, hi = _arr(a.get("min_power_mw", 0.0), N), _arr(a["max_power_mw"], N)
-            ps = [m.var(lo[t], hi[t]) for t in T]
-            m.row({p: dt for p in ps}, a["energy_mwh"], a["energy_mwh"])
-            for req in a.get("requirements", []):
-                m.row({ps[t]: dt for t in range(req["by_step"])}, lo=req["energy_mwh"])
-            for t in T:
-                put(node, t, {ps[t]: -1})
-                use(t, {ps[t]: 1})
-        elif kind == "green_contract":
-            avail = _arr(a["available_mw"], N)
-            mt = a.get("min_take", 0.0)
-            optional = a.get("optional", True)
-            x = m.var(binary=True, cost=a.get("fixed_cny", 0.0)) if optional else None
-            if x is None:
-                m.offset += a.get("fixed_cny", 0.0)
-            for t in T:
-                gv = m.var(0, avail[t], cost=a["price_cny_per_mwh"] * dt)
-                if x is None:
-                    m.row({gv: 1}, lo=mt * avail[t])
-                else:
-                    m.row({gv: 1, x: -avail[t]}, hi=0)
-                    m.row({gv: 1, x: -mt * avail[t]}, lo=0)
-                G[t] = _add(G[t], {gv: 1})
-                # green energy is not bought at buy[t] and emits nothing
-                m.cost[gv] -= dt * (buy[t] + carbon * emis[t])
-        elif kind == "thermal_storage":
-            cap = a["capacity_mwh_th"]
-            h0 = a.get("level_initial", 0.5) * cap
-            keep = 1 - a.get("loss_per_hour", 0.0) * dt
-            dem = _arr(a["thermal_demand_mw"], N)
-            prev = None
-            for t in T:
-                e, h, w = m.var(0, a["max_power_mw"]), m.var(0, cap), m.var(0, dem[t], cost=voll * dt)
-                row = {h: 1.0, e: -a["cop"] * dt, w: -dt}
-                rhs = -dem[t] * dt + (keep * h0 if prev is None else 0.0)
-                if prev is not None:
-                    row[prev] = -keep
-                m.row(row, rhs, rhs)
-                prev = h
-                put(node, t, {e: -1})
-                use(t, {e: 1})
-            v = m.var(0, np.inf, cost=voll)  # the final shortfall [MWh_th] (v2)
-            m.row({prev: 1, v: 1}, lo=h0)
-
-    # network (§2)
-    flows = {}
-    for n in nodes:
-        cap, up = n.get("capacity_mw"), n.get("export_capacity_mw", n.get("capacity_mw"))
-        flows[n["id"]] = [m.var(-cap if cap is not None else -np.inf, up if up is not None else np.inf) for _ in T]
-    children: dict[str, list[str]] = {k: [] for k in inj}
-    for n in nodes:
-        children[n.get("parent") or root].append(n["id"])
-    for name in inj:
-        for t in T:
-            u = m.var(0, np.inf, cost=voll * dt)
-            e, c = inj[name][t]
-            row = _add(e, {u: 1}, {flows[ch][t]: 1 for ch in children[name]})
-            if name == root:
-                row = _add(row, {imp[t]: 1, exp[t]: -1})
-            else:
-                row = _add(row, {flows[name][t]: -1})
-            m.row(row, -c, -c)
-    for t in T:
-        if G[t]:
-            m.row(_add(G[t], {imp[t]: -1}), hi=0)
-    if g.get("demand_charge_cny_per_mw", 0.0) > 0:
-        peak = m.var(0, np.inf, cost=g["demand_charge_cny_per_mw"])
-        for t in T:
-            m.row({peak: 1, imp[t]: -1}, lo=0)
-
-    # §5
-    rho = data.get("green_share_min")
-    if rho is not None:
-        row: dict[int, float] = {}
-        const = 0.0
-        for t in T:
-            row = _add(row, renewable[t], {exp[t]: -1}, G[t])
-            e, c = consumption[t]
-            row = _add(row, {j: -rho * a for j, a in e.items()})  # renewable − ρ·consumption ≥ ρ·(constant consumption)
-            const += rho * c
-        m.row(row, lo=const)
-    for ev in data.get("demand_response") or []:
-        base = _arr(ev["baseline_mw"], N)
-        length = ev["end_step"] - ev["start_step"]
-        revenue = ev["price_cny_per_mwh"] * ev["reduction_mw"] * length * dt
-        w = m.var(binary=True, cost=-revenue) if ev.get("optional", True) else None
-        if w is None:
-            m.offset -= revenue
-        for t in range(ev["start_step"], ev["end_step"]):
-            sf = m.var(0, np.inf, cost=ev["shortfall_penalty_cny_per_mwh"] * dt)
-            # v2: sf ≥ net − (baseline − A) − M·(1 − w), M = max(0, I − baseline + A): an event not
-            # joined has no shortfall. sf − imp + exp − M·w ≥ −baseline + A − M  (w = 1: no M at all)
-            A = ev["reduction_mw"]
-            M = max(0.0, imax[t] - base[t] + A)
-            row = {sf: 1.0, imp[t]: -1.0, exp[t]: 1.0}
-            if w is None:
-                m.row(row, lo=-base[t] + A)
-            else:
-                row[w] = -M
-                m.row(row, lo=-base[t] + A - M)
-    return m.solve()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
