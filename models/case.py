@@ -21,7 +21,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from models.assets import ASSETS, Asset
@@ -141,6 +148,29 @@ class Regulation(Strict):
     min_offer_mw: NonNeg = Field(default=0.0, description="R_min: the least aggregate offer accepted [MW].")
 
 
+class Scenario(Strict):
+    """One scenario of a two-stage stochastic day (§6): the base case with some series replaced."""
+
+    id: Id
+    probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    series: dict[str, Series] = Field(
+        default_factory=dict,
+        description="KEY → series: '<asset id>.<series field>', 'grid.<series field>', '<event id>.baseline_mw'.")
+
+
+class Risk(Strict):
+    """The CVaR term of a stochastic day (§6): λ·CVaR_β of the scenario costs."""
+
+    cvar_beta: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.9, description="β: the CVaR's confidence level.")
+    cvar_weight: NonNeg = Field(default=0.0, description="λ: the weight of the CVaR in the objective.")
+
+
+#: Grid series a scenario may replace (§6); schedule_mw only when the base case has one.
+SCENARIO_GRID_KEYS = ("buy_cny_per_mwh", "sell_cny_per_mwh", "emission_t_per_mwh", "import_max_mw",
+                      "export_max_mw", "schedule_mw")
+
+
 # ---------------------------------------------------------------------------
 # The case
 # ---------------------------------------------------------------------------
@@ -192,6 +222,9 @@ class Case(Strict):
     assets: list[Asset] = Field(default_factory=list)
     demand_response: list[DemandResponseEvent] = Field(default_factory=list)
     regulation: Regulation | None = Field(default=None, description="Frequency regulation market (v2, §5.4).")
+    scenarios: list[Scenario] | None = Field(
+        default=None, description="A two-stage stochastic day (v2, §6); absent = one deterministic scenario.")
+    risk: Risk | None = Field(default=None, description="The CVaR term over the scenarios (v2, §6).")
     description: str | None = None
     meta: dict[str, Any] | None = Field(
         default=None, description="Provenance: template, date, where each series came from."
@@ -241,7 +274,8 @@ class Case(Strict):
 
 
 #: Every model class of the case, for suggestions of misspelt keys.
-MODELS: tuple[type[BaseModel], ...] = (Case, Network, Node, Grid, Deviation, DemandResponseEvent, Regulation)
+MODELS: tuple[type[BaseModel], ...] = (Case, Network, Node, Grid, Deviation, DemandResponseEvent, Regulation,
+                                       Scenario, Risk)
 
 
 # ---------------------------------------------------------------------------
@@ -482,12 +516,79 @@ def grid_problems(grid: Grid) -> list[Problem]:
     return []
 
 
+def scenario_problems(case: Case) -> list[Problem]:
+    """Scenarios (§6): probabilities adding to 1, unique ids, keys naming a series of the case, valid values."""
+    out: list[Problem] = []
+    if case.scenarios is None:
+        if case.risk is not None:
+            out.append(Problem("risk", "a risk term needs scenarios: expected scenarios beside risk"))
+        return out
+    if not case.scenarios:
+        return [Problem("scenarios", "expected at least one scenario, or no scenarios key")]
+    total = sum(sc.probability for sc in case.scenarios)
+    if abs(total - 1.0) > 1e-6:
+        out.append(Problem("scenarios", f"the probabilities add up to {total:g}: expected 1 (within 1e-6)"))
+    seen: set[str] = set()
+    for i, sc in enumerate(case.scenarios):
+        if sc.id in seen:
+            out.append(Problem(f"scenarios[{i}].id", f"duplicate scenario id {sc.id!r}"))
+        seen.add(sc.id)
+        for key, value in sc.series.items():
+            where = f"scenarios[{i}].series[{key}]"
+            try:
+                scenario_element(case, key, value)
+            except _ScenarioKeyError as err:
+                out.append(Problem(where, str(err)))
+            except CaseError as err:
+                out += [Problem(where, p.message) for p in err.problems]
+            except ValidationError as err:
+                out += [Problem(where, e["msg"].removeprefix("Value error, ")) for e in err.errors(include_url=False)]
+    return out
+
+
+class _ScenarioKeyError(ValueError):
+    """A scenario key that names no series of the case."""
+
+
+def scenario_element(case: Case, key: str, value: Any) -> tuple[str, int, Any]:
+    """Where a scenario's ``key`` points and the element with ``value`` in place: ("grid" | "asset" | "event", index, element).
+
+    Raises a ValueError naming what was expected when the key names no series
+    a scenario may replace, and a ValidationError when the value breaks the field's rules.
+    """
+    if "." not in key:
+        raise _ScenarioKeyError(f"expected '<asset id>.<field>', 'grid.<field>' or '<event id>.baseline_mw', got {key!r}")
+    owner, field = key.rsplit(".", 1)
+    context = {"steps": case.steps}
+    if owner == "grid":
+        if field not in SCENARIO_GRID_KEYS:
+            raise _ScenarioKeyError(f"a scenario may replace grid.{', grid.'.join(SCENARIO_GRID_KEYS)}; got {key!r}")
+        if field == "schedule_mw" and case.grid.schedule_mw is None:
+            raise _ScenarioKeyError("grid.schedule_mw: the base case has no declared plan to replace")
+        data = case.grid.model_dump() | {field: value}
+        return "grid", 0, Grid.model_validate(data, context=context)
+    for i, a in enumerate(case.assets):
+        if a.id == owner:
+            schema = ASSETS[a.type].SCHEMA
+            if field not in series_fields(schema):
+                raise _ScenarioKeyError(f"{owner!r} is a {a.type}; its series are {', '.join(series_fields(schema))}; "
+                                        f"got {field!r}")
+            return "asset", i, schema.model_validate(a.model_dump() | {field: value}, context=context)
+    for i, ev in enumerate(case.demand_response):
+        if ev.id == owner:
+            if field != "baseline_mw":
+                raise _ScenarioKeyError(f"a scenario may replace an event's baseline_mw only; got {key!r}")
+            return "event", i, DemandResponseEvent.model_validate(ev.model_dump() | {field: value}, context=context)
+    raise _ScenarioKeyError(f"no asset or event {owner!r} in the case (and it is not 'grid')")
+
+
 def element_problems(case: Case) -> list[Problem]:
-    """The rules of every element of a valid case: its assets', its events', its grid's."""
+    """The rules of every element of a valid case: its assets', its events', its grid's, its scenarios'."""
     ctx = RuleContext(steps=case.steps, dt=case.dt_hours, root=case.network.root)
     out = grid_problems(case.grid)
     for i, a in enumerate(case.assets):
         out += asset_problems(a, i, ctx)
     for i, ev in enumerate(case.demand_response):
         out += event_problems(ev, i)
+    out += scenario_problems(case)
     return out

@@ -72,8 +72,8 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     parts: list[str] = []
     prev: Any = None
     for i, item in enumerate(loc):
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
+        if isinstance(item, int) or (isinstance(item, str) and "." in item):
+            parts.append(f"[{item}]")  # a list position, or a key that is itself dotted (a scenario's series)
         elif i >= 2 and isinstance(prev, int) and item in ASSETS:
             pass  # discriminator tag pydantic puts in the location
         else:

@@ -30,7 +30,7 @@ from models import Solution, SolveReport
 from models.assets import ASSETS, SECTIONS
 from models.declare import Element, Horizon
 from models.events import report_event
-from models.solution import Unmet
+from models.solution import ScopeSolution, Unmet
 from vpp.case import Case
 
 #: Quantities smaller than this [MW or MWh] are reported as zero in messages.
@@ -86,30 +86,24 @@ class DispatchResult:
         return curve_table(self.schedule)
 
 
-def _element_order(case: Case, sol: Solution) -> list[Element]:
+def _element_order(scope: ScopeSolution) -> list[Element]:
     """The elements of the table in a reader's order: the grid, the nodes (root first), the assets, the events."""
-    rank = {"grid": 0, "node": 1, "demand_response": 3}
-    return sorted(sol.first.tables, key=lambda e: rank.get(e.type, 2))
+    rank = {"grid": 0, "node": 1, "demand_response": 3, "regulation": 4, "reserve": 4}
+    return sorted(scope.tables, key=lambda e: rank.get(e.type, 2))
 
 
-def _rows(case: Case, sol: Solution) -> list[tuple[str, str, str, str, np.ndarray]]:
-    """(asset, type, node, quantity, values) for every per-step series of a solution, from the declared outputs."""
-    first = sol.first
+def _rows(scope: ScopeSolution) -> list[tuple[str, str, str, str, np.ndarray]]:
+    """(asset, type, node, quantity, values) for every per-step series of a scope, from the declared outputs."""
     rows = []
-    for element in _element_order(case, sol):
-        values = first.values[element]
-        for q in first.tables[element]:
+    for element in _element_order(scope):
+        values = scope.values[element]
+        for q in scope.tables[element]:
             rows.append((element.id, element.type, element.node, q, np.asarray(values[q], dtype=float)))
     return rows
 
 
-def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
-    """The tidy per-step table (see the module docstring), built in one pass.
-
-    Steps without a value (NaN: outside an event's window) are left out before
-    the table is made, so each string column is one ``repeat`` by row counts.
-    """
-    rows = _rows(case, sol)
+def _scope_table(case: Case, scope: ScopeSolution) -> pd.DataFrame:
+    rows = _rows(scope)
     n = case.steps
     values = np.stack([r[4] for r in rows]) + 0.0  # (rows, steps); + 0.0: no negative zeros in the files
     keep = ~np.isnan(values)
@@ -134,9 +128,28 @@ def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
     )
 
 
+def schedule_table(case: Case, sol: Solution) -> pd.DataFrame:
+    """The tidy per-step table (see the module docstring), built in one pass per scenario.
+
+    Steps without a value (NaN: outside an event's window) are left out before
+    the table is made, so each string column is one ``repeat`` by row counts.
+    A stochastic day (§6) has a ``scenario`` column and one set of rows per scenario.
+    """
+    if len(sol.scopes) == 1:
+        return _scope_table(case, sol.first)
+    tables = []
+    for scope in sol.scopes:
+        table = _scope_table(case, scope)
+        table.insert(0, "scenario", pd.Series([scope.name] * len(table), dtype="string"))
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
 def curve_table(schedule: pd.DataFrame) -> pd.DataFrame:
-    """Pivot the tidy table to one row per step; columns ``<asset>.<quantity>``, in table order."""
+    """Pivot the tidy table to one row per step; columns ``<asset>.<quantity>`` (``<scenario>|…`` per scenario)."""
     key = schedule["asset"] + "." + schedule["quantity"]
+    if "scenario" in schedule.columns:
+        key = schedule["scenario"] + "|" + key
     order = list(dict.fromkeys(key))
     wide = schedule.assign(column=key).pivot(index="step", columns="column", values="value")[order]
     times = schedule.drop_duplicates("step").set_index("step")["timestamp"]
@@ -216,6 +229,27 @@ def _report_sections(case: Case, sol: Solution) -> dict[str, list[dict[str, Any]
     return sections
 
 
+def _stochastic(case: Case, sol: Solution) -> dict[str, Any]:
+    """A stochastic day's scenarios (§6): each one's cost, the expected cost, and the CVaR with a risk term."""
+    if not case.scenarios:
+        return {}
+    scenarios = [{"id": sc.name, "probability": sc.probability,
+                  "cost_cny": sum(v for term, v in sc.cost_cny.items() if term != "cvar")} for sc in sol.scopes]
+    out: dict[str, Any] = {"scenarios": scenarios}
+    risk_terms = sum(v for _, term, v in sol.cost_by_element if term == "cvar")
+    out["expected_cost_cny"] = sum(v for _, term, v in sol.cost_by_element if term != "cvar")
+    risk = case.risk
+    if risk is not None and risk.cvar_weight > 0:
+        costs = np.array([next(v for e, v in sc.values.items() if e.type == "risk")["scenario_cost_cny"][0]
+                          for sc in sol.scopes])
+        probs = np.array([sc.probability for sc in sol.scopes])
+        eta = float(next(v for e, v in sol.first.values.items() if e.type == "risk")["cvar_threshold_cny"][0])
+        out["cvar_cny"] = eta + float(np.sum(probs * np.maximum(0.0, costs - eta))) / (1 - risk.cvar_beta)
+        out["cvar_beta"] = risk.cvar_beta
+        out["risk_term_cny"] = risk_terms
+    return out
+
+
 def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: float) -> dict[str, Any]:
     """Totals, named shortfalls and solver facts of a solved case (summary.json)."""
     dt = case.dt_hours
@@ -258,6 +292,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
         "peak_import_mw": float(sol.import_mw.max()) if case.steps else 0.0,
         "unserved": unmet,
         **_report_sections(case, sol),
+        **_stochastic(case, sol),
         "messages": _messages(unmet),
         "solver": {
             "name": report.solver,

@@ -119,7 +119,7 @@ def spec_objective(data: dict[str, Any]) -> float:
     for sc in scenarios:
         d = scenario_data(data, sc.get("series") or {})
         cost = Cost()
-        one_scenario(m, d, data, shared, cost, expected)
+        one_scenario(m, d, data, shared, cost, expected, float(sc["probability"]))
         costs.append((float(sc["probability"]), cost))
     # expected rows: Σ_s π_s·(expr_s) within Σ_s π_s·bounds
     for rows in expected.values():
@@ -153,7 +153,7 @@ def spec_objective(data: dict[str, Any]) -> float:
 
 
 def one_scenario(m: Milp, d: dict[str, Any], base: dict[str, Any], shared: dict[str, Any], cost: Cost,
-                 expected: dict[str, list[tuple[float, dict[int, float], float, float]]]) -> None:
+                 expected: dict[str, list[tuple[float, dict[int, float], float, float]]], probability: float) -> None:
     N, dt = d["steps"], d["step_minutes"] / 60
     T = range(N)
     voll = d.get("voll_cny_per_mwh", 20000.0)
@@ -488,7 +488,7 @@ def one_scenario(m: Milp, d: dict[str, Any], base: dict[str, Any], shared: dict[
             e, k = consumption[t]
             row = add(row, scale(e, -rho))
             const += rho * k
-        expected.setdefault("green_share", []).append((1.0, scale(row, dt), dt * const, np.inf))
+        expected.setdefault("green_share", []).append((probability, scale(row, dt), dt * const, np.inf))
 
     # emissions cap (§5.3), in expectation
     emax_t = d.get("emissions_max_t")
@@ -496,7 +496,7 @@ def one_scenario(m: Milp, d: dict[str, Any], base: dict[str, Any], shared: dict[
         row = {}
         for t in T:
             row = add(row, {imp[t]: emis[t] * dt}, scale(G[t], -emis[t] * dt))
-        expected.setdefault("emissions", []).append((1.0, row, -np.inf, emax_t))
+        expected.setdefault("emissions", []).append((probability, row, -np.inf, emax_t))
 
     # backup reserve (§5.5)
     H = d.get("backup_hours")

@@ -980,3 +980,92 @@ def test_an_unknown_field_is_matched_against_its_own_element_only() -> None:
         "unknown field 'energy_mwh' (expected one of: critical_fraction, demand_mw, description, id, meta, name, "
         "node, participant, type)")
     assert found["assets[2].soc_mni"] == "unknown field 'soc_mni' (did you mean 'soc_min'?)"
+
+
+# ---------------------------------------------------------------------------
+# Model version 2: every new key is validated, naming the field
+# ---------------------------------------------------------------------------
+
+V2_PROBLEMS = [
+    (lambda d: d["grid"].update(schedule_mw=3), "grid.schedule_mw",
+     "a declared plan needs deviation prices: expected grid.deviation with short_cny_per_mwh and "
+     "long_cny_per_mwh beside schedule_mw"),
+    (lambda d: d["grid"].update(deviation={"short_cny_per_mwh": 10, "long_cny_per_mwh": 5, "tolerance_mw": -1}),
+     "grid.deviation.tolerance_mw", "expected values >= 0, got -1.0"),
+    (lambda d: d["grid"].update(deviation={"short_cny_per_mwh": -10, "long_cny_per_mwh": 5}),
+     "grid.deviation.short_cny_per_mwh", "expected values >= 0, got -10.0"),
+    (lambda d: d["grid"].update(deviation={"long_cny_per_mwh": 5}), "grid.deviation.short_cny_per_mwh",
+     "required field is missing"),
+    (lambda d: d["grid"].update(peak_to_date_mw=-1), "grid.peak_to_date_mw", "expected a number >= 0, got -1"),
+    (lambda d: d["grid"].update(import_max_mw=[1, 2]), "grid.import_max_mw",
+     "expected 4 values (one per step) or a single number, got 2 values"),
+    (lambda d: d["grid"].update(export_max_mw=[1, 1, -1, 1]), "grid.export_max_mw",
+     "expected values >= 0, got -1.0 at position 2"),
+    (lambda d: d["demand_response"][0].update(increase_mw=1), "demand_response[0].increase_mw",
+     "a peak-shaving event takes reduction_mw, not increase_mw"),
+    (lambda d: d["demand_response"][0].update(kind="valley_filling"), "demand_response[0].increase_mw",
+     "required field is missing: a valley-filling event takes increase_mw"),
+    (lambda d: d["demand_response"][0].update(kind="peak_clipping"), "demand_response[0].kind",
+     "Input should be 'peak_shaving' or 'valley_filling'"),
+    (lambda d: d["demand_response"][0].update(price_cny_per_mwh=-5), "demand_response[0].price_cny_per_mwh",
+     "expected a number >= 0, got -5"),
+    (lambda d: asset(d, 7).update(min_reduction_mw=-0.5), "assets[7].min_reduction_mw", "expected values >= 0, got -0.5"),
+    (lambda d: asset(d, 7).update(start_cny=-1), "assets[7].start_cny", "expected a number >= 0, got -1"),
+    (lambda d: asset(d, 7).update(cost_cny_per_mwh=-100), "assets[7].cost_cny_per_mwh", "expected a number >= 0, got -100"),
+    (lambda d: asset(d, 1).update(critical_fraction=1.5), "assets[1].critical_fraction", "expected a number <= 1, got 1.5"),
+    (lambda d: d.update(backup_hours=0), "backup_hours", "expected a number > 0, got 0"),
+    (lambda d: d.update(emissions_max_t=-2), "emissions_max_t", "expected a number >= 0, got -2"),
+    (lambda d: asset(d, 2).update(participant=""), "assets[2].participant", "String should have at least 1 character"),
+    (lambda d: d.update(regulation={"capacity_price_cny_per_mw_h": 10, "block_steps": 0}), "regulation.block_steps",
+     "expected a number >= 1, got 0"),
+    (lambda d: d.update(regulation={"capacity_price_cny_per_mw_h": 10, "duration_h": 0}), "regulation.duration_h",
+     "expected a number > 0, got 0"),
+    (lambda d: d.update(regulation={"mileage_price_cny_per_mw": 3}), "regulation.capacity_price_cny_per_mw_h",
+     "required field is missing"),
+    (lambda d: d.update(risk={"cvar_weight": 1}), "risk", "a risk term needs scenarios: expected scenarios beside risk"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 0.5}]), "scenarios",
+     "the probabilities add up to 0.5: expected 1 (within 1e-6)"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 1, "series": {"pv.demand_mw": 1}}]),
+     "scenarios[0].series[pv.demand_mw]", "'pv' is a pv; its series are available_mw; got 'demand_mw'"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 1, "series": {"grid.schedule_mw": 1}}]),
+     "scenarios[0].series[grid.schedule_mw]", "grid.schedule_mw: the base case has no declared plan to replace"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 1, "series": {"nobody.demand_mw": 1}}]),
+     "scenarios[0].series[nobody.demand_mw]", "no asset or event 'nobody' in the case (and it is not 'grid')"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 1, "series": {"load.demand_mw": [1, 2]}}]),
+     "scenarios[0].series[load.demand_mw]", "expected 4 values (one per step) or a single number, got 2 values"),
+    (lambda d: d.update(scenarios=[{"id": "a", "probability": 0.5}, {"id": "a", "probability": 0.5}]),
+     "scenarios[1].id", "duplicate scenario id 'a'"),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "message"), V2_PROBLEMS,
+                         ids=[f"{p[1]}-{i}" for i, p in enumerate(V2_PROBLEMS)])
+def test_version_2_keys_are_validated_naming_the_field(change: Callable, path: str, message: str) -> None:
+    data = base_case()
+    change(data)
+    _, problems = validate_case(data)
+    assert (path, message) in [(p.path, p.message) for p in problems], problems
+
+
+def test_a_version_2_case_with_every_new_key_is_valid_and_a_version_1_case_keeps_its_defaults() -> None:
+    data = base_case()
+    data["grid"].update(import_max_mw=[100, 0, 100, 100], export_max_mw=[5, 0, 5, 5], demand_charge_cny_per_mw=36000,
+                        peak_to_date_mw=3, declared_demand_mw=4, schedule_mw=2,
+                        deviation={"short_cny_per_mwh": 50, "long_cny_per_mwh": 20, "tolerance_mw": 0.1})
+    asset(data, 1).update(critical_fraction=0.2, participant="factory-a")
+    asset(data, 2).update(regulation=True, regulation_performance=0.8)
+    asset(data, 7).update(min_reduction_mw=0.2, start_cny=50, critical_fraction=0.1)
+    data["demand_response"].append({"id": "fill", "kind": "valley_filling", "start_step": 0, "end_step": 2,
+                                    "baseline_mw": 3, "increase_mw": 1, "price_cny_per_mwh": 100,
+                                    "shortfall_penalty_cny_per_mwh": 200})
+    data.update(emissions_max_t=20, backup_hours=0.5, regulation={"capacity_price_cny_per_mw_h": 30},
+                scenarios=[{"id": "a", "probability": 0.25, "series": {"pv.available_mw": 1}},
+                           {"id": "b", "probability": 0.75, "series": {"grid.schedule_mw": 3}}],
+                risk={"cvar_weight": 0.5})
+    case = load_case(data)
+    assert case.assets[1].owner == "factory-a" and case.assets[0].owner == "pv"
+    assert case.risk is not None and case.risk.cvar_beta == 0.9
+    plain = load_case(base_case())
+    assert (plain.grid.peak_to_date_mw, plain.grid.declared_demand_mw, plain.grid.deviation) == (0.0, None, None)
+    assert plain.demand_response[0].kind == "peak_shaving" and plain.demand_response[0].amount_mw == plain.demand_response[0].reduction_mw
+    assert (plain.emissions_max_t, plain.backup_hours, plain.regulation, plain.scenarios, plain.risk) == (None,) * 5
