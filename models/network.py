@@ -109,6 +109,7 @@ def declare_grid(m: Block, h: Horizon) -> None:
         m.output("deviation_short_mw", short)
         m.output("deviation_long_mw", long)
 
+    m.output("net_import_mw", net)  # the day's 96-point curve of net import (the declared plan day-ahead)
     m.output("import_mw", imp, total="import_mwh")
     m.output("export_mw", exp, total="export_mwh")
     m.output("green_mw", G)

@@ -160,6 +160,50 @@ def curve_table(schedule: pd.DataFrame) -> pd.DataFrame:
     return wide[["timestamp", "point", "step", *order]]
 
 
+_KEYS = ("asset", "type", "node", "quantity", "unit")
+
+
+def schedule_to_series(schedule: pd.DataFrame, timestamps: pd.DatetimeIndex) -> dict[str, Any]:
+    """The tidy table as JSON-ready series: the step times and one list of values per element and quantity.
+
+    A value is a float, or None where the table has no row (a demand-response
+    quantity outside its window); a stochastic day's series carry their ``scenario``.
+    :func:`schedule_from_series` gives the table back.
+    """
+    n = len(timestamps)
+    keys = (["scenario"] if "scenario" in schedule.columns else []) + list(_KEYS)
+    series = []
+    for key, group in schedule.groupby(keys, sort=False):
+        values: list[float | None] = [None] * n
+        for step, value in zip(group["step"].tolist(), group["value"].tolist(), strict=True):
+            values[int(step)] = float(value)
+        series.append(dict(zip(keys, key, strict=True)) | {"values": values})
+    return {"timestamps": [t.isoformat() for t in timestamps], "series": series}
+
+
+def schedule_from_series(series: dict[str, Any]) -> pd.DataFrame:
+    """The tidy per-step table from :func:`schedule_to_series`'s JSON (the same rows, the same order)."""
+    stamps = pd.to_datetime(pd.Series(series["timestamps"]), format="ISO8601")
+    n = len(stamps)
+    stochastic = any("scenario" in item for item in series["series"])
+    columns = (["scenario"] if stochastic else []) + ["timestamp", "step", *_KEYS, "value"]
+    frames = []
+    for item in series["series"]:
+        values = np.array([np.nan if v is None else v for v in item["values"]], dtype=float)
+        keep = ~np.isnan(values)
+        frame = {"timestamp": stamps[keep].reset_index(drop=True), "step": np.arange(n)[keep]}
+        frame |= {k: item[k] for k in _KEYS} | {"value": values[keep]}
+        if stochastic:
+            frame["scenario"] = item.get("scenario", "")
+        frames.append(pd.DataFrame(frame)[columns])
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(frames, ignore_index=True)
+    for k in ([*_KEYS, "scenario"] if stochastic else _KEYS):
+        table[k] = table[k].astype("string")
+    return table
+
+
 def _spans(steps: np.ndarray) -> list[tuple[int, int]]:
     """Runs of consecutive steps as [first, last] pairs."""
     spans: list[tuple[int, int]] = []
@@ -250,6 +294,43 @@ def _stochastic(case: Case, sol: Solution) -> dict[str, Any]:
     return out
 
 
+#: How the bill groups the model's cost terms (each term in one group; all add up to the objective).
+BILL_GROUPS: dict[str, tuple[str, ...]] = {
+    "energy_cny": ("energy",),  # with the green contracts' energy at the time-of-use price, below
+    "green_premium_cny": ("green_energy", "green_fixed"),  # less that energy at the time-of-use price
+    "maximum_demand_cny": ("demand",),
+    "demand_response_revenue_cny": ("dr_revenue",),
+    "demand_response_penalty_cny": ("dr_penalty",),
+    "deviation_cny": ("deviation",),
+    "regulation_revenue_cny": ("regulation_capacity", "regulation_mileage"),
+    "export_revenue_cny": ("export",),
+    "carbon_cny": ("carbon",),
+    "flexibility_cny": ("curtailment", "load_curtailment", "load_curtailment_start", "degradation"),
+    "unserved_cny": ("unserved", "unserved_thermal", "thermal_final_shortfall"),
+    "risk_cny": ("cvar",),
+}
+
+
+def bill(case: Case, sol: Solution) -> dict[str, float]:
+    """The day's cost as an operator reads a bill [CNY]: energy at the time-of-use price, the green
+    premium above it, maximum demand, demand response, deviations, regulation, and the rest.
+
+    The green contracts' energy is counted in ``energy_cny`` at the price it replaces, and
+    ``green_premium_cny`` is what it cost above that (fixed fees included). The groups add up to
+    the objective; a cost term of no group is listed under its own name.
+    """
+    terms = sol.cost_cny
+    out = {group: sum(terms.get(t, 0.0) for t in names) for group, names in BILL_GROUPS.items()}
+    buy = case.series(case.grid.buy_cny_per_mwh)
+    green_at_tou = float(np.sum(buy * sol.green_mw) * case.dt_hours)
+    out["energy_cny"] += green_at_tou
+    out["green_premium_cny"] -= green_at_tou
+    grouped = {t for names in BILL_GROUPS.values() for t in names}
+    out.update({f"{t}_cny": v for t, v in terms.items() if t not in grouped})
+    out["total_cny"] = sum(terms.values())
+    return out
+
+
 def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: float) -> dict[str, Any]:
     """Totals, named shortfalls and solver facts of a solved case (summary.json)."""
     dt = case.dt_hours
@@ -285,6 +366,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
         "solve_seconds": report.solve_seconds,
         "extract_seconds": sol.extract_seconds,
         "cost_cny": cost,
+        "bill_cny": bill(case, sol),
         "energy_mwh": energy,
         "emissions_t": float(sol.emissions_t.sum()),
         "renewable_share": (float(renewable_used.sum() * dt / consumption_mwh) if consumption_mwh > TOLERANCE else None),
