@@ -39,7 +39,7 @@ app = App(
         "Yes/no options come in pairs: --chart/--no-chart."
     ),
 )
-case_app = App(order=("validate", "materialize"), help="Read, check and materialise cases.")
+case_app = App(order=("validate", "materialize", "lp-file"), help="Read, check and materialise cases; write the model.")
 app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
@@ -191,6 +191,33 @@ def case_materialize(
         output.write_text(c.to_json() + "\n", encoding="utf-8")
     out.print(f"wrote {output}: {c.name}, {c.steps} steps from {c.start.isoformat()}, {len(c.assets)} assets", highlight=False, markup=False)
     print_assumptions(c.meta or {})
+
+
+@case_app.command("lp-file")
+def case_lp_file(
+    case: Annotated[str, typer.Option(help="Built-in case (teda-east) or a case file (.json/.yaml).")] = "teda-east",
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Day (built-in cases; default tomorrow in the case's time zone).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the model: .lp (CPLEX LP) or .mps.")] = Path("model.lp"),
+    exclusivity: Annotated[str, typer.Option(help="spec: every exclusivity binary, as model.md writes them; lazy: none (the first round of a solve).")] = "spec",
+) -> None:
+    """Write the case's mixed-integer model for other solvers, named like the spec (asset[b].soc_balance[37])."""
+    from models import Formulation, build
+    from vpp.dispatch import resolve_case
+
+    if output.suffix.lower() not in (".lp", ".mps"):
+        raise typer.BadParameter(f"expected a file ending .lp or .mps, got {output.name!r}", param_hint="-o/--output")
+    if exclusivity not in ("lazy", "spec"):
+        raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
+    try:
+        c = resolve_case(case, option_date(date))
+    except CaseError as exc:
+        fail(exc)
+    built = build(c, Formulation() if exclusivity == "spec" else Formulation(binaries=frozenset()))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    built.pyomo().model.write(str(output), io_options={"symbolic_solver_labels": True})
+    sizes = built.arrays.sizes
+    out.print(f"wrote {output}: {sizes['variables']} variables ({sizes['binaries']} integer), "
+              f"{sizes['constraints']} constraints, {sizes['nonzeros']} nonzeros", highlight=False, markup=False)
 
 
 @app.command()

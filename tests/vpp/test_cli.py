@@ -417,3 +417,33 @@ def test_materialize_rejects_a_malformed_date(tmp_path: Path) -> None:
     )
     assert res.returncode == 2
     assert "expected a date as YYYY-MM-DD, got '15/07/2026'" in res.stderr
+
+
+# ---------------------------------------------------------------------------
+# vpp case lp-file: the model for other solvers
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".lp", ".mps"])
+def test_lp_file_is_the_model_another_solver_solves_to_the_hand_optimum(tmp_path: Path, suffix: str) -> None:
+    import highspy
+
+    case_path = write_json(tmp_path / "tiny.json", TINY)
+    target = tmp_path / f"tiny{suffix}"
+    res = vpp("case", "lp-file", "--case", str(case_path), "-o", str(target))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"wrote {target}: ")
+    if suffix == ".lp":
+        text = target.read_text(encoding="utf-8")
+        assert "asset(bat)_soc_balance(3)" in text and "node_balance(s1_3)" in text
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(target))
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(TINY_OBJECTIVE, rel=1e-9)
+
+
+def test_lp_file_refuses_an_unknown_format(tmp_path: Path) -> None:
+    res = vpp("case", "lp-file", "--case", str(write_json(tmp_path / "tiny.json", TINY)), "-o", str(tmp_path / "m.txt"))
+    assert res.returncode == 2
+    assert "expected a file ending .lp or .mps, got 'm.txt'" in res.stderr
