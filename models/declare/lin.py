@@ -36,10 +36,34 @@ import numpy as np
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0)
+_RANGES: dict[int, np.ndarray] = {}
+_ONES: dict[int, np.ndarray] = {}
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+def _range(n: int) -> np.ndarray:
+    """``np.arange(n)``, shared (read-only): a Lin never changes an array in place."""
+    found = _RANGES.get(n)
+    if found is None:
+        found = _RANGES[n] = _frozen(np.arange(n))
+    return found
+
+
+def _ones(n: int) -> np.ndarray:
+    found = _ONES.get(n)
+    if found is None:
+        found = _ONES[n] = _frozen(np.ones(n))
+    return found
 
 
 def _vector(value: Any, m: int) -> np.ndarray:
     """A number or an array of ``m`` numbers as an array of ``m`` floats."""
+    if isinstance(value, (int, float)):
+        return np.full(m, float(value))
     if np.ndim(value) == 0:
         return np.full(m, float(value))
     arr = np.asarray(value, dtype=float)
@@ -66,8 +90,8 @@ class Lin:
     @classmethod
     def columns(cls, start: int, n: int) -> Lin:
         """The variable family of columns ``start … start + n − 1``, one per row."""
-        r = np.arange(n)
-        return cls(n, r, r + start, np.ones(n), np.zeros(n))
+        r = _range(n)
+        return cls(n, r, r + start, _ones(n), np.zeros(n))
 
     @classmethod
     def constant(cls, value: Any, m: int) -> Lin:
