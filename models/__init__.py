@@ -3,7 +3,7 @@
 Never reads files, never imports FastAPI.
 """
 
-from models.build import Built, build
+from models.build import Built, build, first_stage_values
 from models.case import Case
 from models.declare import SPEC, Formulation
 from models.optimize import ENGINES, Engine, Exclusivity, optimize
@@ -24,6 +24,7 @@ __all__ = [
     "Status",
     "build",
     "extract",
+    "first_stage_values",
     "optimize",
     "solve",
     "solve_pyomo",

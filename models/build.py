@@ -86,9 +86,11 @@ def declare_case(program: Program, case: Case, prefix: Path = (), weight: float 
     return states
 
 
-def build(case: Case, formulation: Formulation = SPEC) -> Built:
+def build(case: Case, formulation: Formulation = SPEC, fixed: dict[str, np.ndarray] | None = None) -> Built:
     """The model of a validated case under ``formulation``, in standard form.
 
+    ``fixed``: values of first-stage families by name (:func:`first_stage_values`
+    of another solve), fixed here: a plan evaluated on this case's scenarios.
     Python's cyclic garbage collector is paused while the many small arrays are
     made: a collection would find nothing to free, at random moments.
     """
@@ -102,5 +104,35 @@ def build(case: Case, formulation: Formulation = SPEC) -> Built:
     finally:
         if enabled:
             gc.enable()
+    if fixed:
+        fix_first_stage(program, arrays, fixed)
     return Built(case=case, program=program, arrays=arrays, build_seconds=time.perf_counter() - t0,
                  formulation=formulation, scopes=states)
+
+
+def first_stage_values(built: Built) -> dict[str, np.ndarray]:
+    """The solution's first-stage decisions by family name (``asset[g].x``, ``dr[e].w``, ``plan`` …).
+
+    With one scenario, the families a stochastic case would share (§6): the
+    names are the same, so a deterministic plan can be fixed in a stochastic case.
+    """
+    if built.x is None:
+        raise ValueError("the model has not been solved")
+    return {f.full_name(): built.x[f.start : f.start + f.n].copy()
+            for f in built.program.families if f.first_stage and f.path[:1] != (("capacity", f.element),)}
+
+
+def fix_first_stage(program: Program, arrays: Arrays, fixed: dict[str, np.ndarray]) -> None:
+    """Fix every first-stage family named in ``fixed`` at its values (bounds); unknown names are an error."""
+    families = {f.full_name(): f for f in program.families if f.first_stage}
+    unknown = sorted(set(fixed) - set(families))
+    if unknown:
+        raise ValueError(f"no first-stage family {', '.join(unknown)} in this case")
+    for name, values in fixed.items():
+        f = families[name]
+        v = np.asarray(values, dtype=float)
+        if v.shape != (f.n,):
+            raise ValueError(f"{name}: expected {f.n} values, got {v.shape}")
+        lo, hi = arrays.col_lower[f.start : f.start + f.n], arrays.col_upper[f.start : f.start + f.n]
+        arrays.col_lower[f.start : f.start + f.n] = np.clip(v, lo, hi)
+        arrays.col_upper[f.start : f.start + f.n] = np.clip(v, lo, hi)

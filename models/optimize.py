@@ -84,6 +84,7 @@ def optimize(
     exclusivity: Exclusivity = "lazy",
     storage_cut: bool = False,
     engine: Engine = "matrix",
+    fixed: dict[str, np.ndarray] | None = None,
 ) -> tuple[Built, SolveReport]:
     """Build and solve ``case``; the optimum is the one of model.md whichever ``exclusivity`` and ``engine``.
 
@@ -92,13 +93,14 @@ def optimize(
     program and compiles it. Returns the final built model (solution in
     ``built.x``; read it with :func:`models.solution.extract`) and its report,
     whose build, hand-over and solve seconds add up every round (``rounds``
-    says how many).
+    says how many). ``fixed``: first-stage decisions to hold (see
+    :func:`models.build.first_stage_values`), e.g. a plan evaluated on scenarios.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     solve_fn = ENGINES[engine]
     if exclusivity == "spec":
-        built = build(case, Formulation(storage_cut=storage_cut))
+        built = build(case, Formulation(storage_cut=storage_cut), fixed)
         return built, solve_fn(built, options)
     if exclusivity != "lazy":
         raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
@@ -109,7 +111,7 @@ def optimize(
     rounds = 0
     while True:
         rounds += 1
-        built = build(case, formulation)
+        built = build(case, formulation, fixed)
         # The time limit is for all rounds together. A round that may need a successor (some pair
         # is left to check) gets half of what is left, so that a successor has time to find a schedule.
         left = max(options.time_limit_s - totals["solve"], min(options.time_limit_s, 1e-3))

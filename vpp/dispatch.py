@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from models import Engine, Exclusivity, SolveOptions, extract, optimize
+from models import Engine, Exclusivity, SolveOptions, extract, first_stage_values, optimize
 from vpp.case import Case
 from vpp.cases import resolve_case
 from vpp.results import DispatchResult, make_result
@@ -19,12 +20,19 @@ __all__ = ["resolve_case", "run_day_ahead", "solve_case"]
 
 
 def solve_case(
-    case: Case, options: SolveOptions | None = None, exclusivity: Exclusivity = "lazy", engine: Engine = "matrix"
+    case: Case, options: SolveOptions | None = None, exclusivity: Exclusivity = "lazy", engine: Engine = "matrix",
+    fixed: dict[str, np.ndarray] | None = None,
 ) -> DispatchResult:
-    """Build, solve and read one validated case (``exclusivity`` and ``engine``: see :mod:`models.optimize`)."""
-    built, report = optimize(case, options, exclusivity, engine=engine)
+    """Build, solve and read one validated case (``exclusivity`` and ``engine``: see :mod:`models.optimize`).
+
+    ``fixed``: first-stage decisions to hold (a result's ``first_stage``), e.g. to evaluate a
+    deterministic plan on a stochastic case's scenarios.
+    """
+    built, report = optimize(case, options, exclusivity, engine=engine, fixed=fixed)
     solution = extract(built)
-    return make_result(case, report, solution, built.build_seconds)
+    result = make_result(case, report, solution, built.build_seconds)
+    result.first_stage = first_stage_values(built)
+    return result
 
 
 def run_day_ahead(

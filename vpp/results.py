@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class DispatchResult:
     build_seconds: float
     schedule: pd.DataFrame
     summary: dict[str, Any]
+    first_stage: dict[str, np.ndarray] = field(default_factory=dict)  # decisions shared by scenarios, by name
 
     @property
     def status(self) -> str:
