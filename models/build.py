@@ -59,15 +59,20 @@ class Built:
         return to_pyomo(self.program, self.arrays)
 
 
-def declare_case(program: Program, case: Case, prefix: Path = (), weight: float = 1.0) -> list[ScopeState]:
-    """Declare ``case`` into ``program`` under ``prefix``, its costs weighted by ``weight``; its scopes."""
+def declare_case(program: Program, case: Case, prefix: Path = (), weight: float = 1.0,
+                 billing: Any = None) -> list[ScopeState]:
+    """Declare ``case`` into ``program`` under ``prefix``, its costs weighted by ``weight``; its scopes.
+
+    ``billing``: the billing period whose maximum-demand charge the case shares with the
+    other days declared with the same key (charged once, with weight 1).
+    """
     scenarios = scenario_cases(case)
     states = []
     for k, (sid, probability, scase) in enumerate(scenarios):
         here = (*prefix, ("scenario", sid)) if len(scenarios) > 1 else prefix
         state = program.scope(Scope(prefix=here, case=prefix, name=sid, weight=weight * probability,
                                     case_weight=weight, first=k == 0, scenarios=len(scenarios)))
-        h = Horizon(scase, case, sid)
+        h = Horizon(scase, case, sid, billing)
         root = scase.network.root
         for a in scase.assets:
             block = program.block(state, (("asset", a.id),), Element(a.id, a.type, scase.node_of(a)), h)

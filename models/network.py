@@ -7,7 +7,8 @@ imp, exp       import from / export to the public grid, 0 ≤ imp ≤ I[t], 0 �
 y              binary: 1 = importing (at the steps where both I[t] and X[t] are positive)
 G              Σ_k g[k]: green purchases, arriving through imp (G ≤ imp)
 e              emissions [tCO2] = emission[t]·(imp − G)·Δ
-peak           the billing period's maximum demand [MW] ≥ imp[t], ≥ P̂ (with a demand charge c)
+peak           the billing period's maximum demand [MW] ≥ imp[t], ≥ P̂ (with a demand charge c); one
+               column for all the days of a billing period when several share it (storage sizing)
 x_dd           demand above 105 % of the declared demand Dd [MW] ≥ peak − 1.05·Dd, ≥ 0
 D              the declared net-import plan [MW]: grid.schedule_mw, or a first-stage column
 dev⁺, dev⁻     net import above / below the plan beyond the tolerance ε [MW] ≥ 0
@@ -81,15 +82,20 @@ def declare_grid(m: Block, h: Horizon) -> None:
     c = grid.demand_charge_cny_per_mw
     if c > 0:
         p_hat = grid.peak_to_date_mw
-        peak = m.var("peak", p_hat, np.inf, n=1)
+        billing = h.billing
+        if billing is None:
+            peak, new = m.var("peak", p_hat, np.inf, n=1), True
+        else:  # one peak for every day of the billing period (storage sizing's days of a month)
+            peak, new = m.shared("peak", billing, p_hat)
         m.add("peak_def", peak >= imp)
-        if grid.declared_demand_mw is None:
-            m.cost("demand", c * (peak - p_hat))
-        else:
-            limit = 1.05 * grid.declared_demand_mw
-            over = m.var("over_declared", n=1)
-            m.add("over_declared_def", over >= peak - limit)
-            m.cost("demand", 2 * c * (over - max(0.0, p_hat - limit)))
+        if new:
+            if grid.declared_demand_mw is None:
+                m.cost("demand", c * (peak - p_hat), shared=billing)
+            else:
+                limit = 1.05 * grid.declared_demand_mw
+                over, _ = (m.var("over_declared", n=1), True) if billing is None else m.shared("over_declared", billing)
+                m.add("over_declared_def", over >= peak - limit)
+                m.cost("demand", 2 * c * (over - max(0.0, p_hat - limit)), shared=billing)
         m.output("peak_mw", peak, table=False)
 
     if grid.deviation is not None:

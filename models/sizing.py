@@ -16,11 +16,16 @@ P_s, E_s       sized power [MW] and energy [MWh] of site s
 dmin_s, dmax_s optional bounds on the duration E_s / P_s [h]
 =============  =============================================================
 
-minimise   Σ_k w_k·C_k + Σ_s (cP_s·P_s + cE_s·E_s)
+minimise   Σ_k w_k·C_k + Σ_m c·(peak_m − P̂) + Σ_s (cP_s·P_s + cE_s·E_s)
 s.t.       every day's rows (model.md §2–§5) with the sized capacities,
            0 ≤ P_s ≤ Pmax_s, 0 ≤ E_s ≤ Emax_s,
            dmin_s·P_s ≤ E_s ≤ dmax_s·P_s (when given),
            P_s = fixed, E_s = fixed (when fixed: finite differences, checks).
+
+With billing periods (one key per day, the month), the days of a month share
+one peak column, peak_m ≥ imp_k[t] for every day k of month m, and its demand
+charge is counted once rather than by the days' weights: the two-part tariff's
+monthly maximum-demand charge (model.md §3) over a year of typical days.
 
 Each day starts from soc_initial·E and ends at or above soc_final_min·E: the
 rule every simulated day of the year follows, so that the typical days and
@@ -37,6 +42,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +104,8 @@ def _check(days: list[Case], weights: list[float], sites: list[SizedSite]) -> No
                 raise ValueError(f"battery {s.battery_id!r}: sizing takes one power_mw for charge and discharge")
 
 
-def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formulation: Formulation) -> Built:
+def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formulation: Formulation,
+           billing: list[Any] | None = None) -> Built:
     t0 = time.perf_counter()
     program = Program(formulation)
     first = {a.id: a for a in days[0].assets}
@@ -118,7 +125,8 @@ def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formu
         m.cost("capital", s.cost_cny_per_mw_year * P + s.cost_cny_per_mwh_year * E)
     states = []
     for k, (case, w) in enumerate(zip(days, weights, strict=True)):
-        states += declare_case(program, case, prefix=(("day", k),), weight=w)
+        states += declare_case(program, case, prefix=(("day", k),), weight=w,
+                               billing=None if billing is None else billing[k])
     arrays = program.finish()
     return Built(case=days[0], program=program, arrays=arrays, build_seconds=time.perf_counter() - t0,
                  formulation=formulation, scopes=states)
@@ -129,9 +137,16 @@ def co_optimise(
     weights: list[float],
     sites: list[SizedSite],
     options: SolveOptions | None = None,
+    billing: list[Any] | None = None,
 ) -> SizingOutcome:
-    """Minimise weighted operating cost plus annualised capital cost over the sizes (module docstring)."""
+    """Minimise weighted operating cost plus annualised capital cost over the sizes (module docstring).
+
+    ``billing``: one key per day, the billing period (month) whose maximum-demand charge the
+    day shares: days with the same key have one peak, charged once (not by the days' weights).
+    """
     _check(days, weights, sites)
+    if billing is not None and len(billing) != len(days):
+        raise ValueError(f"expected one billing period per day ({len(days)}), got {len(billing)}")
     options = options or SolveOptions()
     formulation = Formulation(binaries=frozenset())
     build_s = 0.0
@@ -141,7 +156,7 @@ def co_optimise(
         rounds += 1
         gc.disable()
         try:
-            built = _build(days, weights, sites, formulation)
+            built = _build(days, weights, sites, formulation, billing)
         finally:
             if enabled:
                 gc.enable()

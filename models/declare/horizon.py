@@ -19,12 +19,15 @@ class Horizon:
 
     case: the case of this scope (a scenario's series in place, model.md §6).
     base: the case as given (first-stage bounds: the declared plan, §3).
+    billing: the billing period the day belongs to when several days share one
+        maximum-demand charge (storage sizing's typical days of a month); None: the day is its own.
     steps: N; dt: Δ [h]; t: ``np.arange(N)``.
     """
 
     case: Case
     base: Case
     scenario: str = ""
+    billing: Any = None
     steps: int = field(init=False)
     dt: float = field(init=False)
     t: np.ndarray = field(init=False, repr=False)

@@ -209,6 +209,8 @@ class Program:
         self._expected: dict[tuple[Any, ...], int] = {}  # expected row families: first row
         self._first_stage = np.zeros(0, dtype=bool)  # per column
         self._capacities: dict[tuple[str, str], tuple[Lin, float]] = {}
+        self._keyed: dict[tuple[str, Any], Lin] = {}  # families shared by key (billing periods)
+        self._charged: set[tuple[str, Any]] = set()  # (term, key) of costs charged once
 
     # --- scopes and blocks -----------------------------------------------------------------
 
@@ -352,6 +354,20 @@ class Block:
             self.program._shared[key] = x
         return x
 
+    def shared(self, name: str, key: Any, lower: Any = 0.0, upper: Any = np.inf, n: int = 1) -> tuple[Lin, bool]:
+        """A family shared by every block that asks for it with the same ``key`` (across days and cases).
+
+        Returns the family and whether this call made it. A billing period's peak demand is one
+        column for every day of the month (storage sizing); its cost is charged once
+        (:meth:`cost` with ``shared=key``).
+        """
+        found = self.program._keyed.get((name, key))
+        if found is not None:
+            return found, False
+        lin = self.program.columns((("shared", key),), name, n, lower, upper, False, True, None, self.element.id)
+        self.program._keyed[(name, key)] = lin
+        return lin, True
+
     def capacity(self, name: str, value: float) -> float | Lin:
         """The element's capacity ``name`` [MW or MWh]: ``value``, or the sized column when it is sized."""
         found = self.program.capacity(self.element.id, name)
@@ -432,14 +448,23 @@ class Block:
         """The sum of every value offered under ``name`` in this scope (zero if none)."""
         return Lin.stack([v for _, v in self.ports(name)], self.h.steps)
 
-    def cost(self, term: str, value: Lin | float, *, first_stage: bool = False) -> None:
+    def cost(self, term: str, value: Lin | float, *, first_stage: bool = False, shared: Any = None) -> None:
         """A cost term [CNY] of this element: ``value`` summed over its elements.
 
         ``first_stage``: decided day-ahead for every scenario (model.md §6: green
         fixed fees, demand-response and regulation revenues); stated once.
+        ``shared``: the cost of a family shared by key (:meth:`shared`): charged once, with
+        weight 1, whatever the weight of the days that share it (a month's demand charge).
         """
         scope = self.scope
         if first_stage and not scope.first:
+            return
+        if shared is not None:
+            if (term, shared) in self.program._charged:
+                return
+            self.program._charged.add((term, shared))
+            lin = value.sum() if isinstance(value, Lin) else Lin.constant(float(value), 1)
+            self.program.sf.cost(lin.cols, lin.vals, self.element.id, term, float(lin.const[0]), f"shared:{shared}")
             return
         lin = value.sum() if isinstance(value, Lin) else Lin.constant(float(value), 1)
         if lin.m != 1:

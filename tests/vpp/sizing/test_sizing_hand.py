@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from conftest import HAND_BATTERY, HAND_ECONOMICS, hand_case_data, hand_series
@@ -126,3 +127,22 @@ def test_typical_days_against_the_full_year(tmp_path) -> None:
     assert size["typical_days_co_optimum"]["energy_mwh"] == pytest.approx(30.0, abs=1e-6)
     assert size["full_year_total_cost_at_co_optimum_cny"] == pytest.approx(size["full_year_total_cost_at_sweep_best_cny"], rel=1e-9)
     assert swept["sweep"]["plan"] == "year"
+
+
+def test_days_of_a_billing_period_share_one_peak_charged_once() -> None:
+    # Two one-hour days of 5 MW and 3 MW flat load, weights 10 and 20 days, a demand charge of
+    # 100 CNY per MW of the month's peak, energy at 1 CNY/MWh, no storage to size.
+    # One month: the peak is 5 MW, charged once: 500; energy 10·5 + 20·3 = 110 → 610.
+    # Each day its own month: 10·(100·5) + 20·(100·3) = 11,000 of demand charge → 11,110.
+    def day(load: float) -> Any:
+        return load_case({"start": "2025-07-01T00:00:00+08:00", "step_minutes": 60, "steps": 1,
+                          "grid": {"import_max_mw": 10, "buy_cny_per_mwh": 1, "demand_charge_cny_per_mw": 100},
+                          "assets": [{"id": "l", "type": "load", "demand_mw": load},
+                                     {"id": "bess", "type": "battery", "power_mw": 0, "energy_mwh": 0}]})
+    days = [day(5), day(3)]
+    monthly = co_optimise(days, [10.0, 20.0], [], billing=["2025-07", "2025-07"])
+    assert monthly.objective_cny == pytest.approx(610)
+    daily = co_optimise(days, [10.0, 20.0], [])
+    assert daily.objective_cny == pytest.approx(11_110)
+    with pytest.raises(ValueError, match=r"expected one billing period per day \(2\), got 1"):
+        co_optimise(days, [10.0, 20.0], [], billing=["2025-07"])
