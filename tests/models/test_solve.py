@@ -153,7 +153,7 @@ def test_tiny_time_limit_ends_without_a_schedule(big: Any) -> None:
 def test_time_limit_with_an_incumbent_returns_feasible_with_its_gap(big: Any, tmp_path: Path) -> None:
     # HiGHS finds schedules within a fraction of a second on this case but is far from proving a
     # 1e-9 gap after seconds: try growing limits until a stop with an incumbent happens.
-    for limit in (0.5, 1.5, 4.0):
+    for limit in (0.5, 1.5, 4.0, 10.0, 20.0):  # the longer limits for a busy machine
         try:
             r = solve_case(big, SolveOptions(mip_gap=1e-9, time_limit_s=limit))
         except SolverError as err:
@@ -161,7 +161,7 @@ def test_time_limit_with_an_incumbent_returns_feasible_with_its_gap(big: Any, tm
             continue
         break
     else:
-        pytest.fail("no incumbent within 4 s on the big case")
+        pytest.fail("no incumbent within 20 s on the big case")
     assert r.status == "feasible", r.report.model_status
     assert r.report.model_status == "Time limit reached"
     assert 1e-9 < r.report.mip_gap < 1  # a real, finite gap: stopped before proving optimality
