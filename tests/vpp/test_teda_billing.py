@@ -152,7 +152,10 @@ def test_the_notes_say_what_an_operator_asks_first(july) -> None:
     assert "valley 281, flat 581, peak 881, critical peak 1041 CNY/MWh" in notes[0]
     assert "maximum demand 36 CNY/kW·month on the metered maximum demand" in notes[0]
     assert notes[1].startswith(f"peak so far this month: {july.grid.peak_to_date_mw:.1f} MW")
-    assert notes[2].startswith("demand response: dr-peak-shaving-2026-07-15, peak shaving 20:00-22:00, 8 MW at 1500")
+    assert notes[2] == "demand response: no event called on 2026-07-15 (7 days on the 2026 calendar)"
+    heat = materialize("teda-east", "2026-07-16").meta["notes"][2]
+    assert heat.startswith("demand response: dr-peak-shaving-2026-07-16, peak shaving 20:00-22:00, 8 MW at 1500 CNY/MWh "
+                           "(on the calendar: heat wave: the summer critical peak); baseline recent_mean of 2026-07-15, ")
 
 
 def test_load_is_that_of_an_industrial_zone_with_continuous_processes(july) -> None:

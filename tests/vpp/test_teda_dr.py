@@ -47,9 +47,9 @@ def test_a_day_off_the_calendar_has_no_event_and_pays_none() -> None:
 
 
 def test_the_calendar_event_of_a_heat_wave_day() -> None:
-    case = materialize("teda-east", "2026-07-15")
+    case = materialize("teda-east", "2026-07-16")
     (ev,) = case.demand_response
-    assert ev.id == "dr-peak-shaving-2026-07-15" and ev.kind == "peak_shaving"
+    assert ev.id == "dr-peak-shaving-2026-07-16" and ev.kind == "peak_shaving"
     assert (ev.start_step, ev.end_step) == (80, 88)  # 20:00–22:00, the July critical peak
     assert ev.reduction_mw == 8 and ev.increase_mw is None
     assert ev.price_cny_per_mwh == 1500 and ev.shortfall_penalty_cny_per_mwh == 1500  # paid on the effective response
@@ -58,20 +58,20 @@ def test_the_calendar_event_of_a_heat_wave_day() -> None:
 
 
 def test_the_baseline_is_the_mean_of_the_five_most_recent_normal_working_days() -> None:
-    case = materialize("teda-east", "2026-07-15")
+    case = materialize("teda-east", "2026-07-16")
     (ev,) = case.demand_response
-    days = [dt.date(2026, 7, d) for d in (14, 13, 10, 9, 8)]  # by hand: working days before Wed 15 July
+    days = [dt.date(2026, 7, d) for d in (15, 14, 13, 10, 9)]  # by hand: working days before Thu 16 July
     assert ev.meta["baseline_days"] == [d.isoformat() for d in days]
-    x = teda_east._Day(*teda_east.template_data(), dt.date(2026, 7, 15), 15)
+    x = teda_east._Day(*teda_east.template_data(), dt.date(2026, 7, 16), 15)
     by_hand = np.mean([teda_east.metered_net_import_mw(x, d)[0] for d in days], axis=0)
     assert case.series(ev.baseline_mw) == pytest.approx(by_hand, abs=1e-6)
 
 
 def test_event_days_and_holidays_are_left_out_of_a_baseline() -> None:
-    # An event added on Thursday 16 July: the heat-wave day before (15 July) is not a normal day.
-    case = materialize("teda-east", "2026-07-16", dr_events=["peak_shaving,20:00-22:00,8"])
+    # An event added on Friday 17 July: the heat-wave day before (16 July) is not a normal day.
+    case = materialize("teda-east", "2026-07-17", dr_events=["peak_shaving,20:00-22:00,8"])
     (ev,) = case.demand_response
-    assert ev.meta["baseline_days"] == ["2026-07-14", "2026-07-13", "2026-07-10", "2026-07-09", "2026-07-08"]
+    assert ev.meta["baseline_days"] == ["2026-07-15", "2026-07-14", "2026-07-13", "2026-07-10", "2026-07-09"]
     # After National Day (1–7 October 2026; Sat 10 Oct is worked in lieu): no holiday counts as a working day.
     oct9 = materialize("teda-east", "2026-10-12", dr_events=["peak_shaving,18:00-20:00,8"])
     used = [dt.date.fromisoformat(d) for d in oct9.demand_response[0].meta["baseline_days"]]
@@ -147,7 +147,7 @@ def test_bad_added_events_name_the_event() -> None:
 
 
 def test_the_heat_wave_event_is_joined_and_paid_on_what_the_plant_sheds() -> None:
-    s = solve_case(materialize("teda-east", "2026-07-15")).summary
+    s = solve_case(materialize("teda-east", "2026-07-16")).summary
     (ev,) = s["demand_response"]
     assert ev["joined"] and ev["revenue_cny"] == pytest.approx(1500 * 8 * 2)  # by hand: price × 8 MW × 2 h
     assert ev["penalty_cny"] == pytest.approx(1500 * ev["shortfall_mwh"], rel=1e-6)
@@ -156,4 +156,4 @@ def test_the_heat_wave_event_is_joined_and_paid_on_what_the_plant_sheds() -> Non
 
 
 def test_demand_response_can_be_left_out() -> None:
-    assert materialize("teda-east", "2026-07-15", demand_response=False).demand_response == []
+    assert materialize("teda-east", "2026-07-16", demand_response=False).demand_response == []

@@ -47,7 +47,8 @@ CASES: dict[str, Any] = {
         "teda-east", "2025-07-15", demand_response=False, green_share_min=0.3, battery_power_mw=10
     ),
     "2025-07-15 weather": lambda: materialize("teda-east", "2025-07-15", weather=_weather("2025-07-15")),
-    "2026-01-14 cold snap": lambda: materialize("teda-east", "2026-01-14"),
+    "2026-01-15 cold snap": lambda: materialize("teda-east", "2026-01-15"),
+    "2026-07-16 heat wave": lambda: materialize("teda-east", "2026-07-16"),
     "2026-05-02 valley filling": lambda: materialize("teda-east", "2026-05-02"),
     "2025-10-14 metered peak": lambda: materialize("teda-east", "2025-10-14"),
     "2026-07-14 given peak and events": lambda: materialize(

@@ -69,7 +69,7 @@ from vpp.cases.green import (
 )
 from vpp.cases.sources import LABELS, is_number, unwrap_sources
 from vpp.errors import CaseError, Problem
-from vpp.tariffs import TwoPartTariff, get_tariff
+from vpp.tariffs import TouTariff, TwoPartTariff, get_tariff
 
 TEMPLATE = "teda-east"
 DATA_FILE = "teda_east.yaml"
@@ -417,7 +417,7 @@ class _Tariff:
     periods: list[str]
 
     @property
-    def tou(self) -> Any:
+    def tou(self) -> TouTariff:
         return self.two_part.tou
 
 
@@ -495,13 +495,6 @@ def _clear_sky_at(
     return clear_sky_pv_mw(
         ts, lat, lon, 1.0, tilt, azimuth, derate, altitude_m=alt, albedo=albedo, step_minutes=step_minutes
     )
-
-
-def _clear_sky_per_mw(
-    d: Mapping[str, Any], ts: pd.DatetimeIndex, step_minutes: int, tilt: float, azimuth: float
-) -> np.ndarray:
-    """Clear sky × derate [MW per MW installed] at the template's place, the mean over each step."""
-    return _clear_sky_at(_place(d), ts, step_minutes, tilt, azimuth)
 
 
 @lru_cache(maxsize=256)
@@ -1148,16 +1141,21 @@ def _demand_response(x: _Day, added: list[EventSpec]) -> list[dict[str, Any]]:
     cal = _calendar(x)
     todays = [
         (spec, f"on the calendar: {reason}", f"dr-{spec.kind.replace('_', '-')}-{x.day.isoformat()}",
-         f"demand_response.calendar[{i}]")
+         f"demand_response.calendar[{i}]", True)
         for day, spec, reason, i in cal if day == x.day
     ]
-    todays += [(spec, "added for the day (dr_events)", f"dr-added-{k + 1}", f"dr_events[{k}]") for k, spec in enumerate(added)]
+    todays += [(spec, "added for the day (dr_events)", f"dr-added-{k + 1}", f"dr_events[{k}]", False)
+               for k, spec in enumerate(added)]
     event_days = {day for day, *_ in cal}
-    return [_event(x, spec, how, event_id, where, event_days) for spec, how, event_id, where in todays]
+    return [_event(x, spec, how, event_id, where, event_days, listed) for spec, how, event_id, where, listed in todays]
 
 
-def _event(x: _Day, spec: EventSpec, how: str, event_id: str, where: str, event_days: set[date]) -> dict[str, Any]:
-    """One event of the day over its window, against a baseline from metered history (:func:`_baseline`)."""
+def _event(
+    x: _Day, spec: EventSpec, how: str, event_id: str, where: str, event_days: set[date], listed: bool
+) -> dict[str, Any]:
+    """One event of the day over its window, against a baseline from metered history (:func:`_baseline`).
+
+    ``listed``: the event is the calendar's (its amount is the data file's), else added with its own."""
     dr, steps = x.d["demand_response"], x.steps
     s0 = min(_step_of_hour(spec.start_hour, x.step_minutes, steps), steps - 1)
     s1 = max(_step_of_hour(spec.end_hour, x.step_minutes, steps), s0 + 1)
@@ -1187,10 +1185,9 @@ def _event(x: _Day, spec: EventSpec, how: str, event_id: str, where: str, event_
         "shortfall_penalty_cny_per_mwh": penalty,
         "optional": bool(dr["optional"]),
         "meta": {
-            "source": f"{how}; {x.d['demand_response']['calendar_source']}" if event_id.startswith("dr-")
-            and not event_id.startswith("dr-added") else f"{how} [override]",
+            "source": f"{how}; {dr['calendar_source']}" if listed else f"{how} [override]",
             "sources": {
-                "amount_mw": x.src(f"demand_response.{spec.kind}.amount_mw") if "calendar" in how else "[override] given with the event",
+                "amount_mw": x.src(f"demand_response.{spec.kind}.amount_mw") if listed else "[override] given with the event",
                 "price_cny_per_mwh": price_source,
                 "shortfall_penalty_cny_per_mwh": x.src("demand_response.shortfall_penalty_factor"),
                 "event_energy_limits_mwh": x.src("demand_response.event_energy_min_mwh"),
