@@ -67,5 +67,7 @@ def test_one_day_a_month_solves_as_an_operator_expects(month: int) -> None:
     demand = s["cost_cny"].get("demand", 0.0)
     excess = max(0.0, s["peak_import_mw"] - case.grid.peak_to_date_mw)
     assert demand == pytest.approx(36_000 * excess, abs=1e-3)
-    # No event: none of the 15ths is on the calendar (events come on a few days a year).
-    assert s["demand_response"] == [] and s["cost_cny"].get("dr_revenue", 0.0) == 0.0
+    # An event only on a calendar day: of the 15ths, the cold snap of 15 January 2026.
+    called = ["dr-peak-shaving-2026-01-15"] if month == 1 else []
+    assert [e["id"] for e in s["demand_response"]] == called
+    assert (s["cost_cny"].get("dr_revenue", 0.0) < 0) == bool(called)

@@ -19,8 +19,8 @@ the forecasts (:mod:`vpp.cases.forecasting`).
 
 Past days are read from the shipped history
 (``forecasts/data/teda_east_2025_15min.csv.gz``, SYNTHETIC) where it covers
-them and from the documented profiles otherwise: the month's peak so far
-(:func:`peak_to_date_mw`) and the baselines of the events
+them and from the documented profiles otherwise (:func:`past_load_pv_mw`):
+the month's peak so far and the baselines of the events
 (:func:`metered_net_import_mw`) come from them.
 
 Provenance travels with the case: ``case.meta["sources"]`` holds every number
