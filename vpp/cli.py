@@ -207,6 +207,8 @@ def case_materialize(
     case: Annotated[str, typer.Option(help="Built-in case name.")] = "teda-east",
     date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Day (default tomorrow in the case's time zone).")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
+    peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW], as for vpp dispatch.")] = None,
+    dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (repeatable), as for vpp dispatch.")] = None,
 ) -> None:
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
@@ -214,9 +216,10 @@ def case_materialize(
     from vpp.cases import template
 
     day = option_date(date)
+    extra = _template_options(peak_to_date, dr_event)
     try:
         t = template(case)
-        c = t.materialize(t.day(day))
+        c = t.materialize(t.day(day), **extra)
     except CaseError as exc:
         fail(exc)
     output.parent.mkdir(parents=True, exist_ok=True)

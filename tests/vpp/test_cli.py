@@ -444,6 +444,17 @@ def test_materialize_json_and_yaml_give_the_same_case(tmp_path: Path) -> None:
     assert read_case(tmp_path / "c.yaml") == read_case(tmp_path / "c.json")
 
 
+def test_materialize_takes_the_months_peak_and_an_added_event(tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    res = vpp("case", "materialize", "--case", "teda-east", "--date", "2026-07-14", "--peak-to-date", "455",
+              "--dr-event", "valley_filling,11:00-14:00,6", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    case = read_case(out)
+    assert case.grid.peak_to_date_mw == 455 and [e.id for e in case.demand_response] == ["dr-added-1"]
+    bad = vpp("case", "materialize", "--case", "teda-east", "--dr-event", "valley_filling", "-o", str(tmp_path / "x.json"))
+    assert bad.returncode == 2 and "--dr-event" in bad.stderr and not (tmp_path / "x.json").exists()
+
+
 def test_materialize_rejects_an_unknown_case_name(tmp_path: Path) -> None:
     res = vpp("case", "materialize", "--case", "no-such-case", "-o", str(tmp_path / "c.json"))
     assert res.returncode == 2, res.stderr
