@@ -56,7 +56,8 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
         if params.get("case") is not None:
             case = load_case(params["case"])
         else:
-            case = resolve_case(params["template"], dt.date.fromisoformat(params["date"]))
+            case = resolve_case(params["template"], dt.date.fromisoformat(params["date"]),
+                                peak_to_date_mw=params.get("peak_to_date_mw"), dr_events=params.get("dr_events"))
         opts = params.get("options") or {}
         options = SolveOptions(mip_gap=float(opts.get("mip_gap", 1e-4)),
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)

@@ -36,6 +36,24 @@ class SolveOptionsIn(_Strict):
         None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
 
 
+class DrEventIn(_Strict):
+    """A demand-response event added to the template's day (as ``vpp dispatch --dr-event``)."""
+
+    kind: Literal["peak_shaving", "valley_filling"] = Field(description="削峰 (peak shaving) or 填谷 (valley filling).")
+    window: str = Field(description="Local window HH:MM-HH:MM of the day (the end may be 24:00).", examples=["20:00-22:00"])
+    amount_mw: float = Field(gt=0, description="Committed reduction (peak shaving) or increase (valley filling) [MW].")
+    price_cny_per_mwh: float = Field(  # type: ignore[assignment]
+        None, ge=0, description="Payment [CNY/MWh]; default the template's price for the kind.")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        from vpp.cases.events import parse_window
+
+        parse_window(value)
+        return value
+
+
 class ScheduleRequest(_Strict):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
@@ -49,6 +67,11 @@ class ScheduleRequest(_Strict):
     date: str = Field(  # type: ignore[assignment]
         None, json_schema_extra={"format": "date", "pattern": DATE_PATTERN}, description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).",
         examples=["2026-07-15"])
+    peak_to_date_mw: float = Field(  # type: ignore[assignment]
+        None, ge=0, description="The month's maximum demand so far [MW] (template only, as `vpp dispatch --peak-to-date`); "
+        "default: the template's rule (metered history where it covers the month).")
+    dr_events: list[DrEventIn] = Field(  # type: ignore[assignment]
+        None, description="Demand-response events added to the template's day (as `vpp dispatch --dr-event`).")
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
@@ -72,7 +95,19 @@ class ScheduleRequest(_Strict):
             raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
         if self.case is not None and self.date is not None:
             raise ValueError("'date' applies to a template only; a case carries its own start")
+        if self.case is not None and (self.peak_to_date_mw is not None or self.dr_events is not None):
+            raise ValueError("'peak_to_date_mw' and 'dr_events' apply to a template only; a case carries its own "
+                             "grid.peak_to_date_mw and demand_response")
         return self
+
+    def template_inputs(self) -> dict[str, Any]:
+        """The day's inputs besides the date that go to the template (the job's params), those given only."""
+        out: dict[str, Any] = {}
+        if self.peak_to_date_mw is not None:
+            out["peak_to_date_mw"] = self.peak_to_date_mw
+        if self.dr_events:
+            out["dr_events"] = [e.model_dump(exclude_none=True) for e in self.dr_events]
+        return out
 
 
 class Links(BaseModel):

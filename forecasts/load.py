@@ -1,11 +1,15 @@
-"""The documented district load profile of an industrial park [MW], averaged over each step.
+"""The documented district load profile of an industrial zone [MW], averaged over each step.
 
-Pure functions: timestamps and numbers in, arrays out. The shape is the one in
-``shared/data/teda-east/facts.md`` ([assumed]): a weekday industrial plateau
-08:00–17:30 at the peak, ≈ 0.5 p.u. at night, smooth ramps in between, and a
-lower shape on weekends and public holidays; times a seasonal factor (summer
-cooling, winter heating). With ``peak_mw`` = 520 MW a year sums to ≈ 3 TWh
-(checked in ``tests/forecasts/test_load.py``).
+Pure functions: timestamps and numbers in, arrays out. The shape is that of an
+industrial zone with continuous-process load ([assumed]; TEDA's industries —
+electronics, biomedicine, automotive parts, food — run clean rooms, reactors
+and cold stores round the clock): continuous processes hold ≈ 0.72 p.u. at
+night and on non-working days, the day shifts lift a working day to its
+plateau from 08:00 to 17:30, and a second shift keeps the evening at
+≈ 0.85 p.u.; times a seasonal factor (summer cooling, winter heating). The
+daily load factor of a working day is ≈ 0.88 and the year's ≈ 0.78. With
+``peak_mw`` = 500 MW a year sums to ≈ 3.4 TWh (checked in
+``tests/forecasts/test_load.py``).
 
 Shapes are given as anchor points (local hour, p.u. of the peak); between two
 anchors the profile follows a half cosine, so it is smooth (zero slope at every
@@ -34,31 +38,32 @@ from vpp.timeseries import step_minutes_of
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 WEEKDAY_SHAPE_PU: tuple[tuple[float, float], ...] = (
-    (0.0, 0.52),
-    (5.0, 0.50),  # night ≈ 0.5 p.u. (continuous processes, utilities)
-    (6.0, 0.55),
-    (8.0, 1.00),  # shift start: plateau 08:00–17:30
+    (0.0, 0.74),
+    (5.0, 0.72),  # night: the continuous processes and utilities ≈ 0.72 p.u.
+    (6.5, 0.78),
+    (8.0, 1.00),  # day shifts: plateau 08:00–17:30
     (11.75, 1.00),
-    (12.25, 0.95),  # lunch break
-    (12.75, 0.95),
+    (12.25, 0.96),  # lunch break
+    (12.75, 0.96),
     (13.25, 1.00),
-    (17.5, 1.00),  # shift end
-    (19.5, 0.76),  # evening: second shift, commerce, lighting
-    (21.0, 0.72),
-    (24.0, 0.52),
+    (17.5, 1.00),  # day shift ends
+    (19.5, 0.88),  # second shift, commerce, lighting
+    (22.0, 0.84),
+    (24.0, 0.74),
 )
-"""Working-day shape: (local hour, p.u. of the peak) anchors [assumed]."""
+"""Working-day shape of an industrial zone with continuous-process load: (local hour, p.u. of the peak)
+anchors [assumed]."""
 
 NON_WORKING_SHAPE_PU: tuple[tuple[float, float], ...] = (
-    (0.0, 0.50),
-    (5.0, 0.48),
-    (9.0, 0.66),
-    (17.0, 0.66),
-    (19.5, 0.66),
-    (21.0, 0.62),
-    (24.0, 0.50),
+    (0.0, 0.72),
+    (5.0, 0.70),
+    (8.5, 0.80),
+    (17.0, 0.80),
+    (19.5, 0.80),
+    (22.0, 0.76),
+    (24.0, 0.72),
 )
-"""Weekend and public-holiday shape: continuous processes only, a low day [assumed]."""
+"""Weekend and public-holiday shape: the continuous processes and a reduced day [assumed]."""
 
 SEASON_BASE = 0.88
 """Seasonal factor in spring and autumn [-]; the factor peaks at 1.0 in late July [assumed]."""

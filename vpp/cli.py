@@ -60,9 +60,12 @@ def dispatch(
     weather: Annotated[Path | None, typer.Option(metavar="FILE", help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
     load_history: Annotated[Path | None, typer.Option(metavar="FILE", help="District load history [MW] to forecast the load from (built-in cases).")] = None,
     engine: Annotated[str, typer.Option(help="matrix: write the standard form directly (fastest); pyomo: build the Pyomo model and compile it (same optimum).")] = "matrix",
+    peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW] (built-in cases); default: from the metered history where it covers the month, else the documented profile.")] = None,
+    dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (built-in cases; repeatable): peak_shaving or valley_filling, the local window, the amount [MW] and optionally the price [CNY/MWh], e.g. peak_shaving,20:00-22:00,8.")] = None,
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
     from models import SolveOptions
+    from vpp.cases import resolve_case
     from vpp.dispatch import run_day_ahead
     from vpp.results import write_outputs, write_summary
 
@@ -77,9 +80,11 @@ def dispatch(
     if engine not in ("matrix", "pyomo"):
         raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
     day = option_date(date)
+    extra = _template_options(peak_to_date, dr_event)
     try:
         inputs = _forecast_inputs(weather, load_history)
-        result = run_day_ahead(case, day, options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
+        resolved = resolve_case(case, day, **inputs, **extra)
+        result = run_day_ahead(resolved, None, options, exclusivity, engine=engine)  # type: ignore[arg-type]
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
@@ -91,6 +96,7 @@ def dispatch(
     meta = result.case.meta or {}
     _print_summary(result.summary)
     print_assumptions(meta)
+    print_notes(meta)
     for series, source in (meta.get("series_sources") or {}).items():
         out.print(f"{series}: {source}", highlight=False, markup=False)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
@@ -101,6 +107,35 @@ def print_assumptions(meta: dict) -> None:
     notes = meta.get("assumptions") or []
     if notes:
         out.print("[yellow]assumed[/] " + "; ".join(escape(n) for n in notes), highlight=False)
+
+
+def print_notes(meta: dict) -> None:
+    """What the template says a grid operator asks first (``meta["notes"]``): tariff, peak so far, events, emissions."""
+    for line in meta.get("notes") or []:
+        out.print(line, highlight=False, markup=False)
+
+
+def _template_options(peak_to_date: float | None, dr_event: list[str] | None) -> dict:
+    """--peak-to-date and --dr-event as the template's options (a usage error naming the option when bad)."""
+    import math
+
+    from vpp.cases.events import parse_event
+
+    extra: dict = {}
+    if peak_to_date is not None:
+        if not math.isfinite(peak_to_date) or peak_to_date < 0:
+            raise typer.BadParameter(f"expected the month's peak so far in MW, >= 0, got {peak_to_date:g}",
+                                     param_hint="--peak-to-date")
+        extra["peak_to_date_mw"] = peak_to_date
+    events = []
+    for text in dr_event or []:
+        try:
+            events.append(parse_event(text))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--dr-event") from None
+    if events:
+        extra["dr_events"] = events
+    return extra
 
 
 def _forecast_inputs(weather: Path | None, load_history: Path | None) -> dict:
@@ -172,6 +207,8 @@ def case_materialize(
     case: Annotated[str, typer.Option(help="Built-in case name.")] = "teda-east",
     date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Day (default tomorrow in the case's time zone).")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
+    peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW], as for vpp dispatch.")] = None,
+    dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (repeatable), as for vpp dispatch.")] = None,
 ) -> None:
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
@@ -179,9 +216,10 @@ def case_materialize(
     from vpp.cases import template
 
     day = option_date(date)
+    extra = _template_options(peak_to_date, dr_event)
     try:
         t = template(case)
-        c = t.materialize(t.day(day))
+        c = t.materialize(t.day(day), **extra)
     except CaseError as exc:
         fail(exc)
     output.parent.mkdir(parents=True, exist_ok=True)

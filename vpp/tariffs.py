@@ -18,6 +18,15 @@ Hours are Beijing local clock time (Asia/Shanghai, UTC+8, no daylight saving).
 The default flat energy price, 634 CNY/MWh, is a [pub, weak] third-party tariff
 table figure used as an [assumed] default: replace it with the user's contract.
 
+Only the energy part of a bill floats with these ratios. A large-industry user
+on the two-part tariff (:class:`TwoPartTariff`) pays, per MWh, the market
+energy price and the network energy charge times the ratio of the period, plus
+fixed parts that do not float (government funds and surcharges, and the
+line-loss and system-operation charges the 2025 notices keep fixed): the buy
+price of a step is ``energy_flat × ratio[period] + fixed_adder``. Its capacity
+part, the monthly maximum-demand charge, is not a price per MWh at all (the
+grid's ``demand_charge_cny_per_mw``, model.md §3).
+
 Other tariffs are added to :data:`TARIFFS` as further :class:`TouTariff` values.
 """
 
@@ -121,8 +130,11 @@ class TouTariff:
             raise ValueError(f"hour must be an integer 0–23 (local clock hour), got {hour!r}")
         return self.hours_by_month[int(month)][int(hour)]
 
-    def period_prices_cny_per_mwh(self, flat_cny_per_mwh: float | None = None) -> dict[str, float]:
-        """Price of each period [CNY/MWh] for a flat price [CNY/MWh] (default: the tariff's)."""
+    def period_prices_cny_per_mwh(
+        self, flat_cny_per_mwh: float | None = None, fixed_cny_per_mwh: float = 0.0
+    ) -> dict[str, float]:
+        """Price of each period [CNY/MWh]: a flat price [CNY/MWh] (default: the tariff's) × the
+        period's ratio, plus a fixed adder [CNY/MWh] that does not float (default 0)."""
         flat = (
             self.default_flat_cny_per_mwh if flat_cny_per_mwh is None else float(flat_cny_per_mwh)
         )
@@ -130,8 +142,13 @@ class TouTariff:
             raise ValueError(
                 f"flat_cny_per_mwh must be a finite number >= 0, got {flat_cny_per_mwh!r}"
             )
+        fixed = float(fixed_cny_per_mwh)
+        if not np.isfinite(fixed) or fixed < 0:
+            raise ValueError(
+                f"fixed_cny_per_mwh must be a finite number >= 0, got {fixed_cny_per_mwh!r}"
+            )
         # Rounded to 1e-6 CNY/MWh so that 634 × 0.4 reads 253.6, not 253.60000000000002.
-        return {p: round(flat * r, 6) for p, r in self.ratio.items()}
+        return {p: round(flat * r + fixed, 6) for p, r in self.ratio.items()}
 
     def periods(self, timestamps: pd.DatetimeIndex) -> list[str]:
         """Period of each step, looked up by the local clock time at the start of the step."""
@@ -148,10 +165,11 @@ class TouTariff:
         timestamps: pd.DatetimeIndex,
         flat_cny_per_mwh: float | None = None,
         *,
+        fixed_cny_per_mwh: float = 0.0,
         step_average: bool = False,
         step_minutes: float | None = None,
     ) -> np.ndarray:
-        """Buy price per step [CNY/MWh].
+        """Buy price per step [CNY/MWh]: ``flat × ratio[period] + fixed_cny_per_mwh``.
 
         By default the price of the period in force at the local clock time at
         the *start* of each step. With ``step_average=True`` the time-weighted
@@ -159,7 +177,7 @@ class TouTariff:
         from the timestamps when absent); for steps that divide an hour and
         start on the step grid from midnight both agree.
         """
-        prices = self.period_prices_cny_per_mwh(flat_cny_per_mwh)
+        prices = self.period_prices_cny_per_mwh(flat_cny_per_mwh, fixed_cny_per_mwh)
         local = _local(timestamps, self.timezone)
         if not step_average:
             return np.array([prices[p] for p in self.periods(local)], dtype=float)
@@ -203,6 +221,45 @@ TIANJIN_TOU_2025 = TouTariff(
     notes=("peak = flat × 1.6, valley = flat × 0.4, critical peak = peak × 1.2",),
     in_force_from=date(2025, 10, 1),
 )
+
+@dataclass(frozen=True)
+class TwoPartTariff:
+    """The two-part tariff of a large-industry user: energy parts that float, fixed parts that do not.
+
+    ``floating_cny_per_mwh`` holds the parts of the energy price that follow the
+    time-of-use ratios of ``tou`` (the market energy price, the network energy
+    charge), ``fixed_cny_per_mwh`` the parts that do not (funds and surcharges,
+    line-loss and system-operation charges), each [CNY/MWh] by name. The buy
+    price of a step is ``energy_flat × ratio[period] + fixed_adder``;
+    ``demand_charge_cny_per_mw`` is the monthly charge per MW of maximum demand
+    [CNY/MW·month], outside the price per MWh.
+    """
+
+    tou: TouTariff
+    floating_cny_per_mwh: Mapping[str, float]
+    fixed_cny_per_mwh: Mapping[str, float]
+    demand_charge_cny_per_mw: float = 0.0
+
+    @property
+    def energy_flat_cny_per_mwh(self) -> float:
+        """The floating part at the flat period [CNY/MWh]: the sum of the floating parts."""
+        return float(sum(self.floating_cny_per_mwh.values()))
+
+    @property
+    def fixed_adder_cny_per_mwh(self) -> float:
+        """The fixed adder [CNY/MWh]: the sum of the parts that do not float."""
+        return float(sum(self.fixed_cny_per_mwh.values()))
+
+    def period_prices_cny_per_mwh(self) -> dict[str, float]:
+        """The buy price of each period [CNY/MWh]: energy flat × ratio + fixed adder."""
+        return self.tou.period_prices_cny_per_mwh(self.energy_flat_cny_per_mwh, self.fixed_adder_cny_per_mwh)
+
+    def prices(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
+        """Buy price per step [CNY/MWh], the period in force at the start of each step."""
+        return self.tou.prices(
+            timestamps, self.energy_flat_cny_per_mwh, fixed_cny_per_mwh=self.fixed_adder_cny_per_mwh
+        )
+
 
 TARIFFS: dict[str, TouTariff] = {TIANJIN_TOU_2025.name: TIANJIN_TOU_2025}
 """Registered tariffs by name."""

@@ -71,7 +71,8 @@ def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path
         assert "buy" in page.text_content("#chart-prices")
 
         summary = page.text_content("#summary")
-        for row in ("status", "total cost [CNY]", "emissions [tCO2]", "renewable share", "DR dr-evening-peak 20:00–22:00"):
+        for row in ("status", "total cost [CNY]", "emissions [tCO2]", "renewable share",
+                    "DR dr-peak-shaving-2026-07-16 20:00–22:00"):
             assert row in summary, row
         assert "optimal" in summary
 
@@ -181,10 +182,10 @@ def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Serve
         page.fill("#token", OPERATOR)
         page.click("#save-token")
         page.select_option("#case", "teda-east")
-        page.fill("#date", "2026-07-15")
+        page.fill("#date", "2026-07-16")  # a heat-wave day on the event calendar
         page.click("#request")
         page.wait_for_selector("#summary tr", timeout=90_000)
-        assert "DR dr-evening-peak 20:00–22:00" in page.text_content("#summary")
+        assert "DR dr-peak-shaving-2026-07-16 20:00–22:00" in page.text_content("#summary")
         page.wait_for_function(DRAWN)
         schedule_id = page.text_content("#status").split()[1].rstrip(":")
         with server.client(OPERATOR) as c:

@@ -226,3 +226,44 @@ def test_a_template_that_cannot_be_materialised_for_the_day_answers_422(operator
     assert job["status"] == "failed" and job["error"]["error"] == "case"
     assert job["reason"] == ("1 problem while materialising the case:\n"
                              "  - Out of bounds nanosecond timestamp: 9999-12-30 16:00:00")
+
+
+def test_a_template_day_takes_the_months_peak_and_added_events(operator: httpx.Client) -> None:
+    """As `vpp dispatch --peak-to-date 600 --dr-event valley_filling,12:00-14:00,6,250`."""
+    r = operator.post("/v1/schedules", json={
+        "template": "teda-east", "date": "2026-07-14", "peak_to_date_mw": 600,
+        "dr_events": [{"kind": "valley_filling", "window": "12:00-14:00", "amount_mw": 6, "price_cny_per_mwh": 250}]})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    case = operator.get(body["links"]["case"]).json()
+    assert case["grid"]["peak_to_date_mw"] == 600
+    (event,) = case["demand_response"]
+    assert (event["id"], event["kind"], event["increase_mw"], event["price_cny_per_mwh"]) == (
+        "dr-added-1", "valley_filling", 6, 250)
+    assert (event["start_step"], event["end_step"]) == (48, 56)
+    assert body["summary"]["cost_cny"].get("demand", 0.0) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(("body", "path", "message"), [
+    ({"template": "teda-east", "peak_to_date_mw": -1}, "peak_to_date_mw", "Input should be greater than or equal to 0"),
+    ({"template": "teda-east", "dr_events": [{"kind": "valley_filling", "window": "12-14", "amount_mw": 6}]},
+     "dr_events[0].window", "expected a time as HH:MM, got '12'"),
+    ({"template": "teda-east", "dr_events": [{"kind": "shave", "window": "12:00-14:00", "amount_mw": 6}]},
+     "dr_events[0].kind", "Input should be 'peak_shaving' or 'valley_filling'"),
+    ({"case": {}, "peak_to_date_mw": 400}, "body", "'peak_to_date_mw' and 'dr_events' apply to a template only; a case "
+     "carries its own grid.peak_to_date_mw and demand_response"),
+])
+def test_a_bad_peak_or_event_answers_422_with_the_path(operator: httpx.Client, body: dict[str, Any], path: str,
+                                                        message: str) -> None:
+    r = operator.post("/v1/schedules", json=body)
+    assert r.status_code == 422, r.text
+    found = {p["path"]: p["message"] for p in r.json()["problems"]}
+    assert found.get(path) == message, found
+
+
+def test_an_event_outside_the_tianjin_range_answers_422_naming_it(operator: httpx.Client) -> None:
+    r = operator.post("/v1/schedules", json={"template": "teda-east", "date": "2026-07-14", "dr_events": [
+        {"kind": "peak_shaving", "window": "20:00-21:00", "amount_mw": 2}]})
+    assert r.status_code == 422, r.text
+    assert r.json()["problems"] == [{"path": "dr_events[0]", "message": "the event's 2 MWh (2 MW over 20:00-21:00) is "
+                                     "outside the Tianjin DR range for aggregators [6, 1200] MWh"}]

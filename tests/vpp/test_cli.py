@@ -312,6 +312,54 @@ def test_dispatch_rejects_a_date_with_a_case_file(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_dispatch_takes_the_months_peak_and_an_added_event_for_a_built_in_day(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = vpp("dispatch", "--case", "teda-east", "--date", "2026-07-14", "--peak-to-date", "600",
+              "--dr-event", "peak_shaving,20:00-22:00,8", "--no-chart", "--out", str(out), timeout=180)
+    assert res.returncode == 0, res.stderr
+    case = read_case(out / "case.json")
+    assert case.grid.peak_to_date_mw == 600.0
+    (event,) = case.demand_response
+    assert (event.id, event.start_step, event.end_step, event.reduction_mw) == ("dr-added-1", 80, 88, 8.0)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["cost_cny"].get("demand", 0.0) == pytest.approx(0.0, abs=1e-6)  # 600 MW is never reached
+    assert "peak so far this month: 600.0 MW (given)" in res.stdout
+    assert "demand response: dr-added-1, peak shaving 20:00-22:00, 8 MW at 1500 CNY/MWh" in res.stdout
+    assert "emission factor: 0.6361 tCO2/MWh" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--dr-event", "peak_shaving,20:00,8", "expected a window as HH:MM-HH:MM, got '20:00'"),
+        ("--dr-event", "peak-shaving,20:00-22:00,8", "kind: expected one of peak_shaving, valley_filling"),
+        ("--peak-to-date", "-5", "expected the month's peak so far in MW, >= 0, got -5"),
+    ],
+)
+def test_dispatch_rejects_a_bad_peak_or_event(tmp_path: Path, option: str, value: str, message: str) -> None:
+    res = vpp("dispatch", "--case", "teda-east", "--date", "2026-07-14", option, value, "--out", str(tmp_path / "out"))
+    assert res.returncode == 2, res.stderr
+    assert option in res.stderr and message in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_dispatch_rejects_an_event_outside_the_tianjin_range(tmp_path: Path) -> None:
+    res = vpp("dispatch", "--case", "teda-east", "--date", "2026-07-14", "--dr-event", "valley_filling,12:00-13:00,1",
+              "--out", str(tmp_path / "out"))
+    assert res.returncode == 2, res.stderr
+    assert ("dr_events[0]: the event's 1 MWh (1 MW over 12:00-13:00) is outside the Tianjin DR range for "
+            "aggregators [6, 1200] MWh") in res.stderr
+
+
+def test_dispatch_rejects_a_peak_so_far_with_a_case_file(tmp_path: Path) -> None:
+    case_path = write_json(tmp_path / "tiny.json", TINY)
+    res = vpp("dispatch", "--case", str(case_path), "--peak-to-date", "10", "--out", str(tmp_path / "out"))
+    assert res.returncode == 2, res.stderr
+    assert ("peak_to_date_mw: the month's peak so far and added demand-response events apply to built-in cases "
+            "only; a case file carries its own grid.peak_to_date_mw and demand_response") in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_dispatch_rejects_an_unknown_case_name(tmp_path: Path) -> None:
     res = vpp("dispatch", "--case", "no-such-case", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert res.returncode == 2, res.stderr
@@ -394,6 +442,17 @@ def test_materialize_json_and_yaml_give_the_same_case(tmp_path: Path) -> None:
     raw = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
     assert raw["start"] == "2026-07-15T00:00:00+08:00" and raw["steps"] == 96
     assert read_case(tmp_path / "c.yaml") == read_case(tmp_path / "c.json")
+
+
+def test_materialize_takes_the_months_peak_and_an_added_event(tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    res = vpp("case", "materialize", "--case", "teda-east", "--date", "2026-07-14", "--peak-to-date", "455",
+              "--dr-event", "valley_filling,11:00-14:00,6", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    case = read_case(out)
+    assert case.grid.peak_to_date_mw == 455 and [e.id for e in case.demand_response] == ["dr-added-1"]
+    bad = vpp("case", "materialize", "--case", "teda-east", "--dr-event", "valley_filling", "-o", str(tmp_path / "x.json"))
+    assert bad.returncode == 2 and "--dr-event" in bad.stderr and not (tmp_path / "x.json").exists()
 
 
 def test_materialize_rejects_an_unknown_case_name(tmp_path: Path) -> None:

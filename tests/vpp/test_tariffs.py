@@ -150,3 +150,28 @@ def test_days_outside_the_calendar_in_force_are_named():
         "2025-09-30 is before the tianjin-tou-2025 tariff came into force (2025-10-01): "
         "its periods and prices are applied anyway"
     )
+
+
+def test_a_fixed_adder_does_not_float():
+    # 500 CNY/MWh floating, 81 fixed: valley 500 × 0.4 + 81 = 281, critical peak 500 × 1.92 + 81 = 1041.
+    prices = TIANJIN_TOU_2025.prices(day("2026-07-15"), 500.0, fixed_cny_per_mwh=81.0)
+    assert prices[12] == pytest.approx(281.0) and prices[82] == pytest.approx(1041.0)
+    assert prices[40] == pytest.approx(581.0) and prices[60] == pytest.approx(881.0)
+    # The peak/valley spread is the floating part's alone: 500 × (1.92 − 0.4) = 760.
+    assert prices.max() - prices.min() == pytest.approx(760.0)
+    with pytest.raises(ValueError, match="fixed_cny_per_mwh must be a finite number >= 0, got -1"):
+        TIANJIN_TOU_2025.period_prices_cny_per_mwh(500.0, -1)
+
+
+def test_the_two_part_tariff_sums_its_parts():
+    from vpp.tariffs import TwoPartTariff
+
+    tp = TwoPartTariff(
+        TIANJIN_TOU_2025,
+        {"market_energy_cny_per_mwh": 400, "network_energy_cny_per_mwh": 100},
+        {"funds": 26, "line_loss": 25, "system_operation": 30},
+        demand_charge_cny_per_mw=36_000,
+    )
+    assert tp.energy_flat_cny_per_mwh == 500 and tp.fixed_adder_cny_per_mwh == 81
+    assert tp.period_prices_cny_per_mwh() == {"valley": 281.0, "flat": 581.0, "peak": 881.0, "critical_peak": 1041.0}
+    assert np.allclose(tp.prices(day("2025-12-10")), TIANJIN_TOU_2025.prices(day("2025-12-10"), 500, fixed_cny_per_mwh=81))

@@ -46,23 +46,26 @@ def test_day_grid_and_prices(july):
     assert july.steps == 96 and july.step_minutes == 15
     assert july.start.isoformat() == "2026-07-15T00:00:00+08:00"
     buy = july.series(july.grid.buy_cny_per_mwh)
-    assert buy[82] == pytest.approx(634 * 1.6 * 1.2)  # 20:30 critical peak = 1217.28
-    assert buy[12] == pytest.approx(253.6)  # 03:00 valley
-    assert buy[60] == pytest.approx(1014.4)  # 15:00 peak
+    # energy 500 CNY/MWh × the period's ratio + 81 CNY/MWh that does not float (test_teda_billing.py)
+    assert buy[82] == pytest.approx(500 * 1.6 * 1.2 + 81)  # 20:30 critical peak = 1041
+    assert buy[12] == pytest.approx(500 * 0.4 + 81)  # 03:00 valley = 281
+    assert buy[60] == pytest.approx(500 * 1.6 + 81)  # 15:00 peak = 881
     assert july.meta["tariff"]["periods"][82] == "critical_peak"
     assert july.meta["tariff"]["month_periods"] == ["valley", "flat", "peak", "critical_peak"]
     assert july.grid.export_max_mw == 0
     assert july.grid.emission_t_per_mwh == pytest.approx(0.6361)
+    assert july.grid.demand_charge_cny_per_mw == 36_000 and july.grid.peak_to_date_mw > 0
 
 
 def test_winter_and_shoulder_months():
-    dec = materialize("teda-east", date(2025, 12, 10))
+    dec = materialize("teda-east", date(2025, 12, 17))  # a cold snap on the event calendar
     buy = dec.series(dec.grid.buy_cny_per_mwh)
-    assert buy[74] == pytest.approx(1217.28)  # 18:30 critical peak
+    assert buy[74] == pytest.approx(1041)  # 18:30 critical peak
     (event,) = dec.demand_response
     assert (event.start_step, event.end_step) == (72, 80)  # 18:00–20:00
+    assert materialize("teda-east", date(2025, 12, 10)).demand_response == []  # an ordinary December day
     apr = materialize("teda-east", "2026-04-15")
-    assert apr.series(apr.grid.buy_cny_per_mwh)[74] == pytest.approx(1014.4)  # no critical peak
+    assert apr.series(apr.grid.buy_cny_per_mwh)[74] == pytest.approx(881)  # no critical peak
     assert "critical_peak" not in apr.meta["tariff"]["month_periods"]
     assert not of_type(apr, "thermal_storage")  # neither cooling nor heating in April
     assert apr.meta["derived"]["thermal_storage.season"]["value"] == "none"
@@ -99,11 +102,12 @@ def test_batteries(july):
 
 def test_network_and_branch_headroom(july):
     nodes = {n.id: n for n in july.network.nodes}
+    # firm (N-1): one transformer × short-term overload 1.3 × power factor 0.95 (test_teda_billing.py)
     assert {k: (n.parent, n.capacity_mw) for k, n in nodes.items()} == {
-        "s110-1": ("grid", 240.0),
-        "s110-2": ("grid", 240.0),
-        "s35-tiancheng": ("s110-1", 63.0),
-        "s35-haijing": ("s110-2", 63.0),
+        "s110-1": ("grid", pytest.approx(148.2)),
+        "s110-2": ("grid", pytest.approx(148.2)),
+        "s35-tiancheng": ("s110-1", pytest.approx(38.9025)),
+        "s35-haijing": ("s110-2", pytest.approx(38.9025)),
     }
     subtree = {"s110-1": {"s110-1", "s35-tiancheng"}, "s110-2": {"s110-2", "s35-haijing"}}
     subtree |= {"s35-tiancheng": {"s35-tiancheng"}, "s35-haijing": {"s35-haijing"}}
@@ -114,14 +118,14 @@ def test_network_and_branch_headroom(july):
                 base += july.series(a.demand_mw)
             elif a.node in members and a.type == "pv":
                 base -= july.series(a.available_mw)
-        # Meaningful (above half the rating at peak) but not binding with no flexibility used.
-        assert 0.5 * nodes[node].capacity_mw < base.max() < 0.9 * nodes[node].capacity_mw, node
+        # Meaningful (above half the firm capacity at peak) but not binding with no flexibility used.
+        assert 0.5 * nodes[node].capacity_mw < base.max() < 0.95 * nodes[node].capacity_mw, node
 
 
 def test_load_day(july):
     load = total(july, "load", "demand_mw")
     assert 0.9 * 500 < load.max() <= 500
-    assert 8000 < load.sum() * july.dt_hours < 11000  # MWh in a summer working day
+    assert 9500 < load.sum() * july.dt_hours < 11500  # MWh in a summer working day: load factor ≈ 0.88
     assert july.meta["working_day"] is True and july.meta["calendar_fallback"] is False
 
 
@@ -136,6 +140,7 @@ def test_flexible_assets_are_feasible(july):
     assert batch.latest_end - batch.earliest_start >= len(batch.profile_mw)
     (plant,) = of_type(july, "curtailable_load")
     assert plant.min_duration_steps == 4 and plant.max_events == 2
+    assert july.series(plant.min_reduction_mw)[0] == 8 and plant.start_cny == 5000  # the line stops as a whole
     (ice,) = of_type(july, "thermal_storage")
     assert ice.meta["season"] == "cooling"
     assert ice.max_power_mw * ice.cop >= july.series(ice.thermal_demand_mw).max()
@@ -144,14 +149,18 @@ def test_flexible_assets_are_feasible(july):
 def test_green_contracts_and_demand_response(july):
     green = of_type(july, "green_contract")
     assert {g.id for g in green} == {"green-haiyun", "green-fenghua", "green-jinqiao"}
-    assert all(g.optional and g.min_take == 0 and g.node is None for g in green)
-    assert {g.price_cny_per_mwh for g in green} == {634 + 30}
+    # settled, not dispatched: taken whole (test_green_settlement.py has the numbers)
+    assert all(not g.optional and g.min_take == 1 and g.node is None for g in green)
+    buy = july.series(july.grid.buy_cny_per_mwh)
+    assert all(buy.min() + 10 < g.price_cny_per_mwh < buy.max() + 10 for g in green)
     jinqiao = next(g for g in green if g.id == "green-jinqiao")
     wind = (40_000 - 10 * 1250) / 8760  # MW: 40 GWh a year less 10 MW of PV at 1,250 kWh/kWp
-    assert july.series(jinqiao.available_mw)[0] == pytest.approx(wind)
-    (event,) = july.demand_response
+    month = 10 * 1250 * 0.1094 + wind * 744  # ≈ July's expected MWh (PV ≈ 10.9 % of the year's yield)
+    assert july.series(jinqiao.available_mw)[0] == pytest.approx(3330 * wind / month, rel=0.01)  # at night: wind only
+    assert july.demand_response == []  # an ordinary summer day: events come on a few days a year
+    (event,) = materialize("teda-east", "2026-07-16").demand_response  # a heat-wave day on the calendar
     assert (event.start_step, event.end_step) == (80, 88)  # 20:00–22:00, the critical peak
-    assert event.reduction_mw == pytest.approx(0.05 * 520)
+    assert event.reduction_mw == pytest.approx(8)  # the interruptible plant
     assert (
         6 <= event.reduction_mw * event.length_steps * july.dt_hours <= 1200
     )  # [pub] Tianjin MWh range
@@ -185,7 +194,7 @@ def test_yaml_ships_and_its_labels_reach_the_case(july):
     found = list(_wrapped(yaml.safe_load(text)))
     assert [p for p, _, bare in found if bare] == []  # no number without a label
     pairs = [w for _, w, bare in found if not bare]
-    assert len(pairs) == len(july.meta["sources"]) > 80
+    assert len(pairs) == len(july.meta["sources"]) > 100
     for pair in pairs:
         assert LABEL.search(pair["source"]), pair
     recorded = {(json.dumps(s["value"]), s["source"]) for s in july.meta["sources"].values()}
@@ -195,9 +204,8 @@ def test_yaml_ships_and_its_labels_reach_the_case(july):
         "source": "[plan] 专栏五 东区260MW分布式光伏项目",
     }
     assert july.meta["sources"]["battery.total_energy_mwh"]["source"].startswith("[plan]")
-    assert july.meta["sources"]["demand_response.reduction_share_of_peak"]["source"].startswith(
-        "[tianjin]"
-    )
+    assert july.meta["sources"]["demand_response.peak_shaving.amount_mw"]["source"].startswith("[assumed]")
+    assert july.meta["sources"]["demand_response.baseline.working_days"]["source"].startswith("[pub] Jiangsu")
     assert july.meta["template"] == "teda-east" and july.meta["date"] == "2026-07-15"
 
 
@@ -219,17 +227,19 @@ def test_calendar_in_meta():
 
 
 def test_step_length_and_overrides():
-    hourly = materialize("teda-east", "2026-07-15", step_minutes=60)
+    hourly = materialize("teda-east", "2026-07-16", step_minutes=60)
     assert hourly.steps == 24 and hourly.demand_response[0].start_step == 20
     assert of_type(hourly, "curtailable_load")[0].min_duration_steps == 1
     with pytest.raises(CaseError, match="dividing 1440"):
         materialize("teda-east", "2026-07-15", step_minutes=7)
-    case = materialize("teda-east", "2026-07-15", flat_cny_per_mwh=700.0, pv_derate=0.5)
-    assert case.series(case.grid.buy_cny_per_mwh)[12] == pytest.approx(280.0)
-    assert case.meta["sources"]["tariff.flat_cny_per_mwh"]["source"].startswith("[override]")
-    assert case.meta["overrides"] == {"flat_cny_per_mwh": 700.0, "pv_derate": 0.5}
+    case = materialize("teda-east", "2026-07-15", market_energy_cny_per_mwh=600.0, pv_derate=0.5)
+    assert case.series(case.grid.buy_cny_per_mwh)[12] == pytest.approx((600 + 100) * 0.4 + 81)
+    assert case.meta["sources"]["tariff.floating.market_energy_cny_per_mwh"]["source"].startswith("[override]")
+    assert case.meta["overrides"] == {"market_energy_cny_per_mwh": 600.0, "pv_derate": 0.5}
     with pytest.raises(CaseError, match="unknown override"):
         materialize("teda-east", "2026-07-15", pv_derat=0.5)
+    with pytest.raises(CaseError, match="unknown override"):  # the single floating price of version 1
+        materialize("teda-east", "2026-07-15", flat_cny_per_mwh=700.0)
     with pytest.raises(CaseError, match="derate"):
         materialize("teda-east", "2026-07-15", pv_derate=2.0)
     with pytest.raises(CaseError, match="date"):
@@ -244,7 +254,11 @@ def test_json_round_trip(july):
 @pytest.mark.parametrize(
     ("day", "notes"),
     [
-        ("2026-07-15", []),
+        ("2026-07-15", ["no metered history for 14 of the month's 14 earlier days: the month's peak so far (484.4 MW) "
+                        "takes the documented profile for them; give the metered one with --peak-to-date MW "
+                        "(peak_to_date_mw)"]),
+        ("2026-07-01", []),  # the first of the month: no peak so far to look up
+        ("2025-10-14", []),  # the shipped history meters the month's first 13 days
         ("2025-10-01", ["2025-10-01 is a public holiday (National Day): load and heating/cooling follow the non-working-day profiles"]),
         ("2025-09-28", [
             "2025-09-28 is before the tianjin-tou-2025 tariff came into force (2025-10-01): its periods and prices are applied anyway",
@@ -253,7 +267,9 @@ def test_json_round_trip(july):
         ]),
         ("2030-06-01", ["2030-06-01 is beyond the years of the official holiday calendar (chinese_calendar): taken as a "
                         "non-working day because it is a weekend day"]),
-        ("2026-07-18", []),  # an ordinary Saturday: nothing assumed
+        ("2026-07-18", ["no metered history for 17 of the month's 17 earlier days: the month's peak so far (486.3 MW) "
+                        "takes the documented profile for them; give the metered one with --peak-to-date MW "
+                        "(peak_to_date_mw)"]),  # an ordinary Saturday: only the peak so far is assumed
     ],
 )
 def test_what_is_assumed_about_the_day_is_in_meta(day: str, notes: list[str]):

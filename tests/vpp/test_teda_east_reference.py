@@ -1,10 +1,12 @@
-"""The teda-east template materialises the same cases as before its sections were split.
+"""The teda-east template materialises the same cases as when the reference was written.
 
 ``data/teda_east_reference.json.gz`` holds the canonical JSON of a few days
 (winter, shoulder, a holiday, summer, a year beyond the official calendar,
-overrides, a weather forecast) as the template wrote them before the split
-into one function per section. A later change that means to change the case
-(a recalibrated tariff or demand response) writes the file again with
+overrides, a weather forecast; a heat-wave and a cold-snap event day, a
+holiday with valley filling, a month's peak read from the metered history,
+events and a peak given for the day) as the template wrote them when the day
+was recalibrated to how Tianjin bills and pays (model version 2). A later
+change that means to change the case writes the file again with
 ``python -m tests.vpp.test_teda_east_reference`` and says so in its commit.
 """
 
@@ -46,6 +48,14 @@ CASES: dict[str, Any] = {
         "teda-east", "2025-07-15", demand_response=False, green_share_min=0.3, battery_power_mw=10
     ),
     "2025-07-15 weather": lambda: materialize("teda-east", "2025-07-15", weather=_weather("2025-07-15")),
+    "2026-01-15 cold snap": lambda: materialize("teda-east", "2026-01-15"),
+    "2026-07-16 heat wave": lambda: materialize("teda-east", "2026-07-16"),
+    "2026-05-02 valley filling": lambda: materialize("teda-east", "2026-05-02"),
+    "2025-10-14 metered peak": lambda: materialize("teda-east", "2025-10-14"),
+    "2026-07-14 given peak and events": lambda: materialize(
+        "teda-east", "2026-07-14", peak_to_date_mw=470.5, declared_demand_mw=450,
+        dr_events=["valley_filling,12:00-14:00,6", "peak_shaving,20:00-22:00,8,2000"],
+    ),
 }
 
 

@@ -100,38 +100,53 @@ def case_source(spec: str | Path, where: str = "case", step: str = FINDING) -> T
     )
 
 
+TEMPLATE_OPTIONS = ("peak_to_date_mw", "dr_events")
+"""What a day of a built-in case takes besides its date: the month's peak so far [MW] (``--peak-to-date``)
+and demand-response events added to the day (``--dr-event``, :mod:`vpp.cases.events`)."""
+
+
 def resolve_case(
     spec: str | Path | Case,
     date: Date | None = None,
     *,
     weather: Any = None,
     load_history: Any = None,
+    peak_to_date_mw: float | None = None,
+    dr_events: list[Any] | None = None,
 ) -> Case:
     """A case from a template name (materialised for ``date``, default tomorrow there) or a case file.
 
     ``weather`` (a forecast) and ``load_history`` go to the template's
-    ``materialize``, which then forecasts PV and load from them; they apply to
-    templates only (a case file carries its own series), as does ``date``.
+    ``materialize``, which then forecasts PV and load from them; so do the
+    month's peak so far ``peak_to_date_mw`` [MW] and ``dr_events`` added to the
+    day. They apply to templates only (a case file carries its own series,
+    peak and events), as does ``date``.
     """
     if isinstance(spec, Case):
         return spec
     source = case_source(spec)
+    inputs = {
+        k: v
+        for k, v in (("weather", weather), ("load_history", load_history), ("peak_to_date_mw", peak_to_date_mw),
+                     ("dr_events", dr_events))
+        if v is not None and not (k == "dr_events" and not v)
+    }
     if isinstance(source, Template):
-        inputs = {k: v for k, v in (("weather", weather), ("load_history", load_history)) if v is not None}
         return source.materialize(source.day(date), **inputs)
     if date is not None:
         raise CaseError(
             [Problem("date", "a date applies to built-in cases only; a case file carries its own start")], step=FINDING
         )
-    if weather is not None or load_history is not None:
-        raise CaseError(
-            [Problem("weather" if weather is not None else "load_history",
-                     "weather and load history apply to built-in cases only; a case file carries its own series")],
-            step=FINDING,
-        )
+    if inputs:
+        first = next(iter(inputs))
+        what = ("weather and load history apply to built-in cases only; a case file carries its own series"
+                if first in ("weather", "load_history") else
+                "the month's peak so far and added demand-response events apply to built-in cases only; a case file "
+                "carries its own grid.peak_to_date_mw and demand_response")
+        raise CaseError([Problem(first, what)], step=FINDING)
     return read_case(source)
 
 
 __all__ = [
-    "TEMPLATES", "Template", "case_source", "known_template", "materialize", "parse_date", "resolve_case", "template",
+    "TEMPLATES", "TEMPLATE_OPTIONS", "Template", "case_source", "known_template", "materialize", "parse_date", "resolve_case", "template",
 ]

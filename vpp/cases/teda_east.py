@@ -8,18 +8,31 @@ and returns a validated canonical :class:`vpp.case.Case`
 (``shared/spec/model.md`` §1).
 
 The case is built section by section, one function each, in the order of the
-data file: the tariff, the network, the district load, PV, batteries, the
-curtailable plant, the shiftable batch process, the EV fleet, the thermal
-store, the green contracts, the demand-response event, then the grid and the
-case's provenance. :func:`site` describes the place for the forecasts
-(:mod:`vpp.cases.forecasting`).
+data file: the two-part tariff, the network at firm (N-1) capacity, the
+district load, PV, batteries, the curtailable plant, the shiftable batch
+process, the EV fleet, the thermal store, the green contracts (monthly volumes
+settled as Tianjin settles them, :mod:`vpp.cases.green`), the demand-response
+events of the day (the calendar's and any added, against a baseline from
+metered history, :mod:`vpp.cases.baseline`), then the grid with the month's
+peak so far, and the case's provenance. :func:`site` describes the place for
+the forecasts (:mod:`vpp.cases.forecasting`).
+
+Past days are read from the shipped history
+(``forecasts/data/teda_east_2025_15min.csv.gz``, SYNTHETIC) where it covers
+them and from the documented profiles otherwise (:func:`past_load_pv_mw`):
+the month's peak so far and the baselines of the events
+(:func:`metered_net_import_mw`) come from them.
 
 Provenance travels with the case: ``case.meta["sources"]`` holds every number
 of the data file with its source label ([plan], [pub], [tianjin], [assumed];
 [override] for overrides), ``case.meta["derived"]`` every number computed from
 them with how, each node's and asset's ``meta`` its own labels, and
 ``case.meta["assumptions"]`` one line for each thing assumed about the day
-(a date outside the tariff's or the calendar's data, a holiday).
+(a date outside the tariff's or the calendar's data, a holiday, a month's peak
+so far without metered history), ``case.meta["notes"]`` one line each for
+what a grid operator asks first (the tariff, the peak so far, the events,
+the emission factor), and ``case.meta["emission_factor"]`` the factor chosen
+with its source and the alternatives.
 
 The day starts at local midnight (Asia/Shanghai, +08:00) and has
 ``24 × 60 / step_minutes`` steps.
@@ -27,10 +40,14 @@ The day starts at local midnight (Asia/Shanghai, +08:00) and has
 
 from __future__ import annotations
 
+import calendar
+import copy
+import hashlib
+import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
@@ -40,21 +57,36 @@ import pandas as pd
 import yaml
 
 from vpp.case import Case, load_case
+from vpp.cases.baseline import RULES as BASELINE_RULES
+from vpp.cases.baseline import baseline_mw
+from vpp.cases.events import EventSpec, as_event, parse_window
 from vpp.cases.forecasting import Site, forecast_load
+from vpp.cases.green import (
+    delivery_profile_mw,
+    import_floor_mw,
+    settled_mw,
+    settlement_price_cny_per_mwh,
+)
 from vpp.cases.sources import LABELS, is_number, unwrap_sources
 from vpp.errors import CaseError, Problem
-from vpp.tariffs import TouTariff, get_tariff
+from vpp.tariffs import TouTariff, TwoPartTariff, get_tariff
 
 TEMPLATE = "teda-east"
 DATA_FILE = "teda_east.yaml"
 STEP = "materialising the case"
 
+HISTORY_FILE = "teda_east_2025_15min.csv.gz"
+"""The shipped history (package ``forecasts.data``, SYNTHETIC): the district's load and PV every 15 minutes."""
+
 OVERRIDES: dict[str, str] = {
-    "flat_cny_per_mwh": "tariff.flat_cny_per_mwh",
+    "market_energy_cny_per_mwh": "tariff.floating.market_energy_cny_per_mwh",
+    "network_energy_cny_per_mwh": "tariff.floating.network_energy_cny_per_mwh",
     "import_max_mw": "grid.import_max_mw",
     "export_max_mw": "grid.export_max_mw",
     "sell_cny_per_mwh": "grid.sell_cny_per_mwh",
     "demand_charge_cny_per_mw": "grid.demand_charge_cny_per_mw",
+    "peak_to_date_mw": "grid.peak_to_date_mw",
+    "declared_demand_mw": "grid.declared_demand_mw",
     "emission_t_per_mwh": "grid.emission_t_per_mwh",
     "voll_cny_per_mwh": "case.voll_cny_per_mwh",
     "carbon_price_cny_per_t": "case.carbon_price_cny_per_t",
@@ -64,15 +96,23 @@ OVERRIDES: dict[str, str] = {
     "battery_power_mw": "battery.total_power_mw",
     "battery_energy_mwh": "battery.total_energy_mwh",
     "battery_soc_initial": "battery.soc_initial",
-    "green_premium_cny_per_mwh": "green_contracts.price.premium_cny_per_mwh",
-    "dr_price_cny_per_mwh": "demand_response.price_cny_per_mwh",
-    "dr_shortfall_penalty_cny_per_mwh": "demand_response.shortfall_penalty_cny_per_mwh",
+    "green_premium_cny_per_mwh": "green_contracts.premium_cny_per_mwh",
+    "dr_peak_shaving_price_cny_per_mwh": "demand_response.peak_shaving.price_cny_per_mwh",
+    "dr_valley_filling_price_cny_per_mwh": "demand_response.valley_filling.price_cny_per_mwh",
+    "dr_shortfall_penalty_factor": "demand_response.shortfall_penalty_factor",
 }
-"""Numeric overrides accepted by :func:`materialize`: keyword → path in the data file."""
+"""Numeric overrides accepted by :func:`materialize`: keyword → path in the data file.
 
-OPTIONS = ("green_share_min", "demand_response", "name")
+``peak_to_date_mw`` (the month's peak so far, ``--peak-to-date``) and
+``declared_demand_mw`` (billing on a declared maximum demand) have no value in
+the data file: given, they replace the rule and the metered default."""
+
+OPTIONS = ("green_share_min", "demand_response", "dr_events", "name")
 """Other keywords of :func:`materialize`: the case's green-share target (fraction or
-None), whether to include the demand-response event (bool), the case name."""
+None), whether to include demand-response events at all (bool, default True),
+events added to the day (``dr_events``: a list of :class:`vpp.cases.events.EventSpec`,
+``KIND,HH:MM-HH:MM,MW[,PRICE]`` texts or ``{kind, window, amount_mw,
+price_cny_per_mwh}`` objects), the case name."""
 
 Asset = dict[str, Any]
 
@@ -87,9 +127,14 @@ def _data_text() -> str:
     return resources.files("vpp.cases").joinpath(DATA_FILE).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
+def _parsed_data() -> dict[str, Any]:
+    return yaml.safe_load(_data_text())
+
+
 def load_template_data() -> dict[str, Any]:
     """The raw data file (numbers still wrapped as ``{value, source}``); a fresh copy."""
-    return yaml.safe_load(_data_text())
+    return copy.deepcopy(_parsed_data())
 
 
 def template_data() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -185,7 +230,9 @@ def materialize(
     **overrides
         Numeric overrides of the data file, by keyword (see :data:`OVERRIDES`),
         recorded with the label [override]; plus ``green_share_min`` (fraction
-        or None), ``demand_response`` (bool, default True) and ``name``.
+        or None), ``demand_response`` (bool, default True: the calendar's event
+        of the day and any added), ``dr_events`` (events added to the day, see
+        :data:`OPTIONS`) and ``name``.
     weather : DataFrame, optional
         A weather forecast covering the day (:func:`forecasts.weather.read_weather`):
         PV (the district's and the green contracts') then comes from the pvlib
@@ -231,8 +278,19 @@ def materialize(
             problems.append(
                 Problem(f"overrides.{key}", f"expected a finite number, got {overrides[key]!r}")
             )
+    added: list[EventSpec] = []
+    raw_events = overrides.get("dr_events") or []
+    if isinstance(raw_events, (str, Mapping)) or not isinstance(raw_events, (list, tuple)):
+        problems.append(Problem("dr_events", f"expected a list of events, got {raw_events!r}"))
+        raw_events = []
+    for i, ev in enumerate(raw_events):
+        try:
+            added.append(as_event(ev))
+        except ValueError as exc:
+            problems.append(Problem(f"dr_events[{i}]", str(exc)))
     if problems:
         raise CaseError(problems, step=STEP)
+    overrides = {**overrides, "dr_events": added} if added else {k: v for k, v in overrides.items() if k != "dr_events"}
 
     raw = load_template_data()
     for key, path in OVERRIDES.items():
@@ -267,6 +325,7 @@ class _Day:
         self.tz = self.d["location"]["timezone"]
         self.start = pd.Timestamp(self.day).tz_localize(self.tz)
         self.ts = pd.date_range(self.start, periods=self.steps, freq=pd.Timedelta(minutes=self.step_minutes))
+        self.ts.as_unit("ns")  # the series are computed in nanoseconds: a day beyond their range fails here, by name
         self.hours = _hours_of_day(self.ts)
         self.month = self.day.month
         self.workday = is_working_day(self.day)
@@ -274,6 +333,15 @@ class _Day:
     def src(self, path: str) -> str:
         """The source label of the data file's number at ``path``."""
         return self.sources[path]["source"]
+
+    @cached_property
+    def data_key(self) -> str:
+        """A fingerprint of the data (with its overrides): past days computed from it are cached under it."""
+        return hashlib.sha1(json.dumps(self.d, sort_keys=True, default=str).encode()).hexdigest()
+
+    def past(self, day: date) -> _Day:
+        """The same data on another day (a past day of the month or of a baseline)."""
+        return _Day(self.d, self.sources, day, self.step_minutes)
 
     def derive(self, key: str, value: Any, how: str) -> Any:
         """Record a number computed from the data file (``meta.derived``) and return it."""
@@ -303,24 +371,20 @@ def _build(
     """The canonical case data of the day, section by section."""
     tariff = _tariff(x)
     nodes = _network(x)
-    loads, district = _district_load(x, load_history)
+    loads, _ = _district_load(x, load_history)
     pv = _PV(x, weather)
-    pv_assets = pv.assets()
-    thermal, direct_electric = _thermal_storage(x)
     assets = [
         *loads,
-        *pv_assets,
+        *pv.assets(),
         *_batteries(x),
         _curtailable_load(x),
         _shiftable_load(x),
         _ev_fleet(x),
-        *thermal,
-        *_green_contracts(x, tariff.flat_cny_per_mwh, pv.per_mw),
+        *_thermal_storage(x),
     ]
-    events = []
-    if overrides.get("demand_response", True):
-        baseline = district + x.d["curtailable_load"]["demand_mw"] + direct_electric - pv.total_mw
-        events.append(_demand_response(x, baseline))
+    assets += _green_contracts(x, tariff, pv, import_floor_mw(assets, x.steps))
+    events = _demand_response(x, overrides.get("dr_events") or []) if overrides.get("demand_response", True) else []
+    peak = _peak_to_date(x)
     return {
         "name": overrides.get("name", TEMPLATE),
         "description": f"{x.d['description']} Materialised for {x.day.isoformat()} "
@@ -332,10 +396,10 @@ def _build(
         "carbon_price_cny_per_t": x.d["case"]["carbon_price_cny_per_t"],
         "green_share_min": overrides.get("green_share_min"),
         "network": {"root": x.d["network"]["root"], "nodes": nodes},
-        "grid": _grid(x, tariff),
+        "grid": _grid(x, tariff, peak),
         "assets": assets,
         "demand_response": events,
-        "meta": _provenance(x, tariff, overrides),
+        "meta": _provenance(x, tariff, peak, events, overrides),
     }
 
 
@@ -346,33 +410,52 @@ def _build(
 
 @dataclass(frozen=True)
 class _Tariff:
-    """The day's buy prices [CNY/MWh] and the tariff they came from."""
+    """The day's buy prices [CNY/MWh] and the two-part tariff they came from."""
 
-    tariff: TouTariff
-    flat_cny_per_mwh: float
+    two_part: TwoPartTariff
     buy_cny_per_mwh: np.ndarray
     periods: list[str]
-    period_prices_cny_per_mwh: dict[str, float]
+
+    @property
+    def tou(self) -> TouTariff:
+        return self.two_part.tou
 
 
 def _tariff(x: _Day) -> _Tariff:
-    """Tianjin TOU buy prices for the day from the flat price (``tariff`` in the data file)."""
-    tariff = get_tariff(x.d["tariff"]["name"])
-    flat = float(x.d["tariff"]["flat_cny_per_mwh"])
-    x.series_sources["prices"] = f"{x.d['tariff']['name']}: {x.d['tariff']['source']}"
-    return _Tariff(tariff, flat, tariff.prices(x.ts, flat), tariff.periods(x.ts), tariff.period_prices_cny_per_mwh(flat))
+    """The day's buy prices: (market energy + network energy) × the TOU ratio + the fixed parts (``tariff``)."""
+    t = x.d["tariff"]
+    two_part = TwoPartTariff(
+        get_tariff(t["name"]), dict(t["floating"]), dict(t["fixed"]), float(x.d["grid"]["demand_charge_cny_per_mw"])
+    )
+    x.series_sources["prices"] = (
+        f"{t['name']}, {t['tariff_class']}: energy {two_part.energy_flat_cny_per_mwh:g} CNY/MWh × the TOU ratio "
+        f"+ fixed {two_part.fixed_adder_cny_per_mwh:g} CNY/MWh; {t['source']}"
+    )
+    return _Tariff(two_part, two_part.prices(x.ts), two_part.tou.periods(x.ts))
+
+
+def firm_capacity_mw(transformers: float, transformer_mva: float, overload_factor: float, power_factor: float) -> float:
+    """Firm (N-1) capacity of a substation [MW]: what it carries with one transformer out.
+
+    ``(transformers − 1) × transformer_mva × overload_factor × power_factor``
+    (one transformer's rating for a two-transformer substation); a single
+    transformer has no firm capacity.
+    """
+    return max(transformers - 1, 0) * transformer_mva * overload_factor * power_factor
 
 
 def _network(x: _Day) -> list[dict[str, Any]]:
-    """The substations: capacity = transformers × MVA × power factor (``network``)."""
+    """The substations at firm (N-1) capacity (``network``, :func:`firm_capacity_mw`)."""
     nodes = []
     for n in x.d["network"]["nodes"]:
-        cap = n["transformers"] * n["transformer_mva"] * n["power_factor"]
+        cap = firm_capacity_mw(n["transformers"], n["transformer_mva"], n["overload_factor"], n["power_factor"])
         p = f"network.nodes[{n['id']}]"
         x.derive(
             f"{p}.capacity_mw",
             cap,
-            f"{n['transformers']:g} × {n['transformer_mva']:g} MVA × power factor {n['power_factor']:g}: {x.src(p + '.transformer_mva')}",
+            f"firm (N-1): ({n['transformers']:g} − 1) × {n['transformer_mva']:g} MVA × overload {n['overload_factor']:g} "
+            f"× power factor {n['power_factor']:g}: {x.src(p + '.transformer_mva')}; {x.src(p + '.overload_factor')}; "
+            f"{x.src(p + '.power_factor')}",
         )
         nodes.append(
             {
@@ -381,10 +464,12 @@ def _network(x: _Day) -> list[dict[str, Any]]:
                 "parent": n["parent"],
                 "capacity_mw": cap,
                 "meta": {
-                    "source": f"{n['site_source']}; capacity {x.src(p + '.transformer_mva')}, {x.src(p + '.power_factor')}",
+                    "source": f"{n['site_source']}; firm (N-1) capacity {x.src(p + '.transformer_mva')}, "
+                    f"{x.src(p + '.overload_factor')}, {x.src(p + '.power_factor')}",
                     "sources": {
                         "transformers": x.src(p + ".transformers"),
                         "transformer_mva": x.src(p + ".transformer_mva"),
+                        "overload_factor": x.src(p + ".overload_factor"),
                         "power_factor": x.src(p + ".power_factor"),
                         **({"parent": n["parent_source"]} if "parent_source" in n else {}),
                     },
@@ -392,6 +477,42 @@ def _network(x: _Day) -> list[dict[str, Any]]:
             }
         )
     return nodes
+
+
+def _place(d: Mapping[str, Any]) -> tuple[float, float, float, float, float, str]:
+    """What clear-sky PV depends on: latitude, longitude, altitude, albedo, derate, time zone."""
+    loc, pv = d["location"], d["pv"]
+    return (loc["latitude_deg"], loc["longitude_deg"], loc["altitude_m"], pv["albedo"], pv["derate"], loc["timezone"])
+
+
+def _clear_sky_at(
+    place: tuple[float, float, float, float, float, str], ts: pd.DatetimeIndex, step_minutes: int,
+    tilt: float, azimuth: float,
+) -> np.ndarray:
+    from forecasts.pv import clear_sky_pv_mw
+
+    lat, lon, alt, albedo, derate, _ = place
+    return clear_sky_pv_mw(
+        ts, lat, lon, 1.0, tilt, azimuth, derate, altitude_m=alt, albedo=albedo, step_minutes=step_minutes
+    )
+
+
+@lru_cache(maxsize=256)
+def _month_clear_sky_per_mw(
+    place: tuple[float, float, float, float, float, str], year: int, month: int, step_minutes: int,
+    tilt: float, azimuth: float,
+) -> np.ndarray:
+    """Clear sky × derate [MW per MW installed] over every step of a month, as (days, steps of a day)."""
+    start = pd.Timestamp(year=year, month=month, day=1).tz_localize(place[5])
+    ts = pd.date_range(start, start + pd.offsets.MonthBegin(1), freq=f"{step_minutes}min", inclusive="left")
+    return _clear_sky_at(place, ts, step_minutes, tilt, azimuth).reshape(-1, 1440 // step_minutes)
+
+
+def _month_clear_sky_mwh_per_mw(
+    place: tuple[float, float, float, float, float, str], year: int, month: int, tilt: float, azimuth: float
+) -> float:
+    """A month's expected PV [MWh per MW installed]: clear sky × derate over every day of it."""
+    return float(_month_clear_sky_per_mw(place, year, month, 15, tilt, azimuth).sum() * 0.25)
 
 
 def _load_asset_id(node: str, root: str) -> str:
@@ -492,24 +613,25 @@ class _PV:
         )
 
     def per_mw(self, tilt: float, azimuth: float) -> np.ndarray:
-        """Expected PV [MW per MW installed] for the day."""
-        from forecasts.pv import PVArray, clear_sky_pv_mw, pv_from_weather_mw
+        """Expected PV [MW per MW installed] for the day: the weather chain with a forecast, else
+        :meth:`clear_sky_per_mw`."""
+        from forecasts.pv import PVArray, pv_from_weather_mw
 
+        if self.weather is None:
+            return self.clear_sky_per_mw(tilt, azimuth)
         if (tilt, azimuth) not in self._cache:
             x, pv, loc = self.x, self.pv, self.x.d["location"]
-            where = (loc["latitude_deg"], loc["longitude_deg"])
-            if self.weather is not None:
-                unit = PVArray("unit", 1.0, tilt, azimuth)
-                self._cache[(tilt, azimuth)] = pv_from_weather_mw(
-                    x.ts, self.weather, [unit], *where, altitude_m=loc["altitude_m"], albedo=pv["albedo"],
-                    system=self.system, step_minutes=x.step_minutes,
-                )["unit"].to_numpy()
-            else:
-                self._cache[(tilt, azimuth)] = clear_sky_pv_mw(
-                    x.ts, *where, 1.0, tilt, azimuth, pv["derate"],
-                    altitude_m=loc["altitude_m"], albedo=pv["albedo"], step_minutes=x.step_minutes,
-                )
+            unit = PVArray("unit", 1.0, tilt, azimuth)
+            self._cache[(tilt, azimuth)] = pv_from_weather_mw(
+                x.ts, self.weather, [unit], loc["latitude_deg"], loc["longitude_deg"], altitude_m=loc["altitude_m"],
+                albedo=pv["albedo"], system=self.system, step_minutes=x.step_minutes,
+            )["unit"].to_numpy()
         return self._cache[(tilt, azimuth)]
+
+    def clear_sky_per_mw(self, tilt: float, azimuth: float) -> np.ndarray:
+        """The climatological expectation [MW per MW installed]: clear sky × derate, whatever the weather."""
+        x = self.x
+        return _month_clear_sky_per_mw(_place(x.d), x.day.year, x.month, x.step_minutes, tilt, azimuth)[x.day.day - 1]
 
     def assets(self) -> list[Asset]:
         """One asset per site and phase; ``total_mw`` their sum."""
@@ -617,14 +739,17 @@ def _curtailable_load(x: _Day) -> Asset:
         "name": cl["name"],
         "demand_mw": cl["demand_mw"],
         "max_reduction_mw": cl["max_reduction_mw"],
+        "min_reduction_mw": cl["min_reduction_mw"],
         "cost_cny_per_mwh": cl["cost_cny_per_mwh"],
+        "start_cny": cl["start_cny"],
         "min_duration_steps": max(1, math.ceil(cl["min_duration_minutes"] / x.step_minutes - 1e-9)),
         "max_events": int(cl["max_events"]),
         "meta": {
             "source": x.src("curtailable_load.demand_mw"),
             "sources": _field_sources(
                 x, "curtailable_load",
-                ("demand_mw", "max_reduction_mw", "cost_cny_per_mwh", "min_duration_minutes", "max_events"),
+                ("demand_mw", "max_reduction_mw", "min_reduction_mw", "cost_cny_per_mwh", "start_cny",
+                 "min_duration_minutes", "max_events"),
             ),
             "min_duration_minutes": cl["min_duration_minutes"],
         },
@@ -682,11 +807,8 @@ def _ev_fleet(x: _Day) -> Asset:
     }
 
 
-def _thermal_storage(x: _Day) -> tuple[list[Asset], np.ndarray]:
-    """The Yujiapu ice store / heat store in its season (``thermal_storage``), none outside it.
-
-    Also the electricity its demand would take with no store [MW] (the demand-response baseline's part).
-    """
+def _thermal_storage(x: _Day) -> list[Asset]:
+    """The Yujiapu ice store / heat store in its season (``thermal_storage``), none outside it."""
     th, month = x.d["thermal_storage"], x.month
     season = next((s for s in ("cooling", "heating") if month in th[s]["months"]), None)
     if season is None:
@@ -694,7 +816,7 @@ def _thermal_storage(x: _Day) -> tuple[list[Asset], np.ndarray]:
             "thermal_storage.season", "none",
             f"{month=} is in neither the cooling nor the heating months: the store is idle and left out",
         )
-        return [], np.zeros(x.steps)
+        return []
     se = th[season]
     peak_th = se["peak_demand_w_per_m2"] * th["served_area_m2"] / 1e6
     x.derive(
@@ -733,138 +855,441 @@ def _thermal_storage(x: _Day) -> tuple[list[Asset], np.ndarray]:
             "thermal_energy_mwh_th": float(demand_th.sum() * x.dt_h),
         },
     }
-    return [asset], demand_th / se["cop"]
+    return [asset]
 
 
-def _green_contracts(x: _Day, flat_cny_per_mwh: float, pv_per_mw: Callable[[float, float], np.ndarray]) -> list[Asset]:
-    """The district's green-power contracts (``green_contracts``): PV as the rooftops', wind flat at its mean."""
-    gc, pv = x.d["green_contracts"], x.d["pv"]
-    price = flat_cny_per_mwh + gc["price"]["premium_cny_per_mwh"]
+def _wind_mean_mw(x: _Day, c: Mapping[str, Any], p: str) -> float:
+    """A contract's mean wind power [MW]: its annual energy less its PV's yield, over the year's hours."""
+    gc = x.d["green_contracts"]
+    if c["wind_mw"] <= 0:
+        return 0.0
+    if "annual_energy_gwh" not in c:
+        raise _fail(p, "a contract with wind_mw > 0 needs annual_energy_gwh to set its mean wind power")
+    pv_mwh = c["pv_mw"] * gc["pv_yield_kwh_per_kwp"]  # MW × kWh/kW = MWh
+    wind_mean = min(max((c["annual_energy_gwh"] * 1000 - pv_mwh) / 8760, 0.0), c["wind_mw"])
     x.derive(
-        "green_contracts.price_cny_per_mwh",
-        price,
-        f"flat {x.src('tariff.flat_cny_per_mwh')} + premium {x.src('green_contracts.price.premium_cny_per_mwh')}",
+        f"{p}.wind_mean_mw",
+        wind_mean,
+        f"({x.src(p + '.annual_energy_gwh')} − PV {c['pv_mw']:g} MW × {x.src('green_contracts.pv_yield_kwh_per_kwp')}) "
+        f"/ 8760 h; {c['wind_profile']}",
     )
-    green_pv = pv_per_mw(gc["pv_tilt_deg"], gc["pv_azimuth_deg"])
-    assets = []
+    return wind_mean
+
+
+def _green_contracts(x: _Day, tariff: _Tariff, pv: _PV, floor_mw: np.ndarray) -> list[Asset]:
+    """The district's monthly green-power contracts (``green_contracts``), settled as Tianjin settles them.
+
+    The month's volume of each contract becomes the day's delivery in the
+    generator's expected shape (clear sky × derate for PV, the annual mean for
+    wind); the settled energy is min(generation, delivery) within ``floor_mw``,
+    the least the district imports (:mod:`vpp.cases.green`); the model gets a
+    non-optional contract that takes exactly that, priced at the delivery-weighted
+    grid price plus the premium.
+    """
+    gc = x.d["green_contracts"]
+    tilt, azimuth = gc["pv_tilt_deg"], gc["pv_azimuth_deg"]
+    generation_per_mw, expected_per_mw = pv.per_mw(tilt, azimuth), pv.clear_sky_per_mw(tilt, azimuth)
+    month_per_mw = _month_clear_sky_mwh_per_mw(_place(x.d), x.day.year, x.month, tilt, azimuth)
+    month_hours = calendar.monthrange(x.day.year, x.month)[1] * 24
+    rows, generation, delivery = [], [], []
     for c in gc["contracts"]:
         p = f"green_contracts.contracts[{c['id']}]"
-        wind_mean = 0.0
-        if c["wind_mw"] > 0:
-            if "annual_energy_gwh" not in c:
-                raise _fail(p, "a contract with wind_mw > 0 needs annual_energy_gwh to set its mean wind power")
-            pv_mwh = c["pv_mw"] * gc["pv_yield_kwh_per_kwp"]  # MW × kWh/kW = MWh
-            wind_mean = min(max((c["annual_energy_gwh"] * 1000 - pv_mwh) / 8760, 0.0), c["wind_mw"])
-            x.derive(
-                f"{p}.wind_mean_mw",
-                wind_mean,
-                f"({x.src(p + '.annual_energy_gwh')} − PV {c['pv_mw']:g} MW × {x.src('green_contracts.pv_yield_kwh_per_kwp')}) / 8760 h; {c['wind_profile']}",
-            )
+        wind_mean = _wind_mean_mw(x, c, p)
+        monthly = c["monthly_mwh"]
+        if not isinstance(monthly, list) or len(monthly) != 12:
+            raise _fail(f"{p}.monthly_mwh", f"expected 12 monthly volumes [MWh], January to December, got {monthly!r}")
+        expected_month = c["pv_mw"] * month_per_mw + wind_mean * month_hours
+        generation.append(generation_per_mw * c["pv_mw"] + wind_mean)
+        delivery.append(delivery_profile_mw(monthly[x.month - 1], expected_per_mw * c["pv_mw"] + wind_mean, expected_month))
+        rows.append((c, p, wind_mean, monthly[x.month - 1], expected_month))
+    settled = settled_mw(generation, delivery, floor_mw)
+    x.derive(
+        "green_contracts.import_floor_mw",
+        float(floor_mw.min()),
+        "the least net import of the day whatever the dispatch (loads + the plant's unsheddable part − all PV − every "
+        "battery at full discharge; vpp.cases.green.import_floor_mw), its minimum over the day: the consumption green "
+        "energy is settled against",
+    )
+    assets = []
+    for (c, p, wind_mean, volume, expected_month), gen, due, got in zip(rows, generation, delivery, settled, strict=True):
+        available = _series(got)
+        price = settlement_price_cny_per_mwh(tariff.buy_cny_per_mwh, gc["premium_cny_per_mwh"], np.asarray(available))
         assets.append(
             {
                 "id": c["id"],
                 "type": "green_contract",
                 "name": c["name"],
-                "available_mw": _series(green_pv * c["pv_mw"] + wind_mean),
-                "price_cny_per_mwh": price,
-                "min_take": gc["min_take"],
-                "optional": bool(gc["optional"]),
+                "available_mw": available,
+                "price_cny_per_mwh": round(price, 6),
+                "min_take": 1.0,
+                "optional": False,
                 "meta": {
                     "source": c["source"],
                     "sources": {
                         "pv_mw": x.src(p + ".pv_mw"),
                         "wind_mw": x.src(p + ".wind_mw"),
                         **({"annual_energy_gwh": x.src(p + ".annual_energy_gwh")} if "annual_energy_gwh" in c else {}),
-                        "premium_cny_per_mwh": x.src("green_contracts.price.premium_cny_per_mwh"),
-                        "energy_price": gc["price"]["energy_basis"],
-                        "min_take": x.src("green_contracts.min_take"),
+                        "monthly_mwh": x.src(p + ".monthly_mwh"),
+                        "premium_cny_per_mwh": x.src("green_contracts.premium_cny_per_mwh"),
+                        "settlement": x.d["green_contracts"]["settlement_source"],
+                        "price": gc["energy_basis"],
                         "pv_derate": x.src("pv.derate"),
                     },
+                    "settlement": "min(generation, delivery profile, consumption): available_mw is the settled energy, "
+                    "taken whole (min_take 1, not optional)",
                     "pv_mw": c["pv_mw"],
                     "wind_mean_mw": wind_mean,
-                    "derate": pv["derate"],
+                    "contract_mwh_month": volume,
+                    "expected_mwh_month": expected_month,
+                    "delivery_mwh": float(due.sum() * x.dt_h),
+                    "generation_mwh": float(gen.sum() * x.dt_h),
+                    "settled_mwh": float(np.sum(available) * x.dt_h),
+                    "derate": x.d["pv"]["derate"],
                 },
             }
         )
     return assets
 
 
-def _dr_window_key(month: int) -> str:
-    return "jul_aug" if month in (7, 8) else "jan_feb_dec" if month in (1, 2, 12) else "other_months"
+# ---------------------------------------------------------------------------
+# Past days: the month's peak so far and the baselines of the events
+# ---------------------------------------------------------------------------
+
+_PAST: dict[tuple[Any, ...], Any] = {}
+_PAST_SIZE = 4096
 
 
-def _demand_response(x: _Day, baseline_mw: np.ndarray) -> dict[str, Any]:
-    """The evening peak-shaving event (``demand_response``) over the month's window, against ``baseline_mw``."""
-    dr, steps = x.d["demand_response"], x.steps
-    key = _dr_window_key(x.month)
-    h0, h1 = dr["window_hours"][key]
-    s0 = min(_step_of_hour(h0, x.step_minutes, steps), steps - 1)
-    s1 = max(_step_of_hour(h1, x.step_minutes, steps), s0 + 1)
-    reduction = dr["reduction_share_of_peak"] * x.d["load"]["district_peak_mw"]
-    x.derive(
-        "demand_response.reduction_mw",
-        reduction,
-        f"{x.src('demand_response.reduction_share_of_peak')} × district peak {x.src('load.district_peak_mw')}",
+def _remember(key: tuple[Any, ...], compute: Any) -> Any:
+    """``compute()`` once per key (the oldest entries go beyond :data:`_PAST_SIZE`)."""
+    if key not in _PAST:
+        if len(_PAST) >= _PAST_SIZE:
+            del _PAST[next(iter(_PAST))]
+        _PAST[key] = compute()
+    return _PAST[key]
+
+
+@lru_cache(maxsize=1)
+def _history_days() -> dict[date, tuple[np.ndarray, np.ndarray]]:
+    """The shipped history by local day: 96 quarter-hours of load and PV [MW] for every whole day it holds."""
+    path = resources.files("forecasts.data").joinpath(HISTORY_FILE)
+    with resources.as_file(path) as file:
+        frame = pd.read_csv(file, skiprows=1, usecols=["timestamp", "load_mw", "pv_mw"])
+    days = frame["timestamp"].str.slice(0, 10)  # local dates: the timestamps carry +08:00
+    out = {}
+    for text, rows in frame.groupby(days, sort=True):
+        if len(rows) == 96:
+            out[date.fromisoformat(text)] = (rows["load_mw"].to_numpy(float), rows["pv_mw"].to_numpy(float))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _history_basis() -> tuple[float, float]:
+    """The inflexible peak [MW] and PV capacity [MW] the shipped history was made for (the data file's)."""
+    d, _ = template_data()
+    return float(d["load"]["inflexible_peak_mw"]), float(d["pv"]["total_capacity_mw"])
+
+
+def _quarter_hours_to_steps(values: np.ndarray, step_minutes: int) -> np.ndarray:
+    """96 quarter-hour means as the means over steps of ``step_minutes`` (which divides 1440)."""
+    minutes = np.repeat(np.asarray(values, dtype=float), 15)
+    return minutes.reshape(-1, step_minutes).mean(axis=1)
+
+
+def past_load_pv_mw(x: _Day, day: date) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The district's inflexible load and PV [MW per step of ``x``] on ``day``, and whether they are metered.
+
+    Metered: the shipped history's day, scaled to the case's load peak and PV
+    capacity. Otherwise the documented profile: the load of
+    :func:`forecasts.load.district_load_mw` and the PV fleet at clear sky × derate.
+    """
+
+    def compute() -> tuple[np.ndarray, np.ndarray, bool]:
+        peak, capacity = x.d["load"]["inflexible_peak_mw"], x.d["pv"]["total_capacity_mw"]
+        held = _history_days().get(day)
+        if held is not None:
+            base_peak, base_capacity = _history_basis()
+            load = _quarter_hours_to_steps(held[0], x.step_minutes) * peak / base_peak
+            pv = _quarter_hours_to_steps(held[1], x.step_minutes) * capacity / base_capacity
+            return load, pv, True
+        from forecasts.load import district_load_mw
+
+        past = x.past(day)
+        load = district_load_mw(past.ts, peak, timezone=past.tz, step_minutes=past.step_minutes)
+        place = _place(x.d)
+        pv = sum(
+            (a.capacity_mw * _month_clear_sky_per_mw(place, day.year, day.month, x.step_minutes, a.tilt_deg,
+                                                     a.azimuth_deg)[day.day - 1]
+             for a in pv_fleet(x.d)),
+            np.zeros(past.steps),
+        )
+        return load, pv, False
+
+    return _remember(("load_pv", x.data_key, day, x.step_minutes), compute)
+
+
+def metered_net_import_mw(x: _Day, day: date) -> tuple[np.ndarray, bool]:
+    """The district's metered net import on past ``day`` [MW per step], and whether its load and PV were metered.
+
+    The inflexible load and PV of :func:`past_load_pv_mw`, plus the flexible
+    assets as they usually run (the history does not meter them): the
+    template's own optimum of that day with the district at the supply point,
+    no network limits, no event, no demand charge and no green contract.
+    """
+
+    def compute() -> tuple[np.ndarray, bool]:
+        from models import SolveOptions, extract, optimize
+
+        load, pv, metered = past_load_pv_mw(x, day)
+        past = x.past(day)
+        flexible = [*_batteries(past), _curtailable_load(past), _shiftable_load(past), _ev_fleet(past),
+                    *_thermal_storage(past)]
+        data = {
+            "name": f"{TEMPLATE}-usual-{day.isoformat()}",
+            "start": past.start.isoformat(),
+            "step_minutes": past.step_minutes,
+            "steps": past.steps,
+            "voll_cny_per_mwh": past.d["case"]["voll_cny_per_mwh"],
+            "grid": {"import_max_mw": 1e5, "buy_cny_per_mwh": _series(_tariff(past).buy_cny_per_mwh)},
+            "assets": [
+                {"id": "inflexible-load", "type": "load", "demand_mw": _series(load)},
+                {"id": "pv", "type": "pv", "available_mw": _series(pv)},
+                *({k: v for k, v in a.items() if k not in ("node", "meta")} for a in flexible),
+            ],
+        }
+        built, report = optimize(load_case(data), SolveOptions(mip_gap=1e-6, time_limit_s=60.0, threads=1))
+        if str(report.status) not in ("optimal", "feasible"):
+            raise _fail("demand_response.baseline", f"the usual operation of {day.isoformat()} has no solution ({report.status})")
+        sol = extract(built)
+        return np.asarray(sol.import_mw - sol.export_mw, dtype=float), metered
+
+    return _remember(("usual", x.data_key, day, x.step_minutes), compute)
+
+
+@dataclass(frozen=True)
+class _Peak:
+    """The month's peak so far [MW] and where it came from."""
+
+    value_mw: float
+    source: str
+    given: bool = False
+    on: date | None = None
+    metered_days: int = 0
+    profile_days: int = 0
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"value_mw": self.value_mw, "source": self.source, "given": self.given,
+                "on": self.on.isoformat() if self.on else None,
+                "metered_days": self.metered_days, "profile_days": self.profile_days}
+
+
+def _peak_to_date(x: _Day) -> _Peak:
+    """The month's peak of net import before the day (``grid.peak_to_date_rule``), or the one given."""
+    grid = x.d["grid"]
+    if "peak_to_date_mw" in grid:
+        return _Peak(float(grid["peak_to_date_mw"]), x.src("grid.peak_to_date_mw"), given=True)
+    if x.day.day == 1:
+        return _Peak(0.0, "the first day of the month: no peak yet in this billing period")
+    plant = np.broadcast_to(np.asarray(x.d["curtailable_load"]["demand_mw"], dtype=float), (x.steps,))
+    best, on, metered = -math.inf, None, 0
+    for k in range(1, x.day.day):
+        d = x.day.replace(day=k)
+        load, pv, held = past_load_pv_mw(x, d)
+        value = float(np.max(load - pv + plant))
+        metered += held
+        if value > best:
+            best, on = value, d
+    profile = x.day.day - 1 - metered
+    where = (
+        f"metered (the shipped history, {HISTORY_FILE}, SYNTHETIC)" if not profile
+        else "the documented profile (no metered history for these days)" if not metered
+        else f"metered for {metered} days, the documented profile for {profile}"
     )
-    energy = reduction * (s1 - s0) * x.dt_h
+    source = (
+        f"the month's maximum of load − PV + the plant's {x.d['curtailable_load']['demand_mw']:g} MW over "
+        f"{x.day.replace(day=1).isoformat()}…{(x.day - timedelta(days=1)).isoformat()}, {where}; reached on {on}"
+    )
+    return _Peak(best, source, on=on, metered_days=metered, profile_days=profile)
+
+
+# ---------------------------------------------------------------------------
+# Demand response: the calendar, the events of the day and their baselines
+# ---------------------------------------------------------------------------
+
+
+def _calendar(x: _Day) -> list[tuple[date, EventSpec, str, int]]:
+    """The days events are called (``demand_response.calendar``): (day, event, reason, index in the list)."""
+    from vpp.cases.days import parse_date
+
+    dr = x.d["demand_response"]
+    out = []
+    for i, entry in enumerate(dr["calendar"]):
+        where = f"demand_response.calendar[{i}]"
+        try:
+            day = parse_date(entry["date"])
+            kind = entry["kind"]
+            if kind not in dr or kind not in ("peak_shaving", "valley_filling"):
+                raise ValueError(f"kind: expected peak_shaving or valley_filling, got {kind!r}")
+            start, end = parse_window(entry["window"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _fail(where, f"expected {{date: YYYY-MM-DD, kind, window: HH:MM-HH:MM, reason}}: {exc}") from None
+        out.append((day, EventSpec(kind, start, end, float(dr[kind]["amount_mw"])), str(entry.get("reason", "")), i))
+    return out
+
+
+def _demand_response(x: _Day, added: list[EventSpec]) -> list[dict[str, Any]]:
+    """The day's events: the calendar's (``demand_response``) and those added (``dr_events``)."""
+    cal = _calendar(x)
+    todays = [
+        (spec, f"on the calendar: {reason}", f"dr-{spec.kind.replace('_', '-')}-{x.day.isoformat()}",
+         f"demand_response.calendar[{i}]", True)
+        for day, spec, reason, i in cal if day == x.day
+    ]
+    todays += [(spec, "added for the day (dr_events)", f"dr-added-{k + 1}", f"dr_events[{k}]", False)
+               for k, spec in enumerate(added)]
+    event_days = {day for day, *_ in cal}
+    return [_event(x, spec, how, event_id, where, event_days, listed) for spec, how, event_id, where, listed in todays]
+
+
+def _event(
+    x: _Day, spec: EventSpec, how: str, event_id: str, where: str, event_days: set[date], listed: bool
+) -> dict[str, Any]:
+    """One event of the day over its window, against a baseline from metered history (:func:`_baseline`).
+
+    ``listed``: the event is the calendar's (its amount is the data file's), else added with its own."""
+    dr, steps = x.d["demand_response"], x.steps
+    s0 = min(_step_of_hour(spec.start_hour, x.step_minutes, steps), steps - 1)
+    s1 = max(_step_of_hour(spec.end_hour, x.step_minutes, steps), s0 + 1)
+    energy = spec.amount_mw * (s1 - s0) * x.dt_h
     if not dr["event_energy_min_mwh"] - 1e-9 <= energy <= dr["event_energy_max_mwh"] + 1e-9:
         raise _fail(
-            "demand_response",
-            f"the event's {energy:g} MWh is outside the Tianjin DR range for aggregators "
-            f"[{dr['event_energy_min_mwh']:g}, {dr['event_energy_max_mwh']:g}] MWh",
+            where,
+            f"the event's {energy:g} MWh ({spec.amount_mw:g} MW over {spec.window}) is outside the Tianjin DR range "
+            f"for aggregators [{dr['event_energy_min_mwh']:g}, {dr['event_energy_max_mwh']:g}] MWh",
         )
+    price = float(spec.price_cny_per_mwh if spec.price_cny_per_mwh is not None else dr[spec.kind]["price_cny_per_mwh"])
+    penalty = dr["shortfall_penalty_factor"] * price
+    baseline, days, metered = _baseline(x, slice(s0, s1), event_days)
+    amount_key = "reduction_mw" if spec.kind == "peak_shaving" else "increase_mw"
+    rule = dr["baseline"]["rule"]
+    price_source = "[override] given with the event" if spec.price_cny_per_mwh is not None else x.src(
+        f"demand_response.{spec.kind}.price_cny_per_mwh")
     return {
-        "id": dr["id"],
-        "name": dr["name"],
+        "id": event_id,
+        "name": dr[spec.kind]["name"],
+        "kind": spec.kind,
         "start_step": s0,
         "end_step": s1,
-        "baseline_mw": _series(baseline_mw),
-        "reduction_mw": reduction,
-        "price_cny_per_mwh": dr["price_cny_per_mwh"],
-        "shortfall_penalty_cny_per_mwh": dr["shortfall_penalty_cny_per_mwh"],
+        "baseline_mw": _series(baseline),
+        amount_key: spec.amount_mw,
+        "price_cny_per_mwh": price,
+        "shortfall_penalty_cny_per_mwh": penalty,
         "optional": bool(dr["optional"]),
         "meta": {
-            "source": f"{x.src('demand_response.reduction_share_of_peak')}; window {x.src(f'demand_response.window_hours.{key}')}",
+            "source": f"{how}; {dr['calendar_source']}" if listed else f"{how} [override]",
             "sources": {
-                "window_hours": x.src(f"demand_response.window_hours.{key}"),
-                "reduction_share_of_peak": x.src("demand_response.reduction_share_of_peak"),
-                "district_peak_mw": x.src("load.district_peak_mw"),
-                "price_cny_per_mwh": x.src("demand_response.price_cny_per_mwh"),
-                "shortfall_penalty_cny_per_mwh": x.src("demand_response.shortfall_penalty_cny_per_mwh"),
+                "amount_mw": x.src(f"demand_response.{spec.kind}.amount_mw") if listed else "[override] given with the event",
+                "price_cny_per_mwh": price_source,
+                "shortfall_penalty_cny_per_mwh": x.src("demand_response.shortfall_penalty_factor"),
                 "event_energy_limits_mwh": x.src("demand_response.event_energy_min_mwh"),
+                "baseline": x.src(
+                    "demand_response.baseline.working_days" if rule == "recent_mean" else "demand_response.baseline.top_days"
+                ),
+                "practice": dr["practice_source"],
             },
-            "window_local": f"{h0:02g}:00–{h1:02g}:00",
+            "how": how,
+            "window_local": spec.window,
             "event_energy_mwh": energy,
-            "baseline": dr["baseline"],
+            "baseline_rule": rule,
+            "baseline_days": [d.isoformat() for d in days],
+            "baseline_metered_days": int(sum(metered)),
+            "baseline": dr["baseline"]["metered"],
         },
     }
+
+
+def _baseline(x: _Day, window: slice, event_days: set[date]) -> tuple[np.ndarray, list[date], list[bool]]:
+    """The event's baseline (``demand_response.baseline``): past days of the day's kind that had no event,
+    by the rule of :mod:`vpp.cases.baseline`, over :func:`metered_net_import_mw`."""
+    from forecasts.load import is_working_day
+
+    b = x.d["demand_response"]["baseline"]
+    rule = b["rule"]
+    if rule not in BASELINE_RULES:
+        raise _fail("demand_response.baseline.rule", f"expected one of {list(BASELINE_RULES)}, got {rule!r}")
+    working = x.workday.working
+
+    def is_normal(d: date) -> bool:
+        return is_working_day(d).working == working and d not in event_days
+
+    metered: dict[date, bool] = {}
+
+    def profile(d: date) -> np.ndarray:
+        net, metered[d] = metered_net_import_mw(x, d)
+        return net
+
+    top = int(b["top_days"]) if rule == "top_of_recent" else None
+    count = int(b["top_candidates"] if top else b["working_days"] if working else b["non_working_days"])
+    try:
+        base, days = baseline_mw(
+            x.day, profile, is_normal, rule, count=count, window=window, top=top,
+            skip_days=int(b["top_skip_days"]) if top else 0, lookback_days=int(b["lookback_days"]),
+        )
+    except ValueError as exc:
+        raise _fail("demand_response.baseline", str(exc)) from None
+    return base, days, [metered[d] for d in days]
 
 
 GRID_FIELDS = ("import_max_mw", "export_max_mw", "sell_cny_per_mwh", "demand_charge_cny_per_mw", "emission_t_per_mwh")
 
 
-def _grid(x: _Day, tariff: _Tariff) -> dict[str, Any]:
-    """The State Grid supply point (``grid``) with the day's buy prices."""
+def _grid(x: _Day, tariff: _Tariff, peak: _Peak) -> dict[str, Any]:
+    """The State Grid supply point (``grid``): the day's buy prices, the demand charge and the month's peak so far."""
     grid = x.d["grid"]
-    flat_source = f"flat {x.src('tariff.flat_cny_per_mwh')}"
+    declared = grid.get("declared_demand_mw")
+    buy_source = f"{tariff.tou.name}, {x.d['tariff']['tariff_class']}: {x.d['tariff']['source']}; {x.d['tariff']['floating_source']}"
     return {
         "name": x.d["network"]["root_name"],
         **{f: grid[f] for f in GRID_FIELDS[:2]},
         "buy_cny_per_mwh": _series(tariff.buy_cny_per_mwh),
-        **{f: grid[f] for f in GRID_FIELDS[2:]},
+        **{f: grid[f] for f in GRID_FIELDS[2:4]},
+        "peak_to_date_mw": round(peak.value_mw, 6),
+        **({"declared_demand_mw": declared} if declared is not None else {}),
+        "emission_t_per_mwh": grid["emission_t_per_mwh"],
         "meta": {
-            "source": f"{x.d['tariff']['source']}; {flat_source}",
+            "source": buy_source,
             "sources": {
-                "buy_cny_per_mwh": f"{tariff.tariff.name}: {x.d['tariff']['source']}; {flat_source}",
+                "buy_cny_per_mwh": buy_source,
                 **_field_sources(x, "grid", GRID_FIELDS),
+                "demand_basis": x.src("grid.declared_demand_mw") if declared is not None else grid["demand_basis_source"],
+                "peak_to_date_mw": peak.source if peak.given else f"[assumed] {grid['peak_to_date_rule']}",
             },
+            "peak_to_date": peak.as_meta(),
         },
     }
 
 
-def _provenance(x: _Day, tariff: _Tariff, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _emission_factor(x: _Day) -> dict[str, Any]:
+    """The emission factor chosen for grid energy, with its source and the alternatives (``meta.emission_factor``)."""
+    grid = x.d["grid"]
+    return {
+        "value_t_per_mwh": grid["emission_t_per_mwh"],
+        "source": x.src("grid.emission_t_per_mwh"),
+        "basis": grid["emission_factor_basis"],
+        "alternatives": {
+            k: {"value_t_per_mwh": v, "source": x.src(f"grid.emission_factor_alternatives.{k}")}
+            for k, v in grid["emission_factor_alternatives"].items()
+        },
+    }
+
+
+def _provenance(
+    x: _Day, tariff: _Tariff, peak: _Peak, events: list[dict[str, Any]], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """The case's ``meta``: the day, the calendar, the tariff, where each number and series came from."""
-    t = tariff.tariff
+    t, tp = tariff.tou, tariff.two_part
+    prices = tp.period_prices_cny_per_mwh()
+    month_periods = t.month_periods(x.month)
+    emission = _emission_factor(x)
     return {
         "template": TEMPLATE,
         "date": x.day.isoformat(),
@@ -875,26 +1300,79 @@ def _provenance(x: _Day, tariff: _Tariff, overrides: Mapping[str, Any]) -> dict[
         "calendar_fallback": x.workday.fallback,
         "tariff": {
             "name": t.name,
+            "class": x.d["tariff"]["tariff_class"],
             "source": x.d["tariff"]["source"],
-            "flat_cny_per_mwh": tariff.flat_cny_per_mwh,
-            "flat_source": x.src("tariff.flat_cny_per_mwh"),
-            "period_prices_cny_per_mwh": {p: tariff.period_prices_cny_per_mwh[p] for p in t.month_periods(x.month)},
-            "month_periods": t.month_periods(x.month),
+            "class_source": x.d["tariff"]["class_source"],
+            "floating_source": x.d["tariff"]["floating_source"],
+            "floating_cny_per_mwh": dict(tp.floating_cny_per_mwh),
+            "fixed_cny_per_mwh": dict(tp.fixed_cny_per_mwh),
+            "energy_flat_cny_per_mwh": tp.energy_flat_cny_per_mwh,
+            "fixed_adder_cny_per_mwh": tp.fixed_adder_cny_per_mwh,
+            "period_prices_cny_per_mwh": {p: prices[p] for p in month_periods},
+            "month_periods": month_periods,
             "periods": tariff.periods,
+            "demand_charge_cny_per_mw": tp.demand_charge_cny_per_mw,
+            "demand_basis": "declared" if x.d["grid"].get("declared_demand_mw") is not None else x.d["grid"]["demand_basis"],
         },
+        "peak_to_date": peak.as_meta(),
+        "demand_response": {
+            "events": [e["id"] for e in events],
+            "calendar_days": [d.isoformat() for d, *_ in _calendar(x) if d.year == x.day.year],
+            "source": x.d["demand_response"]["calendar_source"],
+        },
+        "emission_factor": emission,
         "series_sources": x.series_sources,
         "sources": x.sources,
         "derived": x.derived,
-        "overrides": {k: overrides[k] for k in sorted(overrides)},
+        "overrides": {
+            k: [e.as_dict() for e in overrides[k]] if k == "dr_events" else overrides[k] for k in sorted(overrides)
+        },
         "labels": LABELS,
-        "assumptions": _assumptions(x, tariff),
+        "assumptions": _assumptions(x, tariff, peak),
+        "notes": _notes(x, tariff, peak, events, emission),
     }
 
 
-def _assumptions(x: _Day, tariff: _Tariff) -> list[str]:
-    """One line for each thing assumed about the day: the tariff's days in force, the holiday calendar."""
+def _notes(
+    x: _Day, tariff: _Tariff, peak: _Peak, events: list[dict[str, Any]], emission: Mapping[str, Any]
+) -> list[str]:
+    """One line each for what a grid operator asks first: the tariff, the peak so far, the events, the emissions."""
+    tp = tariff.two_part
+    prices = tp.period_prices_cny_per_mwh()
+    grid = x.d["grid"]
+    declared = grid.get("declared_demand_mw")
+    basis = f"declared {declared:g} MW (above 105 % at twice the rate)" if declared is not None else "metered maximum demand"
+    lines = [
+        f"tariff: {x.d['tariff']['tariff_class']}: energy {tp.energy_flat_cny_per_mwh:g} CNY/MWh × the time-of-use ratio "
+        f"+ fixed {tp.fixed_adder_cny_per_mwh:g} CNY/MWh ("
+        + ", ".join(f"{p.replace('_', ' ')} {prices[p]:g}" for p in tariff.tou.month_periods(x.month))
+        + f" CNY/MWh); maximum demand {tp.demand_charge_cny_per_mw / 1000:g} CNY/kW·month on the {basis}",
+        f"peak so far this month: {peak.value_mw:.1f} MW ({'given' if peak.given else peak.source})",
+    ]
+    if events:
+        for e in events:
+            amount = e.get("reduction_mw") or e.get("increase_mw")
+            m = e["meta"]
+            lines.append(
+                f"demand response: {e['id']}, {e['kind'].replace('_', ' ')} {m['window_local']}, {amount:g} MW at "
+                f"{e['price_cny_per_mwh']:g} CNY/MWh ({m['how']}); baseline {m['baseline_rule']} of "
+                f"{', '.join(m['baseline_days'])} ({m['baseline_metered_days']} of them metered)"
+            )
+    else:
+        called = [d for d, *_ in _calendar(x) if d.year == x.day.year]
+        lines.append(
+            f"demand response: no event called on {x.day.isoformat()} ({len(called)} days on the {x.day.year} calendar)"
+        )
+    lines.append(
+        f"emission factor: {emission['value_t_per_mwh']:g} tCO2/MWh, {emission['basis']} ({emission['source']})"
+    )
+    return lines
+
+
+def _assumptions(x: _Day, tariff: _Tariff, peak: _Peak) -> list[str]:
+    """One line for each thing assumed about the day: the tariff's days in force, the holiday calendar, the peak so far."""
     notes = []
-    note = tariff.tariff.note(x.day)
+    note = tariff.tou.note(x.day)
     if note:
         notes.append(note)
     day, working = x.day.isoformat(), x.workday.working
@@ -913,6 +1391,12 @@ def _assumptions(x: _Day, tariff: _Tariff) -> list[str]:
             if not working
             else f"{day} is a working weekend day (made up for the {name} holiday): load and heating/cooling "
             "follow the working-day profiles"
+        )
+    if peak.profile_days:
+        notes.append(
+            f"no metered history for {peak.profile_days} of the month's {x.day.day - 1} earlier days: the month's peak "
+            f"so far ({peak.value_mw:.1f} MW) takes the documented profile for them; give the metered one with "
+            "--peak-to-date MW (peak_to_date_mw)"
         )
     return notes
 
