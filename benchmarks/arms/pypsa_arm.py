@@ -263,9 +263,12 @@ def restrict(case: Case) -> Case:
         if a["type"] == "curtailable_load":
             a["min_duration_steps"] = 1
             a["max_events"] = None
+            a["min_reduction_mw"] = 0.0
+            a["start_cny"] = 0.0
         assets.append(a)
     data["assets"] = assets
     grid = data["grid"]
+    grid["peak_to_date_mw"] = 0.0
     if _export_binary_needed(case):
         sell = case.series(case.grid.sell_cny_per_mwh)
         if (sell > _import_cost(case) + _TOL).any():
