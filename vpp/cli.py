@@ -23,7 +23,7 @@ from rich.table import Table
 from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
-from vpp.palette import cost_label
+from vpp.palette import BILL, cost_label
 from vpp.sizing_cli import size as size_command
 
 ORDER = ("dispatch", "case", "forecast", "size", "serve", "token", "bench")
@@ -159,14 +159,15 @@ def _print_summary(s: dict) -> None:
     gap = "unknown: no bound yet" if s["mip_gap"] is None else f"{s['mip_gap']:.2e}"
     table.add_row("status", f"{s['status']} (gap {gap})")
     table.add_row("total cost", f"{s['objective_cny']:,.0f} CNY")
-    for term, value in s["cost_cny"].items():
-        if term != "total" and abs(value) > 0.5:
-            table.add_row(f"  {cost_label(term)}", f"{value:,.0f} CNY")
+    for group, value in s["bill_cny"].items():
+        if group != "total_cny" and abs(value) > 0.5:
+            table.add_row(f"  {BILL.get(group, cost_label(group.removesuffix('_cny')))}", f"{value:,.0f} CNY")
     e = s["energy_mwh"]
     table.add_row("consumption", f"{e['consumption_mwh']:,.1f} MWh")
     table.add_row("import / export", f"{e['import_mwh']:,.1f} / {e['export_mwh']:,.1f} MWh")
     table.add_row("PV used / curtailed", f"{e['pv_used_mwh']:,.1f} / {e['pv_curtailed_mwh']:,.1f} MWh")
-    table.add_row("emissions", f"{s['emissions_t']:,.1f} tCO2")
+    factor = s.get("emission_factor")
+    table.add_row("emissions", f"{s['emissions_t']:,.1f} tCO2" + (f" at {factor}" if factor else ""))
     if s["renewable_share"] is not None:
         table.add_row("renewable share", f"{100 * s['renewable_share']:.1f} %")
     if s["hourly_matching_score"] is not None:

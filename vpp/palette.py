@@ -54,8 +54,30 @@ COST_TERMS: dict[str, str] = {
     "green_fixed": "green contracts: fixed fees",
     "dr_revenue": "demand-response payment",
     "dr_penalty": "demand-response shortfall penalty",
+    "deviation": "deviation from the declared plan",
+    "load_curtailment_start": "load curtailment restarts",
+    "thermal_final_shortfall": "thermal store short at the end",
+    "regulation_capacity": "regulation capacity payment",
+    "regulation_mileage": "regulation mileage payment",
+    "cvar": "risk (CVaR) term",
 }
 """Cost term of the summary's ``cost_cny`` → the words shown for it."""
+
+BILL: dict[str, str] = {
+    "energy_cny": "energy at the time-of-use price",
+    "green_premium_cny": "green power premium",
+    "maximum_demand_cny": "maximum demand",
+    "demand_response_revenue_cny": "demand response paid",
+    "demand_response_penalty_cny": "demand response shortfall",
+    "deviation_cny": "deviations from the plan",
+    "regulation_revenue_cny": "frequency regulation paid",
+    "export_revenue_cny": "export paid",
+    "carbon_cny": "carbon price",
+    "flexibility_cny": "flexibility used (wear, curtailment)",
+    "unserved_cny": "not served (at VOLL)",
+    "risk_cny": "risk (CVaR) term",
+}
+"""Group of the summary's ``bill_cny`` → the words shown for it."""
 
 
 def colour(role: str) -> str:

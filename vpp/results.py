@@ -332,6 +332,16 @@ def bill(case: Case, sol: Solution) -> dict[str, float]:
     return out
 
 
+def _emission_factor(case: Case) -> str | None:
+    """The grid emission factor the case uses, as its template states it (value and source), if it does."""
+    found = (case.meta or {}).get("emission_factor")
+    if isinstance(found, dict):
+        value = found.get("value_t_per_mwh", found.get("value"))
+        if value is not None:
+            return f"{value:g} tCO2/MWh {found.get('source', '')}".strip()
+    return None if found is None else str(found)
+
+
 def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: float) -> dict[str, Any]:
     """Totals, named shortfalls and solver facts of a solved case (summary.json)."""
     dt = case.dt_hours
@@ -370,6 +380,7 @@ def summarize(case: Case, report: SolveReport, sol: Solution, build_seconds: flo
         "bill_cny": bill(case, sol),
         "energy_mwh": energy,
         "emissions_t": float(sol.emissions_t.sum()),
+        "emission_factor": _emission_factor(case),
         "renewable_share": (float(renewable_used.sum() * dt / consumption_mwh) if consumption_mwh > TOLERANCE else None),
         "hourly_matching_score": _matching_score(case, consumption, pv_used + sol.green_mw),
         "peak_import_mw": float(sol.import_mw.max()) if case.steps else 0.0,
