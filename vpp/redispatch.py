@@ -32,7 +32,8 @@ How each part of the day-ahead case becomes the rest of the day:
 - a flexible load's energy and requirements lose what was delivered; deadlines move to the new grid;
 - a shiftable process that started becomes a fixed ``load`` of what is left of its profile;
   one that has not started keeps its window, cut to the rest of the day;
-- a curtailable load with ``max_events`` keeps the events not yet started;
+- a curtailable load with ``max_events`` keeps the events not yet started; a curtailment under way
+  goes on as the first event of the rest of the day (its minimum duration counts again from ``--from``);
 - an event joined is kept, not optional, its window cut; an event not joined, or over, is removed;
 - a green contract with a fee or a minimum take keeps the day-ahead decision (taken: no
   fee again, not optional; not taken: removed);
@@ -64,11 +65,15 @@ from vpp.errors import CaseError, Problem
 from vpp.results import DispatchResult
 
 __all__ = [
-    "Plan", "State", "deviation_defaults", "fetch_plan", "from_step", "planned_state", "plan_from_parts",
+    "STATE_STEPS", "Plan", "State", "deviation_defaults", "fetch_plan", "from_step", "planned_state", "plan_from_parts",
     "read_plan", "read_plan_folder", "read_state", "redispatch", "redispatch_case", "state_of", "thermal_rest",
 ]
 
 DEFAULTS_FILE = Path(__file__).with_name("deviation_defaults.yaml")
+
+#: The steps of a CaseError about the state (its problems' paths are the state's fields).
+STATE_READ, STATE_CHECK = "reading the state", "checking the state against the plan"
+STATE_STEPS = (STATE_READ, STATE_CHECK)
 
 #: Rounding slack when a measured quantity is compared with a bound [MW, MWh].
 SLACK = 1e-6
@@ -281,9 +286,10 @@ class ShiftableState(_Strict):
 
 
 class CurtailableState(_Strict):
-    """Curtailment events a curtailable load has started since the start of the plan."""
+    """Curtailment events a curtailable load has started since the start of the plan, and whether one is under way."""
 
     events_started: int = Field(ge=0)
+    curtailing: bool = False
 
 
 class EventState(_Strict):
@@ -350,11 +356,11 @@ def state_of(data: Any) -> State:
     """A :class:`State` from raw data (a mapping), CaseError with every problem's field path otherwise."""
     if not isinstance(data, dict):
         raise CaseError([Problem("", f"expected a JSON/YAML object (mapping) for the state, got "
-                                 f"{type(data).__name__}")], step="reading the state")
+                                 f"{type(data).__name__}")], step=STATE_READ)
     try:
         return State.model_validate(data)
     except ValidationError as err:
-        raise CaseError(_state_problems(err), step="reading the state") from None
+        raise CaseError(_state_problems(err), step=STATE_READ) from None
 
 
 def read_state(path: str | Path) -> State:
@@ -512,7 +518,11 @@ def _measure(case: Case, k: int, state: State) -> _Measured:
         if a.max_events is not None and s.events_started > a.max_events:
             problems.append(Problem(f"curtailable_loads.{aid}.events_started",
                                     f"above the case's max_events={a.max_events}, got {s.events_started}"))
-        events_started[aid] = s.events_started
+        elif s.curtailing and s.events_started < 1:
+            problems.append(Problem(f"curtailable_loads.{aid}.events_started",
+                                    "a curtailment under way is an event started: expected at least 1, got 0"))
+        # a curtailment under way goes on as the first event of the rest of the day
+        events_started[aid] = s.events_started - int(s.curtailing)
 
     events = {ev.id: ev for ev in case.demand_response}
     joined = {}
@@ -551,7 +561,7 @@ def _measure(case: Case, k: int, state: State) -> _Measured:
                 problems.append(Problem("time", f"the state was measured at {state.time}, but the re-dispatch "
                                         f"starts at {_clock(case, k)}"))
     if problems:
-        raise CaseError(problems, step="checking the state against the plan")
+        raise CaseError(problems, step=STATE_CHECK)
     return _Measured(battery_mwh, thermal, delivered, started, events_started, joined, peak)
 
 
@@ -836,7 +846,7 @@ def planned_state(plan: Plan, k: int) -> dict[str, Any]:
         elif a.type == "curtailable_load" and a.max_events is not None:
             on = plan.column(a.id, "curtailing")[:k] > 0.5
             starts = int(np.sum(on & ~np.concatenate([[False], on[:-1]]))) if k else 0
-            sections["curtailable_loads"][a.id] = {"events_started": starts}
+            sections["curtailable_loads"][a.id] = {"events_started": starts, "curtailing": bool(k and on[-1])}
     state.update({name: entries for name, entries in sections.items() if entries})
     events = {}
     for ev in case.demand_response:
