@@ -67,7 +67,8 @@ def _case(schedule: Any, body: RedispatchRequest) -> dict[str, Any]:
     response_model=ScheduleCreated,
     responses={**ERRORS, 404: {"model": ErrorBody},
                202: {"model": JobAccepted, "description": "Accepted: solving in the background."},
-               409: {"model": ErrorBody, "description": "No schedule: infeasible, or the time limit passed without one."}},
+               409: {"model": ErrorBody, "description": "No schedule: infeasible, or the time limit passed without one."},
+               413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."}},
     summary="Re-dispatch the rest of a schedule's day from the measured state",
 )
 async def redispatch_schedule(schedule_id: str, body: RedispatchRequest, who: Scheduler, session: DbSession,
