@@ -263,6 +263,28 @@ def test_teda_day_nothing_changed_at_noon_resolves_to_the_same_schedule(tmp_path
     assert rest.objective_cny == pytest.approx(plan.summary["objective_cny"] - cost_before(plan, 48), rel=1e-8)
 
 
+def test_an_updated_case_of_the_day_is_held_to_the_plan_it_did_not_make(tmp_path: Path) -> None:
+    # The load is forecast at 1.2 MW from 04:00 instead of 1 (a new case of the same day); the
+    # battery is full as planned. Hours 4 and 5: the battery's 1 MW each, 0.2 MW above the plan
+    # [0, 0] (energy 0.2·500 + 0.2·450 = 190, deviation 0.4·1000 = 400). Hours 6 and 7 (plan 2, 1):
+    # refilling 1 MWh at hour 6 is 0.2 above the plan at each hour (energy 2.2·200 + 1.2·210 = 692,
+    # deviation 400); refilling 0.8 at hour 6 and 0.2 at 7 is also 0.4 above it but costs 694.
+    # Wear 20. Total 190 + 400 + 692 + 400 + 20 = 1702, of which deviation 800.
+    plan = dispatched(HAND, tmp_path / "plan")
+    day = copy.deepcopy(HAND)
+    day["assets"][0]["demand_mw"] = [1, 1, 1, 1, 1.2, 1.2, 1.2, 1.2]
+    rest = redispatch(plan, "04:00", state_of(planned_state(plan, 4)), EXACT, case=load_case(day))
+    np.testing.assert_allclose(rest.case.series(rest.case.grid.schedule_mw), HAND_NET[4:], atol=1e-9)
+    assert rest.summary["cost_cny"]["deviation"] == pytest.approx(800.0)
+    assert rest.objective_cny == pytest.approx(1702.0)
+    other = copy.deepcopy(HAND)
+    other["steps"] = 4
+    other["grid"]["buy_cny_per_mwh"] = HAND["grid"]["buy_cny_per_mwh"][:4]
+    with pytest.raises(CaseError, match=r"^1 problem while reading the case:\n  - case: the case covers 4 steps of "
+                       r"60 min from 2026-07-15T00:00:00\+08:00, the plan 8 steps"):
+        redispatch_case(plan, 2, state_of(planned_state(plan, 2)), case=load_case(other))
+
+
 # ---------------------------------------------------------------------------
 # The thermal store: from the measured level, still ending at the day-ahead initial level
 # ---------------------------------------------------------------------------
@@ -533,3 +555,8 @@ def test_the_command_names_the_field_of_a_bad_state_and_exits_2(tmp_path: Path) 
     res = vpp("redispatch", "--plan", str(plan), "--from", "04:10", "--state", str(state), "--no-chart")
     assert res.returncode == 2
     assert "--from: 04:10 is not on the plan's 60-minute grid" in res.stderr
+    # --case: the built-in case of the plan's date is not the plan's day.
+    res = vpp("redispatch", "--plan", str(plan), "--from", "04:00", "--state", str(state), "--case", "teda-east")
+    assert res.returncode == 2
+    assert "case: the case covers 96 steps of 15 min from 2026-07-15T00:00:00+08:00, the plan 8 steps of 60 min" \
+        in res.stderr
