@@ -47,6 +47,7 @@ import difflib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -393,6 +394,25 @@ class _Measured:
     peak_to_date_mw: float | None
 
 
+def _entries(state: State, section: str, by_id: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(id, entry, asset) of the state's ``section`` whose id is an asset of the section's type."""
+    for aid, entry in getattr(state, section).items():
+        asset = by_id.get(aid)
+        if asset is not None and asset.type == SECTIONS[section]:
+            yield aid, entry, asset
+
+
+def _within(level: float, capacity: float, where: str, bound: str, problems: list[Problem]) -> float | None:
+    """A measured level in [0, capacity] (rounding slack clipped), or None with the problem at ``where``."""
+    if level < -SLACK:
+        problems.append(Problem(where, f"below zero: {bound}"))
+    elif level > capacity + SLACK:
+        problems.append(Problem(where, f"above the capacity: {bound}"))
+    else:
+        return float(np.clip(level, 0.0, capacity))
+    return None
+
+
 def _measure(case: Case, k: int, state: State) -> _Measured:
     """Check the state against the day's case at step k; every contradiction named by its field."""
     dt_h = case.dt_hours
@@ -417,47 +437,30 @@ def _measure(case: Case, k: int, state: State) -> _Measured:
                 problems.append(Problem(f"{section}.{aid}", f"missing: every {kind} needs {_NEEDS[kind]}"))
 
     battery_mwh = {}
-    for aid, s in state.batteries.items():
-        a = by_id.get(aid)
-        if a is None or a.type != "battery":
-            continue
+    for aid, s, a in _entries(state, "batteries", by_id):
         where = f"batteries.{aid}"
         if (s.soc_mwh is None) == (s.soc_fraction is None):
             problems.append(Problem(where, "give one of soc_mwh [MWh] or soc_fraction [fraction of energy_mwh]"))
             continue
         if s.soc_mwh is not None:
-            level, field, shown = s.soc_mwh, "soc_mwh", f"{s.soc_mwh:g} MWh"
+            level = _within(s.soc_mwh, a.energy_mwh, f"{where}.soc_mwh", f"expected between 0 and energy_mwh="
+                            f"{a.energy_mwh:g} MWh, got {s.soc_mwh:g} MWh", problems)
         else:
-            level, field, shown = s.soc_fraction * a.energy_mwh, "soc_fraction", f"{s.soc_fraction:g}"
-        bound = f"expected between 0 and energy_mwh={a.energy_mwh:g} MWh"
-        if field == "soc_fraction":
-            bound = "expected a fraction between 0 and 1 of energy_mwh"
-        if level < -SLACK:
-            problems.append(Problem(f"{where}.{field}", f"below zero: {bound}, got {shown}"))
-        elif level > a.energy_mwh + SLACK:
-            problems.append(Problem(f"{where}.{field}", f"above the capacity: {bound}, got {shown}"))
-        else:
-            battery_mwh[aid] = float(np.clip(level, 0.0, a.energy_mwh))
+            level = _within(s.soc_fraction * a.energy_mwh, a.energy_mwh, f"{where}.soc_fraction",
+                            f"expected a fraction between 0 and 1 of energy_mwh, got {s.soc_fraction:g}", problems)
+        if level is not None:
+            battery_mwh[aid] = level
 
     thermal = {}
-    for aid, s in state.thermal_storage.items():
-        a = by_id.get(aid)
-        if a is None or a.type != "thermal_storage":
-            continue
-        where = f"thermal_storage.{aid}.level_mwh_th"
-        bound = f"expected between 0 and capacity_mwh_th={a.capacity_mwh_th:g} MWh_th, got {s.level_mwh_th:g}"
-        if s.level_mwh_th < -SLACK:
-            problems.append(Problem(where, f"below zero: {bound}"))
-        elif s.level_mwh_th > a.capacity_mwh_th + SLACK:
-            problems.append(Problem(where, f"above the capacity: {bound}"))
-        else:
-            thermal[aid] = float(np.clip(s.level_mwh_th, 0.0, a.capacity_mwh_th))
+    for aid, s, a in _entries(state, "thermal_storage", by_id):
+        level = _within(s.level_mwh_th, a.capacity_mwh_th, f"thermal_storage.{aid}.level_mwh_th",
+                        f"expected between 0 and capacity_mwh_th={a.capacity_mwh_th:g} MWh_th, got {s.level_mwh_th:g}",
+                        problems)
+        if level is not None:
+            thermal[aid] = level
 
     delivered = {}
-    for aid, s in state.flexible_loads.items():
-        a = by_id.get(aid)
-        if a is None or a.type != "flexible_load":
-            continue
+    for aid, s, a in _entries(state, "flexible_loads", by_id):
         where = f"flexible_loads.{aid}.delivered_mwh"
         most = float(case.series(a.max_power_mw)[:k].sum() * dt_h)
         if s.delivered_mwh < -SLACK:
@@ -472,10 +475,7 @@ def _measure(case: Case, k: int, state: State) -> _Measured:
             delivered[aid] = float(max(s.delivered_mwh, 0.0))
 
     started: dict[str, int | None] = {}
-    for aid, s in state.shiftable_loads.items():
-        a = by_id.get(aid)
-        if a is None or a.type != "shiftable_load":
-            continue
+    for aid, s, a in _entries(state, "shiftable_loads", by_id):
         where = f"shiftable_loads.{aid}"
         if not s.started:
             for key in ("start_step", "start"):
@@ -511,10 +511,7 @@ def _measure(case: Case, k: int, state: State) -> _Measured:
         started[aid] = step
 
     events_started = {}
-    for aid, s in state.curtailable_loads.items():
-        a = by_id.get(aid)
-        if a is None or a.type != "curtailable_load":
-            continue
+    for aid, s, a in _entries(state, "curtailable_loads", by_id):
         if a.max_events is not None and s.events_started > a.max_events:
             problems.append(Problem(f"curtailable_loads.{aid}.events_started",
                                     f"above the case's max_events={a.max_events}, got {s.events_started}"))
