@@ -676,18 +676,8 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         _cut_fields(out, series_fields(ASSETS[asset.type].SCHEMA), k)
         kind = asset.type
         if kind == "battery":
-            level = m.battery_mwh[asset.id]
-            frac = level / asset.energy_mwh if asset.energy_mwh > 0 else asset.soc_initial
-            out["soc_initial"] = frac
-            if frac < asset.soc_min - SLACK:
-                out["soc_min"] = frac
-                notes.append(f"battery {asset.id!r}: measured below soc_min ({frac:.4g} < {asset.soc_min:g}); "
-                             "soc_min is lowered to the measured level for the rest of the day")
-            if frac > asset.soc_max + SLACK:
-                out["soc_max"] = frac
-                notes.append(f"battery {asset.id!r}: measured above soc_max ({frac:.4g} > {asset.soc_max:g}); "
-                             "soc_max is raised to the measured level for the rest of the day")
-            out["soc_final_min"] = asset.final_min  # not the new soc_initial, the default
+            out, more = _battery_rest(out, asset, m.battery_mwh[asset.id], n, dt_h)
+            notes += more
         elif kind == "thermal_storage":
             if not isinstance(out["thermal_demand_mw"], list):
                 out["thermal_demand_mw"] = [float(out["thermal_demand_mw"])] * n
@@ -755,6 +745,33 @@ def _same_day(plan: Plan, case: Case) -> Case:
             f"{p.steps} steps of {p.step_minutes} min from {p.start.isoformat()}: expected the plan's day"))],
             step="reading the case")
     return case
+
+
+def _battery_rest(out: dict[str, Any], a: Any, level_mwh: float, n: int, dt_h: float) -> tuple[dict[str, Any], list[str]]:
+    """A battery from its measured level, held to its day-ahead end level (or the most it can still reach)."""
+    notes = []
+    frac = level_mwh / a.energy_mwh if a.energy_mwh > 0 else a.soc_initial
+    out["soc_initial"] = frac
+    lo, hi = min(a.soc_min, frac), max(a.soc_max, frac)
+    if lo < a.soc_min - SLACK:
+        out["soc_min"] = lo
+        notes.append(f"battery {a.id!r}: measured below soc_min ({frac:.4g} < {a.soc_min:g}); soc_min is lowered "
+                     "to the measured level for the rest of the day")
+    if hi > a.soc_max + SLACK:
+        out["soc_max"] = hi
+        notes.append(f"battery {a.id!r}: measured above soc_max ({frac:.4g} > {a.soc_max:g}); soc_max is raised "
+                     "to the measured level for the rest of the day")
+    # The highest level it can end at: charging at full power every step (self-discharge included).
+    reach, keep = level_mwh, 1.0 - a.self_discharge_per_hour * dt_h
+    for _ in range(n):
+        reach = min(keep * reach + a.charge_efficiency * a.charge_mw * dt_h, hi * a.energy_mwh)
+    final = a.final_min  # not the measured level, which a missing soc_final_min would default to
+    if a.energy_mwh > 0 and final * a.energy_mwh > reach + SLACK:
+        notes.append(f"battery {a.id!r}: cannot reach its end level {final:g} from {frac:.4g} in the rest of the day; "
+                     f"held to the most it can reach, {reach / a.energy_mwh:.4g}")
+        final = reach / a.energy_mwh
+    out["soc_final_min"] = final
+    return out, notes
 
 
 def _flexible_rest(out: dict[str, Any], a: Any, delivered: float, k: int, case: Case) -> tuple[dict[str, Any], list[str]]:

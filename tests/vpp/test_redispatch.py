@@ -560,3 +560,17 @@ def test_the_command_names_the_field_of_a_bad_state_and_exits_2(tmp_path: Path) 
     assert res.returncode == 2
     assert "case: the case covers 96 steps of 15 min from 2026-07-15T00:00:00+08:00, the plan 8 steps of 60 min" \
         in res.stderr
+
+
+def test_a_battery_that_can_no_longer_reach_its_end_level_is_held_to_the_most_it_can(tmp_path: Path) -> None:
+    # At 07:00, one hour left, the battery (charge efficiency 0.9 here) is empty: charging 1 MW for
+    # the hour stores 0.9 MWh, short of the day-ahead end level of 1 MWh (0.5 of 2). It is held to
+    # 0.9 MWh (0.45) and ends there.
+    case = copy.deepcopy(HAND)
+    case["assets"][1]["charge_efficiency"] = 0.9
+    plan = dispatched(case, tmp_path / "plan")
+    rest = redispatch_case(plan, 7, state_of({"batteries": {"bat": {"soc_mwh": 0.0}}}))
+    assert rest.assets[1].soc_final_min == pytest.approx(0.45)  # 0.9 MWh of 2
+    assert any("cannot reach its end level 0.5 from 0 in the rest of the day" in n for n in rest.meta["redispatch"]["notes"])
+    solved = solve_case(rest, EXACT)
+    assert solved.curve()["bat.soc_mwh"].iloc[-1] == pytest.approx(0.9)
