@@ -25,8 +25,8 @@ How each part of the day-ahead case becomes the rest of the day:
 - every series is sliced to steps k … N−1; ``start`` moves to ``--from``;
 - ``grid.schedule_mw`` = D[k:]; ``grid.deviation`` the day-ahead's, or the defaults of
   ``vpp/deviation_defaults.yaml`` (:func:`deviation_defaults`); ``peak_to_date_mw`` from the state;
-- a battery starts at its measured level and keeps its day-ahead ``soc_final_min``
-  (a level outside [soc_min, soc_max] widens that bound to it, so the first step is feasible);
+- a battery starts at its measured level and keeps its day-ahead ``soc_final_min``, or the most it
+  can still reach (a level outside [soc_min, soc_max] widens that bound to it, so the first step is feasible);
 - a thermal store must still end at its day-ahead initial level H while it starts at the
   measured level m (:func:`thermal_rest`);
 - a flexible load's energy and requirements lose what was delivered; deadlines move to the new grid;
