@@ -28,7 +28,7 @@ How each part of the day-ahead case becomes the rest of the day:
 - a battery starts at its measured level and keeps its day-ahead ``soc_final_min``, or the most it
   can still reach (a level outside [soc_min, soc_max] widens that bound to it, so the first step is feasible);
 - a thermal store must still end at its day-ahead initial level H while it starts at the
-  measured level m (:func:`thermal_rest`);
+  measured level m (``_thermal_rest``);
 - a flexible load's energy and requirements lose what was delivered; deadlines move to the new grid;
 - a shiftable process that started becomes a fixed ``load`` of what is left of its profile;
   one that has not started keeps its window, cut to the rest of the day;
@@ -67,7 +67,7 @@ from vpp.results import DispatchResult
 
 __all__ = [
     "STATE_STEPS", "Plan", "State", "deviation_defaults", "fetch_plan", "from_step", "planned_state", "plan_from_parts",
-    "read_plan", "read_plan_folder", "read_state", "redispatch", "redispatch_case", "state_of", "thermal_rest",
+    "read_plan", "read_plan_folder", "read_state", "redispatch", "redispatch_case", "state_of",
 ]
 
 DEFAULTS_FILE = Path(__file__).with_name("deviation_defaults.yaml")
@@ -595,7 +595,7 @@ def _cut_fields(data: dict[str, Any], fields: tuple[str, ...], k: int) -> None:
             data[f] = _cut(data[f], k)
 
 
-def thermal_rest(asset: dict[str, Any], measured_mwh_th: float, k: int, dt_h: float) -> tuple[dict[str, Any], str]:
+def _thermal_rest(asset: dict[str, Any], measured_mwh_th: float, dt_h: float) -> tuple[dict[str, Any], str]:
     """A thermal store for the rest of the day: from the measured level m, ending at the day-ahead initial level H.
 
     A canonical store ends at least at its initial level (model.md §4.8), so a
@@ -603,7 +603,8 @@ def thermal_rest(asset: dict[str, Any], measured_mwh_th: float, k: int, dt_h: fl
     at H and its first step's thermal demand is raised by ``o = keep·(H − m)/Δ``
     [MW_th] (keep = 1 − loss·Δ): its level at the end of the first step, and so at
     every step after, is exactly that of a store started at m, and it must still
-    end at H. This needs ``demand[0] + o ≥ 0``: always when m ≤ H, and when m > H
+    end at H (the first step's bound on unserved heat moves with its demand, at the
+    same price per MWh_th as a final shortfall). This needs ``demand[0] + o ≥ 0``: always when m ≤ H, and when m > H
     as long as the first step's demand can absorb the surplus. Otherwise the store
     starts at m and must end at least at m, more than the day-ahead asked; the
     note says so. ``asset`` is the day-ahead asset's data with its series cut
@@ -681,7 +682,7 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         elif kind == "thermal_storage":
             if not isinstance(out["thermal_demand_mw"], list):
                 out["thermal_demand_mw"] = [float(out["thermal_demand_mw"])] * n
-            out, note = thermal_rest(out, m.thermal_mwh_th[asset.id], k, dt_h)
+            out, note = _thermal_rest(out, m.thermal_mwh_th[asset.id], dt_h)
             notes.append(note)
         elif kind == "flexible_load":
             out, more = _flexible_rest(out, asset, m.delivered_mwh[asset.id], k, case)
