@@ -37,7 +37,9 @@ How each part of the day-ahead case becomes the rest of the day:
 - an event joined is kept, not optional, its window cut; an event not joined, or over, is removed;
 - a green contract with a fee or a minimum take keeps the day-ahead decision (taken: no
   fee again, not optional; not taken: removed);
-- ``emissions_max_t`` loses the emissions planned before ``--from``.
+- ``emissions_max_t`` loses the emissions planned before ``--from``;
+- a stochastic day keeps its scenarios, their series cut (:func:`_scenarios_rest`); its plan's
+  quantities are read as their expectation over the scenarios (:meth:`Plan.column`).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class Plan:
     """A solved day read back: its canonical case, its per-step curve and its summary.
 
     ``curve`` is the wide table of ``curve.csv`` indexed by step (columns
-    ``<element>.<quantity>``); ``source`` says where the plan was read from.
+    ``<element>.<quantity>``, ``<scenario>|<element>.<quantity>`` for a stochastic
+    day); ``source`` says where the plan was read from.
     """
 
     case: Case
@@ -98,11 +101,19 @@ class Plan:
     source: str
 
     def column(self, element: str, quantity: str) -> np.ndarray:
-        """The per-step values of ``<element>.<quantity>`` (NaN where the table has none)."""
+        """The per-step values of ``<element>.<quantity>`` (NaN where the table has none).
+
+        Of a stochastic day (model.md §6), the expectation over its scenarios: a
+        first-stage quantity (the declared plan, a process's run) is the same in each.
+        """
         key = f"{element}.{quantity}"
-        if key not in self.curve.columns:
+        if key in self.curve.columns:
+            return self.curve[key].to_numpy(dtype=float)
+        scenarios = self.case.scenarios or []
+        keys = [f"{sc.id}|{key}" for sc in scenarios]
+        if not scenarios or any(k not in self.curve.columns for k in keys):
             raise CaseError([Problem("plan", f"the plan's curve has no column {key!r}")], step="reading the plan")
-        return self.curve[key].to_numpy(dtype=float)
+        return sum(sc.probability * self.curve[k].to_numpy(dtype=float) for sc, k in zip(scenarios, keys, strict=True))
 
     @property
     def net_import_mw(self) -> np.ndarray:
@@ -137,9 +148,8 @@ def plan_from_parts(case: Any, curve_csv: str, summary: Any, source: str) -> Pla
     except (ValueError, pd.errors.ParserError) as exc:
         raise CaseError([Problem("curve.csv", f"not a readable CSV table: {exc}")], step=step) from None
     problems = []
-    missing = [c for c in ("step", "grid.import_mw", "grid.export_mw") if c not in curve.columns]
-    if missing:
-        problems.append(Problem("curve.csv", f"missing columns {missing}: expected the curve.csv of a dispatch"))
+    if "step" not in curve.columns:
+        problems.append(Problem("curve.csv", "no column 'step': expected the curve.csv of a dispatch"))
     elif sorted(curve["step"].tolist()) != list(range(case.steps)):
         problems.append(Problem("curve.csv", f"expected one row per step 0 … {case.steps - 1} of the case, "
                                 f"got {len(curve)} rows"))
@@ -147,7 +157,13 @@ def plan_from_parts(case: Any, curve_csv: str, summary: Any, source: str) -> Pla
         problems.append(Problem("summary.json", "expected the summary of a dispatch (a JSON object)"))
     if problems:
         raise CaseError(problems, step=step)
-    return Plan(case=case, curve=curve.set_index("step").sort_index(), summary=summary, source=source)
+    plan = Plan(case=case, curve=curve.set_index("step").sort_index(), summary=summary, source=source)
+    try:
+        plan.net_import_mw  # noqa: B018 - read once: the columns every plan needs
+    except CaseError:
+        raise CaseError([Problem("curve.csv", "no grid.import_mw and grid.export_mw columns: expected the curve.csv "
+                                 "of a dispatch")], step=step) from None
+    return plan
 
 
 def read_plan_folder(folder: str | Path) -> Plan:
@@ -595,7 +611,8 @@ def _cut_fields(data: dict[str, Any], fields: tuple[str, ...], k: int) -> None:
             data[f] = _cut(data[f], k)
 
 
-def _thermal_rest(asset: dict[str, Any], measured_mwh_th: float, dt_h: float) -> tuple[dict[str, Any], str]:
+def _thermal_rest(asset: dict[str, Any], measured_mwh_th: float, dt_h: float,
+                  firsts: list[float]) -> tuple[dict[str, Any], float, str]:
     """A thermal store for the rest of the day: from the measured level m, ending at the day-ahead initial level H.
 
     A canonical store ends at least at its initial level (model.md §4.8), so a
@@ -603,33 +620,62 @@ def _thermal_rest(asset: dict[str, Any], measured_mwh_th: float, dt_h: float) ->
     at H and its first step's thermal demand is raised by ``o = keep·(H − m)/Δ``
     [MW_th] (keep = 1 − loss·Δ): its level at the end of the first step, and so at
     every step after, is exactly that of a store started at m, and it must still
-    end at H (the first step's bound on unserved heat moves with its demand, at the
-    same price per MWh_th as a final shortfall). This needs ``demand[0] + o ≥ 0``: always when m ≤ H, and when m > H
-    as long as the first step's demand can absorb the surplus. Otherwise the store
-    starts at m and must end at least at m, more than the day-ahead asked; the
-    note says so. ``asset`` is the day-ahead asset's data with its series cut
-    (``thermal_demand_mw`` a list).
-    Returns the asset's data and the note.
+    end at H (the first step's bound on unserved heat moves with its demand, at
+    the same price per MWh_th as a final shortfall). This needs
+    ``demand[0] + o ≥ 0`` (in every scenario: ``firsts`` are the first step's
+    demands of the case and of its scenarios): always when m ≤ H, and when m > H
+    as long as the first step's demand can absorb the surplus. Otherwise the
+    store starts at m and must end at least at m, more than the day-ahead asked;
+    the note says so. ``asset`` is the day-ahead asset's data with its series cut
+    (``thermal_demand_mw`` a list). Returns the asset's data, the offset o
+    [MW_th] its first step's demand took (0 when none) and the note.
     """
     out = dict(asset)
     cap = float(asset["capacity_mwh_th"])
     h0 = float(asset.get("level_initial", 0.5)) * cap
     keep = 1.0 - float(asset.get("loss_per_hour", 0.0)) * dt_h
-    demand = list(asset["thermal_demand_mw"])
-    first = demand[0]
     offset = keep * (h0 - measured_mwh_th) / dt_h
     name = asset["id"]
     if abs(h0 - measured_mwh_th) <= SLACK:
-        return out, f"thermal store {name!r}: measured at its day-ahead initial level {h0:g} MWh_th"
-    if first + offset >= -SLACK:
-        out["thermal_demand_mw"] = [max(first + offset, 0.0), *demand[1:]]
-        return out, (f"thermal store {name!r}: measured at {measured_mwh_th:g} MWh_th; the case starts it at its "
-                     f"day-ahead initial level {h0:g} MWh_th with {offset:+g} MW_th of thermal demand in the first "
-                     f"step, so its levels are the measured level's and it still ends at least at {h0:g} MWh_th")
+        return out, 0.0, f"thermal store {name!r}: measured at its day-ahead initial level {h0:g} MWh_th"
+    if min(firsts) + offset >= -SLACK:
+        out["thermal_demand_mw"] = _shift_first(asset["thermal_demand_mw"], offset)
+        return out, offset, (
+            f"thermal store {name!r}: measured at {measured_mwh_th:g} MWh_th; the case starts it at its day-ahead "
+            f"initial level {h0:g} MWh_th with {offset:+g} MW_th of thermal demand in the first step, so its levels "
+            f"are the measured level's and it still ends at least at {h0:g} MWh_th")
     out["level_initial"] = measured_mwh_th / cap if cap > 0 else 0.0
-    return out, (f"thermal store {name!r}: measured at {measured_mwh_th:g} MWh_th, {measured_mwh_th - h0:g} MWh_th "
-                 f"above its day-ahead initial level, more than the first step's demand can take: it must end "
-                 f"at least at the measured level (a canonical store ends at its initial level)")
+    return out, 0.0, (
+        f"thermal store {name!r}: measured at {measured_mwh_th:g} MWh_th, {measured_mwh_th - h0:g} MWh_th above its "
+        "day-ahead initial level, more than the first step's demand can take: it must end at least at the measured "
+        "level (a canonical store ends at its initial level)")
+
+
+def _shift_first(series: Any, offset: float) -> list[float]:
+    """A series (cut to the rest of the day, a list) with ``offset`` added to its first step, kept ≥ 0."""
+    return [max(series[0] + offset, 0.0), *series[1:]]
+
+
+def _scenarios_rest(case: Case, k: int, kept: dict[str, str], offsets: dict[str, float]) -> list[dict[str, Any]]:
+    """A stochastic day's scenarios for the rest of the day (model.md §6): their series cut to steps k on.
+
+    A key of an asset or event left out of the rest of the day is dropped (``kept``:
+    id → type of what is kept), and so is ``grid.schedule_mw``, the one plan held;
+    a thermal store's demand takes the first-step offset of :func:`_thermal_rest`.
+    """
+    out = []
+    for sc in case.scenarios or []:
+        series = {}
+        for key, value in sc.series.items():
+            owner, field = key.rsplit(".", 1)
+            if key == "grid.schedule_mw" or owner != "grid" and owner not in kept:
+                continue
+            value = _cut(value, k)
+            if offsets.get(owner) and field == "thermal_demand_mw":
+                value = _shift_first(value if isinstance(value, list) else [value] * (case.steps - k), offsets[owner])
+            series[key] = value
+        out.append({"id": sc.id, "probability": sc.probability, "series": series})
+    return out
 
 
 def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = None, at: str | None = None) -> Case:
@@ -672,6 +718,7 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         _cut_fields(data["regulation"], series_fields(Regulation), k)
 
     assets = []
+    offsets: dict[str, float] = {}
     for raw, asset in zip(data["assets"], case.assets, strict=True):
         out = dict(raw)
         _cut_fields(out, series_fields(ASSETS[asset.type].SCHEMA), k)
@@ -682,7 +729,10 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         elif kind == "thermal_storage":
             if not isinstance(out["thermal_demand_mw"], list):
                 out["thermal_demand_mw"] = [float(out["thermal_demand_mw"])] * n
-            out, note = _thermal_rest(out, m.thermal_mwh_th[asset.id], dt_h)
+            firsts = [out["thermal_demand_mw"][0]] + [
+                _cut(v, k)[0] if isinstance(v, list) else v for sc in case.scenarios or []
+                for key, v in sc.series.items() if key == f"{asset.id}.thermal_demand_mw"]
+            out, offsets[asset.id], note = _thermal_rest(out, m.thermal_mwh_th[asset.id], dt_h, firsts)
             notes.append(note)
         elif kind == "flexible_load":
             out, more = _flexible_rest(out, asset, m.delivered_mwh[asset.id], k, case)
@@ -712,6 +762,9 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         out["optional"] = False
         events.append(out)
     data["demand_response"] = events
+    if case.scenarios:
+        kept = {a["id"]: a["type"] for a in assets} | {ev["id"]: "event" for ev in events}
+        data["scenarios"] = _scenarios_rest(case, k, kept, offsets)
 
     if case.emissions_max_t is not None:
         before = float(np.nansum(plan.column("grid", "emissions_t")[:k]))

@@ -574,3 +574,34 @@ def test_a_battery_that_can_no_longer_reach_its_end_level_is_held_to_the_most_it
     assert any("cannot reach its end level 0.5 from 0 in the rest of the day" in n for n in rest.meta["redispatch"]["notes"])
     solved = solve_case(rest, EXACT)
     assert solved.curve()["bat.soc_mwh"].iloc[-1] == pytest.approx(0.9)
+
+
+def test_a_stochastic_plan_keeps_its_scenarios_and_its_declared_plan(tmp_path: Path) -> None:
+    # HAND with the load from 04:00 uncertain: 0.8 or 1.2 MW, even odds; the plan D is decided
+    # once for both scenarios (first stage). Until 04:00 the scenarios are the same day, so the
+    # state at 04:00 is each scenario's, and the rest of the day, held to D with the same
+    # scenarios, costs the day's expected cost less the (expected) cost before 04:00.
+    case = copy.deepcopy(HAND)
+    case["scenarios"] = [{"id": "low", "probability": 0.5, "series": {"load.demand_mw": [1] * 4 + [0.8] * 4}},
+                         {"id": "high", "probability": 0.5, "series": {"load.demand_mw": [1] * 4 + [1.2] * 4}}]
+    plan = dispatched(case, tmp_path / "plan")
+    low, high = (plan.curve[f"{sc}|bat.soc_mwh"].to_numpy() for sc in ("low", "high"))
+    assert low[3] == pytest.approx(high[3])
+    np.testing.assert_allclose(plan.declared_mw, plan.curve["low|grid.plan_mw"], atol=1e-9)
+    rest = rest_of(plan, "04:00")
+    assert [(sc.id, sc.probability) for sc in rest.case.scenarios] == [("low", 0.5), ("high", 0.5)]
+    assert rest.case.scenarios[0].series["load.demand_mw"] == [0.8] * 4
+    np.testing.assert_allclose(rest.case.series(rest.case.grid.schedule_mw), plan.declared_mw[4:], atol=1e-9)
+    assert rest.objective_cny == pytest.approx(plan.summary["objective_cny"] - cost_before(plan, 4), rel=1e-9)
+
+
+def test_a_stochastic_thermal_demand_takes_the_same_first_step_offset(tmp_path: Path) -> None:
+    # ICE with the heat demand at 02:00 uncertain (4 or 5 MW_th): measured at 7 MWh_th (H = 5),
+    # every scenario's first step takes the offset 5 − 7 = −2 MW_th the case's own demand takes.
+    case = copy.deepcopy(ICE)
+    case["scenarios"] = [{"id": "mild", "probability": 0.4, "series": {"ice.thermal_demand_mw": [2, 2, 4, 1]}},
+                         {"id": "hot", "probability": 0.6, "series": {"ice.thermal_demand_mw": [2, 2, 5, 1]}}]
+    plan = dispatched(case, tmp_path / "plan")
+    rest = redispatch_case(plan, 2, state_of({"thermal_storage": {"ice": {"level_mwh_th": 7.0}}}))
+    assert rest.series(rest.assets[0].thermal_demand_mw).tolist() == [2.0, 1.0]
+    assert [sc.series["ice.thermal_demand_mw"] for sc in rest.scenarios] == [[2.0, 1.0], [3.0, 1.0]]
