@@ -72,13 +72,14 @@ def dispatched(case: dict[str, Any] | Any, folder: Path) -> Plan:
 def cost_before(plan: Plan, k: int) -> float:
     """The day-ahead's cost of steps 0 … k−1 [CNY], from the written curve, term by term.
 
-    Costs already paid by the re-dispatch time: energy and export, carbon, wear, curtailment,
-    green energy (and a green fee, paid with the day-ahead decision), and the demand charge of
+    Costs already paid by the re-dispatch time: energy and export, carbon, wear, curtailment and
+    its starts, green energy (and a green fee, paid with the day-ahead decision), and the demand charge of
     raising the billing period's peak before k.
     """
     case, col, dt_h = plan.case, plan.column, plan.case.dt_hours
     grid = case.grid
-    handled = {"energy", "export", "carbon", "degradation", "load_curtailment", "green_energy", "green_fixed",
+    handled = {"energy", "export", "carbon", "degradation", "load_curtailment", "load_curtailment_start",
+               "green_energy", "green_fixed",
                "pv_curtailment", "demand", "deviation", "dr_revenue", "dr_penalty", "unserved", "unserved_thermal",
                "thermal_final_shortfall"}
     assert set(plan.summary["cost_cny"]) - {"total"} <= handled, plan.summary["cost_cny"]
@@ -90,6 +91,8 @@ def cost_before(plan: Plan, k: int) -> float:
             cost += a.degradation_cny_per_mwh * float(col(a.id, "discharge_mw")[:k].sum() * dt_h)
         elif a.type == "curtailable_load":
             cost += a.cost_cny_per_mwh * float(col(a.id, "reduction_mw")[:k].sum() * dt_h)
+            on = col(a.id, "curtailing")[:k] > 0.5
+            cost += a.start_cny * int(np.sum(on & ~np.concatenate([[False], on[:-1]])))
         elif a.type == "green_contract":
             cost += a.price_cny_per_mwh * float(col(a.id, "purchase_mw")[:k].sum() * dt_h)
             cost += a.fixed_cny if plan.report("green_contracts", a.id)["taken"] else 0.0
