@@ -33,7 +33,8 @@ How each part of the day-ahead case becomes the rest of the day:
 - a shiftable process that started becomes a fixed ``load`` of what is left of its profile;
   one that has not started keeps its window, cut to the rest of the day;
 - a curtailable load with ``max_events`` keeps the events not yet started; a curtailment under way
-  goes on as the first event of the rest of the day (its minimum duration counts again from ``--from``);
+  may go on as the first event of the rest of the day (its minimum duration counts again from ``--from``
+  and its ``start_cny`` is charged again: a canonical case starts with no curtailment under way);
 - an event joined is kept, not optional, its window cut; an event not joined, or over, is removed;
 - a green contract with a fee or a minimum take keeps the day-ahead decision (taken: no
   fee again, not optional; not taken: removed);
