@@ -202,7 +202,7 @@ def _element_rules(data: Mapping[str, Any], context: dict[str, Any]) -> list[Pro
         try:
             asset = _ASSET.validate_python(raw, context=context)
         except ValidationError as err:
-            if not isinstance(raw, Mapping) or raw.get("type") not in ASSETS:
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("type"), str) or raw["type"] not in ASSETS:
                 continue
             failed = {str(e["loc"][1]) for e in err.errors() if len(e["loc"]) > 1}
             asset = partial_asset(raw, failed)

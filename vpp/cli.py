@@ -24,9 +24,10 @@ from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
 from vpp.palette import BILL, cost_label
+from vpp.redispatch_cli import redispatch as redispatch_command
 from vpp.sizing_cli import size as size_command
 
-ORDER = ("dispatch", "case", "forecast", "size", "serve", "token", "bench")
+ORDER = ("dispatch", "redispatch", "case", "forecast", "size", "serve", "token", "bench")
 """The commands in the order of a user's day: schedule, look at the case, forecast, plan, serve, measure."""
 
 app = App(
@@ -43,6 +44,7 @@ case_app = App(order=("validate", "materialize", "lp-file"), help="Read, check a
 app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
+app.command("redispatch")(redispatch_command)
 
 
 @app.command()

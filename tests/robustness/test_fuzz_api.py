@@ -28,7 +28,8 @@ from tests.robustness import figures
 #: The operations of the OpenAPI document; a new endpoint must be added here (and so fuzzed).
 OPERATIONS = ["POST /v1/schedules", "GET /v1/schedules", "GET /v1/schedules/{schedule_id}",
               "GET /v1/schedules/{schedule_id}/curve.csv", "GET /v1/schedules/{schedule_id}/case",
-              "GET /v1/jobs/{job_id}", "POST /v1/cases/validate", "GET /healthz", "POST /v1/sizing"]
+              "GET /v1/jobs/{job_id}", "POST /v1/cases/validate", "GET /healthz", "POST /v1/sizing",
+              "POST /v1/schedules/{schedule_id}/redispatch"]
 #: Who calls: a token with every permission, a read-only one, none, a wrong one.
 CALLERS = {"admin": auth(ADMIN), "viewer": auth(VIEWER), "none": {}, "wrong": auth("wrong-token-0123456789")}
 LEAKS = ("Traceback", "/work/", "site-packages", '.py"', ".py:", 'File "')
@@ -161,19 +162,41 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, allow_nan=False).encode()
 
 
-@pytest.mark.parametrize("path", ["/v1/schedules", "/v1/cases/validate", "/v1/sizing"])
-def test_generated_json_bodies_never_answer_5xx(edge_server: Server, path: str) -> None:
-    with edge_server.client(ADMIN, timeout=60) as c:
+def fuzz_bodies(server: Server, path: str, bodies: Any, answers: tuple[int, ...]) -> None:
+    """POST generated JSON ``bodies`` to ``path``: never 5xx, a clear refusal, one of ``answers``."""
+    with server.client(ADMIN, timeout=60) as c:
 
         @settings(SETTINGS, max_examples=figures.fuzz_examples() * 4)
-        @given(body=BODIES)
+        @given(body=bodies)
         def fuzz(body: Any) -> None:
             r = c.post(path, content=_dump(body), headers={"Content-Type": "application/json"})
             figures.count("hypothesis_bodies", r.status_code)
             assert_refusal(r, f"POST {path} {_dump(body)[:500]!r}")
-            assert r.status_code in (200, 201, 202, 409, 422, 429), (r.status_code, r.text[:300])
+            assert r.status_code in answers, (r.status_code, r.text[:300])
 
         fuzz()
+
+
+@pytest.mark.parametrize("path", ["/v1/schedules", "/v1/cases/validate", "/v1/sizing"])
+def test_generated_json_bodies_never_answer_5xx(edge_server: Server, path: str) -> None:
+    fuzz_bodies(edge_server, path, BODIES, (200, 201, 202, 409, 422, 429))
+
+
+STATE_SECTIONS = ["batteries", "thermal_storage", "flexible_loads", "shiftable_loads", "curtailable_loads",
+                  "demand_response"]
+STATE_LIKE = st.dictionaries(st.sampled_from([*STATE_SECTIONS, "time", "peak_to_date_mw", "load", ""]),
+                             st.one_of(st.dictionaries(st.sampled_from(["load", "bat", ""]) | st.text(max_size=8),
+                                                       JSON_VALUES, max_size=3), JSON_VALUES), max_size=4)
+REDISPATCH_BODIES = st.one_of(JSON_VALUES, st.fixed_dictionaries(
+    {"from": st.one_of(st.sampled_from(["00:00", "02:00", "03:00", "04:00", "03:30", "24:00", "2:00"]), JSON_VALUES),
+     "state": st.one_of(STATE_LIKE, JSON_VALUES)},
+    optional={"options": JSON_VALUES, "async": JSON_VALUES, "extra": JSON_VALUES}))
+
+
+def test_generated_redispatch_bodies_never_answer_5xx(edge_server: Server) -> None:
+    """Re-dispatch bodies on the seed schedule (a 4-hour load): times on and off its grid, states of any shape."""
+    fuzz_bodies(edge_server, f"/v1/schedules/{edge_server.seed['id']}/redispatch", REDISPATCH_BODIES,
+                (201, 202, 409, 422))
 
 
 @pytest.mark.parametrize("path", ["/v1/schedules", "/v1/cases/validate", "/v1/sizing"])

@@ -1069,3 +1069,10 @@ def test_a_version_2_case_with_every_new_key_is_valid_and_a_version_1_case_keeps
     assert (plain.grid.peak_to_date_mw, plain.grid.declared_demand_mw, plain.grid.deviation) == (0.0, None, None)
     assert plain.demand_response[0].kind == "peak_shaving" and plain.demand_response[0].amount_mw == plain.demand_response[0].reduction_mw
     assert (plain.emissions_max_t, plain.backup_hours, plain.regulation, plain.scenarios, plain.risk) == (None,) * 5
+
+
+def test_an_asset_type_that_is_not_text_is_a_problem_not_a_crash() -> None:
+    data = base_case()
+    data["assets"].append({"id": "odd", "type": ["battery"], "power_mw": -1})
+    _, problems = validate_case(data)
+    assert any(p.path == "assets[8].type" for p in problems), problems
