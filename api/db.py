@@ -62,7 +62,7 @@ class Base(DeclarativeBase):
 
 
 class Job(Base):
-    """One unit of background work: a ``kind`` (see :data:`api.jobs.KINDS`) with JSON params.
+    """One unit of background work: a ``kind`` (see :data:`api.kinds.KINDS`) with JSON params.
 
     status: queued → running → done | failed (running → queued again when its
     server or worker died and attempts are left).

@@ -18,8 +18,8 @@ in the server process):
 - at start-up, before anything else, takes back every job left ``running`` by
   a server that stopped (one server process per database), the same way.
 
-:data:`KINDS` maps a job kind to the function run in the worker and to how
-its result is stored; ``"schedule"`` is the first kind.
+The kinds of job (what runs, how its result is stored) are registered in
+:mod:`api.kinds`; this module only reads :data:`api.kinds.KINDS`.
 """
 
 from __future__ import annotations
@@ -34,41 +34,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from api.db import Job, Schedule, utcnow
-from api.kinds import run_job, run_schedule, run_sizing, warm_up
+from api.db import Job, utcnow
+from api.kinds import KINDS, run_job, warm_up
 from api.settings import Settings
 
 log = logging.getLogger("vpp.api.jobs")
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """A kind of job: ``run(params) -> outcome`` in a worker; ``store(session, job, result) -> job result JSON``."""
-
-    run: Callable[[dict[str, Any]], dict[str, Any]]
-    store: Callable[[Session, Job, dict[str, Any]], dict[str, Any]] | None = None
-
-
-def store_schedule(session: Session, job: Job, result: dict[str, Any]) -> dict[str, Any]:
-    """Add the schedule row of a finished schedule job (in the caller's transaction)."""
-    schedule_id = str(uuid.uuid4())
-    session.add(Schedule(id=schedule_id, job_id=job.id, created_at=utcnow(), **result))
-    return {"schedule_id": schedule_id}
-
-
-KINDS: dict[str, JobKind] = {
-    "schedule": JobKind(run=run_schedule, store=store_schedule),
-    "sizing": JobKind(run=run_sizing),  # the result (sizing.json) is kept on the job
-}
 
 
 def new_job(kind: str, params: dict[str, Any], created_by: str | None = None) -> Job:
