@@ -65,7 +65,8 @@ class Job(Base):
     """One unit of background work: a ``kind`` (see :data:`api.kinds.KINDS`) with JSON params.
 
     status: queued → running → done | failed (running → queued again when its
-    server or worker died and attempts are left).
+    server or worker died and attempts are left). A running job is held by
+    ``owner`` (a server) until ``lease_until``.
     """
 
     __tablename__ = "jobs"
@@ -85,8 +86,14 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    #: Until when ``owner`` holds the running job: renewed with each heartbeat; once past, another
+    #: server may take the job back (revision 0002).
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     schedule_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    #: The queue as the runners read it: queued jobs of some kinds, oldest first.
+    __table_args__ = (Index("ix_jobs_queue", "status", "kind", "created_at"),)
 
 
 class Schedule(Base):

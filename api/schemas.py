@@ -213,8 +213,11 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
     highs_version: str | None
-    workers: int
-    jobs_running: int
+    workers: int = Field(description="Solver worker processes of this server (VPP_WORKERS).")
+    study_workers: int = Field(description="The most of them that run studies at once (VPP_STUDY_WORKERS); "
+                                           "the others are kept for schedules.")
+    jobs_running: int = Field(description="Jobs running on this server's workers.")
+    studies_running: int = Field(description="Of these, studies (sizing).")
 
 
 class ErrorBody(BaseModel):

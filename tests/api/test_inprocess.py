@@ -23,14 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_health_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
     # no lifespan: a runner stand-in and an engine that cannot connect (nothing listens on port 1)
-    app.state.runner = SimpleNamespace(highs_version="HiGHS x", size=1, busy=0)
+    app.state.runner = SimpleNamespace(highs_version="HiGHS x", size=1, busy=0, caps={"study": 0},
+                                       running=lambda job_class: 0)
     app.state.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none",
                                      connect_args={"connect_timeout": 2})
     client = TestClient(app, raise_server_exceptions=False)  # not as a context manager: no lifespan
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {"status": "degraded", "database": "unreachable", "highs_version": "HiGHS x",
-                        "workers": 1, "jobs_running": 0}
+                        "workers": 1, "study_workers": 0, "jobs_running": 0, "studies_running": 0}
 
 
 def _imports(path: Path) -> set[str]:
