@@ -349,9 +349,9 @@ class JobRunner:
                 why = self._orphaned(s, job, startup, now, gone)
                 if why is None:
                     continue
+                log.warning("job %s taken back from %s: %s", job.id, job.owner or "no server", why)
                 if _retry_or_fail(job, why, "server", self.settings.job_max_attempts):
                     ended.append(job.id)
-                log.warning("job %s taken back from %s: %s", job.id, job.owner or "no server", why)
         for job_id in ended:
             self._notify(job_id)
         if jobs:
