@@ -109,9 +109,15 @@ def test_studies_beyond_the_limit_are_refused_with_retry_after(new_server: Any) 
     with srv.client(PLANNER) as planner:
         refused = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2})
         bad = planner.post("/v1/sizing", json={"template": "teda-east", "sweep": "power=1"})
+        # a whole number may be written 2.0 (JSON has one kind of number): checked, then refused for the limit alone
+        whole = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2.0, "year": 2025.0})
+        half = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2.5})
     assert refused.status_code == 429, refused.text
     assert refused.headers["retry-after"] == "60"
     assert refused.json()["error"] == "busy"
     assert refused.json()["message"] == ("0 sizing studies are queued or running, the most this service takes at once "
                                          "(VPP_MAX_SIZING_JOBS); submit again later")
     assert bad.status_code == 422  # a bad study is told so, busy or not
+    assert whole.status_code == 429, whole.text
+    assert half.status_code == 422
+    assert half.json()["problems"] == [{"path": "typical_days", "message": "Input should be a valid integer"}]
