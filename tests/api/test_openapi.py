@@ -15,6 +15,9 @@ from vpp.case import Case
 from vpp.errors import CaseError
 from vpp.sizing.schema import load_defaults, parse_sweep
 
+#: The JSON Schema words of a number's range.
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
 
 @pytest.fixture(scope="module")
 def document(server: Server) -> dict[str, Any]:
@@ -37,12 +40,14 @@ def test_the_overrides_name_every_setting_of_the_defaults_with_its_range(documen
         assert sorted(stated["properties"]) == sorted(defaults[section]), section
         ranges = OVERRIDE_RANGES[section].model_json_schema()["properties"]
         for key, schema in stated["properties"].items():
-            for word in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            for word in BOUNDS:
                 assert schema.get(word) == ranges[key].get(word), (section, key, word)
-    assert study["economics"]["properties"]["discount_rate"] == {"type": "number", "exclusiveMinimum": -1,
-                                                                 "exclusiveMaximum": 1}
-    assert study["battery"]["properties"]["charge_efficiency"] == {"type": "number", "exclusiveMinimum": 0,
-                                                                   "maximum": 1}
+    bounds = {section: {key: {w: v for w, v in schema.items() if w in BOUNDS}
+                        for key, schema in study[section]["properties"].items()} for section in ("economics", "battery")}
+    assert bounds["battery"]["charge_efficiency"] == {"exclusiveMinimum": 0, "maximum": 1}  # an efficiency: (0, 1]
+    assert bounds["battery"]["soc_min"] == {"minimum": 0, "maximum": 1}  # a state of charge: [0, 1]
+    assert bounds["economics"]["energy_cny_per_kwh"]["minimum"] == 0  # a cost: not below 0
+    assert all(b for section in bounds.values() for b in section.values())  # every setting has a range
 
 
 def test_the_defaults_are_within_the_stated_ranges(document: dict[str, Any]) -> None:
