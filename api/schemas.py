@@ -42,7 +42,9 @@ def parse_date(value: str) -> dt.date:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    # patterns are read as Python reads them, as the clients' generators do (Rust's regex differs at the edges:
+    # whether \s matches \x1c-\x1f, whether $ matches before a final newline)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, regex_engine="python-re")
 
 
 def _whole(value: Any) -> Any:

@@ -73,6 +73,7 @@ BAD = [
     ({"template": "teda-east", "economics": {"bogus_cny": 1.0}}, "economics.bogus_cny", "unknown key 'bogus_cny'"),
     ({"template": "teda-east", "time_limit_s": 10_000.0}, "time_limit_s", "at most 120 s (VPP_MAX_TIME_LIMIT_S), got 10000"),
     ({"template": "teda-east", "year": 1800}, "year", "greater than or equal to 1900"),
+    ({"template": "teda-east", "sites": ["sub-1", " sub-2"]}, "sites[1]", "String should match pattern"),
 ]
 
 
