@@ -42,9 +42,7 @@ def parse_date(value: str) -> dt.date:
 
 
 class _Strict(BaseModel):
-    # patterns are read as Python reads them, as the clients' generators do (Rust's regex differs at the edges:
-    # whether \s matches \x1c-\x1f, whether $ matches before a final newline)
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _whole(value: Any) -> Any:
@@ -55,8 +53,12 @@ def _whole(value: Any) -> Any:
 #: A whole number, given as 64 or 64.0 (64.5 and "64" are refused).
 Whole = Annotated[int, BeforeValidator(_whole)]
 
-#: A node id as the case's ids are: no space at either end; no NUL character (no database stores one).
-ID_PATTERN = r"^[^\s\x00]([^\n\x00]*[^\s\x00])?$"
+#: Unicode's white space, spelt out: ``\s`` means other sets to other regular expressions (JSON Schema's
+#: ECMAScript adds \ufeff, Python adds \x1c-\x1f), and a client must read the pattern as the service does.
+WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A node id as the case's ids are: no white space at either end, no line break; no NUL character (no
+#: database stores one).
+ID_PATTERN = rf"^[^{WHITE_SPACE}\x00]([^\n\x00]*[^{WHITE_SPACE}\x00])?$"
 
 _NUMBER = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,2})?"
 _VALUE = rf"{_NUMBER}(:{_NUMBER}:{_NUMBER})?"

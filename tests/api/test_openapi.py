@@ -81,8 +81,8 @@ def test_whole_numbers_and_sites_are_stated(document: dict[str, Any]) -> None:
     assert (study["year"]["type"], study["year"]["minimum"], study["year"]["maximum"]) == ("integer", 1900, 2200)
     assert study["sites"]["minItems"] == 1
     site = re.compile(study["sites"]["items"]["pattern"])
-    assert site.match("sub-110kv-1") and site.match("a b")
-    assert not any(site.match(bad) for bad in ("", " sub", "sub ", "a\x00b", "a\nb"))
+    assert all(site.fullmatch(good) for good in ("sub-110kv-1", "a b", "\x1csub"))
+    assert not any(site.fullmatch(bad) for bad in ("", " sub", "sub ", "a\x00b", "a\nb", "\u3000sub", "sub\x85"))
 
 
 #: What the sweep's own checks still refuse of the stated grammar: the order and the count of a range.
