@@ -60,13 +60,14 @@ WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u20
 #: database stores one).
 ID_PATTERN = rf"^[^{WHITE_SPACE}\x00]([^\n\x00]*[^{WHITE_SPACE}\x00])?$"
 
-_NUMBER = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,2})?"
+_NUMBER = r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,2})?"  # [0-9]: \d is more to Python
 _VALUE = rf"{_NUMBER}(:{_NUMBER}:{_NUMBER})?"
-_VALUES = rf"{_VALUE}(\s*,\s*{_VALUE})*"
+_SPACE = rf"[{WHITE_SPACE}]*"  # what the sweep's reader strips
+_VALUES = rf"{_VALUE}({_SPACE},{_SPACE}{_VALUE})*"
 #: The sweep's grammar (:func:`vpp.sizing.schema.parse_sweep`): ``power=…,energy=…`` of numbers >= 0 [MW, MWh]
 #: or ``start:stop:step`` ranges; its checks of the ranges (a step > 0, at most 400 points) are its own.
-SWEEP_PATTERN = (rf"^\s*(power\s*=\s*{_VALUES}\s*,\s*energy\s*=\s*{_VALUES}|"
-                 rf"energy\s*=\s*{_VALUES}\s*,\s*power\s*=\s*{_VALUES})\s*$")
+SWEEP_PATTERN = (rf"^{_SPACE}(power{_SPACE}={_SPACE}{_VALUES}{_SPACE},{_SPACE}energy{_SPACE}={_SPACE}{_VALUES}|"
+                 rf"energy{_SPACE}={_SPACE}{_VALUES}{_SPACE},{_SPACE}power{_SPACE}={_SPACE}{_VALUES}){_SPACE}$")
 _SWEEP_ITEMS = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": rf"^{_VALUE}$"}]}
 SWEEP_SCHEMA: dict[str, Any] = {"anyOf": [
     {"type": "string", "pattern": SWEEP_PATTERN},
