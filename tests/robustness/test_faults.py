@@ -8,6 +8,7 @@ and reason, and the service back without anyone repairing it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -445,31 +446,32 @@ def test_two_servers_one_sigkilled_under_load_every_job_ends_once(databases: Dat
 def test_a_hung_server_loses_its_job_when_its_lease_runs_out(databases: Databases, tmp_path: Path) -> None:
     url = databases.new("postgresql")
     env = {"VPP_WORKERS": "1", "VPP_JOB_LEASE_S": "3"}
-    a = Server(url, tmp_path, **env).start()
-    b = None
+    servers = [Server(url, tmp_path, **env).start(), Server(url, tmp_path, **env).start()]
     try:
-        with a.client() as c:  # 20 s of solving: a gap of 1e-9 does not let it end sooner
+        with servers[0].client() as c:  # 20 s of solving: a gap of 1e-9 does not let it end sooner
             r = c.post("/v1/schedules", json={"case": cases.big(), "async": True,
                                               "options": {"mip_gap": 1e-9, "time_limit_s": 20}})
             job_id = r.json()["job_id"]
-            wait_until(lambda: running_on(url, a), 30, "the job running on the first server")
-        b = Server(url, tmp_path, **env).start()
-        os.killpg(a.proc.pid, signal.SIGSTOP)  # hung: the process and its worker stopped, its database session alive
-        with b.client() as c:
-            done = wait_until(lambda: ended(c, job_id), 120, "the job run again by the second server")
+        # whichever server claimed it hangs: its process and worker stopped, its database session alive
+        holder = wait_until(lambda: next((s for s in servers if running_on(url, s)), None), 30, "the job running")
+        taker = servers[1 - servers.index(holder)]
+        os.killpg(holder.proc.pid, signal.SIGSTOP)
+        with taker.client() as c:
+            done = wait_until(lambda: ended(c, job_id), 120, "the job run again by the other server")
         assert (done["status"], done["attempts"]) == ("done", 2), done
-        taken = [line for line in b.log_text().splitlines() if f"job {job_id} taken back from" in line]
-        assert len(taken) == 1 and ":" + str(a.proc.pid) + ":" in taken[0], taken
+        taken = [line for line in taker.log_text().splitlines() if f"job {job_id} taken back from" in line]
+        assert len(taken) == 1 and ":" + str(holder.proc.pid) + ":" in taken[0], taken
         assert "the job's server renewed no lease for" in taken[0] and "(its lease ran out)" in taken[0], taken
-        os.killpg(a.proc.pid, signal.SIGCONT)  # it wakes up, finishes its solve, and finds the job is not its own
-        wait_until(lambda: f"job {job_id}: outcome discarded" in a.log_text(), 60, "the hung server's outcome dropped")
+        os.killpg(holder.proc.pid, signal.SIGCONT)  # it wakes up, finishes its solve, and finds the job not its own
+        wait_until(lambda: f"job {job_id}: outcome discarded" in holder.log_text(), 60,
+                   "the hung server's outcome dropped")
     finally:
-        os.killpg(a.proc.pid, signal.SIGCONT)
-        a.kill()
-        if b is not None:
-            b.kill()
-    counts = check_rows(url, [job_id])  # one schedule: the second server's
-    assert counts == {"done": 1} and starts(a, job_id) == starts(b, job_id) == 1
+        for srv in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(srv.proc.pid, signal.SIGCONT)
+            srv.kill()
+    counts = check_rows(url, [job_id])  # one schedule: the other server's
+    assert counts == {"done": 1} and starts(holder, job_id) == starts(taker, job_id) == 1
     figures.fault("server_hung_lease_ran_out", survived=True, jobs=1, acknowledged=1, done_once=1, jobs_lost=0,
                   run_twice=0, taken_over=1, outcome=counts, outcomes_discarded=1)
 
