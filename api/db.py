@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -164,8 +165,18 @@ def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: The advisory lock under which a server migrates a PostgreSQL database ("VPP1" in ASCII; the servers'
+#: own locks are under "VPP0", :data:`api.servers.LOCK_NAMESPACE`).
+MIGRATION_LOCK = (0x56505031, 0)
+
+
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+    """Create or upgrade the schema to the newest Alembic revision.
+
+    On PostgreSQL, servers starting at once migrate one after the other (an advisory
+    lock held for the migration's transaction): the first upgrades, the others then
+    find the schema at the newest revision.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -173,5 +184,8 @@ def migrate(engine: Engine) -> None:
     config = Config(str(here / "alembic.ini"))
     config.set_main_option("script_location", str(here / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                               {"ns": MIGRATION_LOCK[0], "key": MIGRATION_LOCK[1]})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

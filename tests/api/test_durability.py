@@ -320,3 +320,24 @@ def test_two_servers_share_one_postgresql_queue(databases: Databases, tmp_path: 
     finally:
         for srv in servers:
             srv.kill()
+
+
+@needs_postgresql
+def test_servers_started_at_once_on_a_new_postgresql_database_all_come_up(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("postgresql")  # empty: the first server to take the migration lock creates the schema
+    servers = [Server(url, tmp_path, VPP_WORKERS="1") for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            started = list(pool.map(lambda srv: srv.start(timeout=120), servers))
+        assert all(srv.proc.poll() is None for srv in started)
+        for k, srv in enumerate(started):
+            with srv.client() as c:
+                r = c.post("/v1/schedules", json={"case": cases.flat(30 + k, name=f"at-once-{k}")})
+                assert r.status_code == 201 and r.json()["summary"]["objective_cny"] == pytest.approx(4 * (30 + k))
+    finally:
+        for srv in servers:
+            srv.kill()
+    engine = create_engine(url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+    engine.dispose()
