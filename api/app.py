@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import errors, schemas
 from api.context import RequestIdFilter
 from api.db import make_engine, migrate, session_factory
 from api.jobs import JobRunner
@@ -89,17 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _document_limits(app: FastAPI, settings: Settings) -> None:
-    """Put this deployment's limits into the OpenAPI document (the solver time limit's maximum)."""
+    """Put the canonical case and this deployment's limits into the OpenAPI document (:func:`api.schemas.document`)."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = build()
-            options = schema.get("components", {}).get("schemas", {}).get("SolveOptionsIn", {})
-            limit = options.get("properties", {}).get("time_limit_s")
-            if limit is not None:
-                limit["maximum"] = settings.max_time_limit_s
-            app.openapi_schema = schema
+            app.openapi_schema = schemas.document(build(), settings.max_time_limit_s, settings.max_steps,
+                                                  settings.max_assets)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

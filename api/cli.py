@@ -31,6 +31,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.servers import DatabaseInUseError, hold_sqlite
 
     settings = load_settings()
     if host is not None:
@@ -40,6 +41,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     try:
         application = create_app(settings)
     except ValueError as exc:  # e.g. a malformed VPP_API_TOKENS (the message never holds a token)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:  # SQLite takes one server: a second one on the same file stops here with the reason
+        hold_sqlite(settings.resolved_database_url)
+    except DatabaseInUseError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     uvicorn.run(application, host=settings.host, port=settings.port, access_log=False,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -62,10 +63,11 @@ class Base(DeclarativeBase):
 
 
 class Job(Base):
-    """One unit of background work: a ``kind`` (see :data:`api.jobs.KINDS`) with JSON params.
+    """One unit of background work: a ``kind`` (see :data:`api.kinds.KINDS`) with JSON params.
 
     status: queued → running → done | failed (running → queued again when its
-    server or worker died and attempts are left).
+    server or worker died and attempts are left). A running job is held by
+    ``owner`` (a server) until ``lease_until``.
     """
 
     __tablename__ = "jobs"
@@ -85,8 +87,14 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    #: Until when ``owner`` holds the running job: renewed with each heartbeat; once past, another
+    #: server may take the job back (revision 0002).
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     schedule_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    #: The queue as the runners read it: queued jobs of some kinds, oldest first.
+    __table_args__ = (Index("ix_jobs_queue", "status", "kind", "created_at"),)
 
 
 class Schedule(Base):
@@ -157,8 +165,18 @@ def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: The advisory lock under which a server migrates a PostgreSQL database ("VPP1" in ASCII; the servers'
+#: own locks are under "VPP0", :data:`api.servers.LOCK_NAMESPACE`).
+MIGRATION_LOCK = (0x56505031, 0)
+
+
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+    """Create or upgrade the schema to the newest Alembic revision.
+
+    On PostgreSQL, servers starting at once migrate one after the other (an advisory
+    lock held for the migration's transaction): the first upgrades, the others then
+    find the schema at the newest revision.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -166,5 +184,8 @@ def migrate(engine: Engine) -> None:
     config = Config(str(here / "alembic.ini"))
     config.set_main_option("script_location", str(here / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                               {"ns": MIGRATION_LOCK[0], "key": MIGRATION_LOCK[1]})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -61,6 +61,13 @@ class BusyError(ApiError):
     code = "busy"
 
 
+class UnavailableError(ApiError):
+    """This server does not do what was asked (e.g. it runs no studies); another server may."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 class NoScheduleError(ApiError):
     """The solve ended without a schedule (infeasible, time limit without one, a failed job)."""
 

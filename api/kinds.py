@@ -1,11 +1,16 @@
-"""Kinds of background job: plain top-level functions run in a worker process.
+"""Kinds of background job and their registry: what runs in a worker, how its result is kept, its class.
 
-Each takes the job's JSON params and returns a JSON-ready dict, either
+A kind's function is a plain top-level function run in a worker process: it
+takes the job's JSON params and returns a JSON-ready dict, either
 ``{"ok": True, "result": {...}}`` or ``{"ok": False, "error": {...}, "reason": "..."}``;
 expected failures (a bad case, no schedule) are values, not exceptions, so
-nothing but a dying process can lose a job. :data:`api.jobs.KINDS` maps a
-kind's name to its function and to how its result is stored; adding a kind is
-one function here plus one route.
+nothing but a dying process can lose a job.
+
+:data:`KINDS` is the registry, filled at the end of this module by :func:`register`:
+each :class:`JobKind` names its function, how its result is stored (in the
+runner's transaction, beside the job's end) and its :data:`JOB_CLASSES` class,
+which decides which workers it may take (:mod:`api.jobs` claims by class).
+Adding a kind is one function here, one ``register`` line and one route.
 """
 
 from __future__ import annotations
@@ -13,7 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import Any
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from api.db import Job, Schedule, utcnow
 
 log = logging.getLogger("vpp.api.worker")
 
@@ -109,11 +121,67 @@ def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
 
 def run_job(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Entry point in the worker: run ``kind`` on ``params``; an unexpected error becomes a failure value."""
-    from api.jobs import KINDS
-
     try:
         return KINDS[kind].run(params)
     except Exception as exc:  # the reason names the error's type, never a traceback or a path
         log.exception("job of kind %s failed unexpectedly", kind)
         return {"ok": False, "reason": f"unexpected error in the worker ({type(exc).__name__})",
                 "error": {"error": "internal", "type": type(exc).__name__}}
+
+
+# ---------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------
+
+JobClass = Literal["control", "study"]
+
+#: The classes of job, in the order free workers go to them. ``control``: work an operator waits
+#: for (a day's schedule); it may use every worker and is always claimed first. ``study``: planning
+#: work of minutes to hours (sizing, and later Pareto fronts and settlement runs); at most
+#: ``VPP_STUDY_WORKERS`` of a server's workers run studies at once, so the others stay free for
+#: the control room.
+JOB_CLASSES: tuple[JobClass, ...] = ("control", "study")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job.
+
+    ``run(params) -> outcome`` runs in a worker; ``store(session, job, result) -> job result JSON``
+    keeps a successful result in the runner's transaction (``None``: the result is kept on the job
+    as it is); ``job_class`` is one of :data:`JOB_CLASSES`.
+    """
+
+    name: str
+    run: Callable[[dict[str, Any]], dict[str, Any]]
+    store: Callable[[Session, Job, dict[str, Any]], dict[str, Any]] | None = None
+    job_class: JobClass = "study"
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    """Add ``kind`` to :data:`KINDS` (a name is registered once)."""
+    if kind.name in KINDS:
+        raise ValueError(f"job kind {kind.name!r} is registered twice")
+    if kind.job_class not in JOB_CLASSES:
+        raise ValueError(f"job kind {kind.name!r}: unknown class {kind.job_class!r}, expected one of {JOB_CLASSES}")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kinds_of(job_class: JobClass) -> list[str]:
+    """The names of the kinds of ``job_class``."""
+    return [k.name for k in KINDS.values() if k.job_class == job_class]
+
+
+def store_schedule(session: Session, job: Job, result: dict[str, Any]) -> dict[str, Any]:
+    """Add the schedule row of a finished schedule job (in the caller's transaction)."""
+    schedule_id = str(uuid.uuid4())
+    session.add(Schedule(id=schedule_id, job_id=job.id, created_at=utcnow(), **result))
+    return {"schedule_id": schedule_id}
+
+
+register(JobKind("schedule", run_schedule, store_schedule, job_class="control"))
+register(JobKind("sizing", run_sizing, job_class="study"))  # the result (sizing.json) is kept on the job

@@ -3,14 +3,30 @@
 Requests are strict: unknown fields, wrong types (no string-to-number or
 string-to-bool coercion) and non-finite numbers are refused with the field's
 path.
+
+The OpenAPI document states what the service checks, so that a client
+generated from it sends valid requests: ranges, enums and patterns of every
+field (:func:`document` adds the canonical case's schema and this deployment's
+limits). Where the service's own checks give a more precise message than a
+schema keyword would (the sweep's grammar, the overrides' keys and ranges, the
+year's series), the field is checked by them and the schema states the same
+rules (``WithJsonSchema``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -24,6 +40,89 @@ def parse_date(value: str) -> dt.date:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _whole(value: Any) -> Any:
+    """64.0 is the whole number 64 (JSON has one kind of number; JSON Schema's integer says so too)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A whole number, given as 64 or 64.0 (64.5 and "64" are refused).
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+#: Unicode's white space, spelt out: ``\s`` means other sets to other regular expressions (JSON Schema's
+#: ECMAScript adds \ufeff, Python adds \x1c-\x1f), and a client must read the pattern as the service does.
+WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: A node id as the case's ids are: no white space at either end, no line break; no NUL character (no
+#: database stores one).
+ID_PATTERN = rf"^[^{WHITE_SPACE}\x00]([^\n\x00]*[^{WHITE_SPACE}\x00])?$"
+
+_NUMBER = r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,2})?"  # [0-9]: \d is more to Python
+_VALUE = rf"{_NUMBER}(:{_NUMBER}:{_NUMBER})?"
+_SPACE = rf"[{WHITE_SPACE}]*"  # what the sweep's reader strips
+_VALUES = rf"{_VALUE}({_SPACE},{_SPACE}{_VALUE})*"
+#: The sweep's grammar (:func:`vpp.sizing.schema.parse_sweep`): ``power=…,energy=…`` of numbers >= 0 [MW, MWh]
+#: or ``start:stop:step`` ranges; its checks of the ranges (a step > 0, at most 400 points) are its own.
+SWEEP_PATTERN = (rf"^{_SPACE}(power{_SPACE}={_SPACE}{_VALUES}{_SPACE},{_SPACE}energy{_SPACE}={_SPACE}{_VALUES}|"
+                 rf"energy{_SPACE}={_SPACE}{_VALUES}{_SPACE},{_SPACE}power{_SPACE}={_SPACE}{_VALUES}){_SPACE}$")
+_SWEEP_ITEMS = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": rf"^{_VALUE}$"}]}
+SWEEP_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"type": "string", "pattern": SWEEP_PATTERN},
+    {"type": "object", "required": ["power", "energy"], "additionalProperties": False,
+     "properties": {k: {"anyOf": [{"type": "number", "minimum": 0},
+                                  {"type": "array", "minItems": 1, "items": _SWEEP_ITEMS}]}
+                    for k in ("power", "energy")}}]}
+
+#: The year's series (:func:`vpp.sizing.year.read_year_series`): a timestamp with its UTC offset per row and
+#: any of the three columns, one value per row.
+SERIES_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["timestamp"], "minProperties": 2, "additionalProperties": False,
+    "properties": {"timestamp": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "date-time"}},
+                   "load_mw": {"type": "array", "items": {"type": "number", "minimum": 0}},
+                   "pv_mw": {"type": "array", "items": {"type": "number", "minimum": 0}},
+                   "buy_cny_per_mwh": {"type": "array", "items": {"type": "number"}}}}
+
+
+class _EconomicsRanges(BaseModel):
+    """The ranges :class:`vpp.sizing.economics.Economics` holds the cost assumptions to."""
+
+    power_cny_per_kw: float = Field(ge=0)
+    energy_cny_per_kwh: float = Field(ge=0)
+    fixed_om_cny_per_kw_year: float = Field(ge=0)
+    lifetime_years: int = Field(ge=1)
+    discount_rate: float = Field(gt=-1, lt=1)
+    cell_life_years: float = Field(ge=0, description="0: the cells last the project.")
+    replacement_fraction: float = Field(ge=0)
+
+
+class _SizingRanges(BaseModel):
+    power_max_fraction_of_branch: float = Field(ge=0)
+    duration_max_h: float = Field(ge=0)
+    duration_min_h: float = Field(ge=0)
+
+
+class _BatteryRanges(BaseModel):
+    """The candidate battery's parameters, in the ranges of the case's batteries (:class:`vpp.case.Battery`)."""
+
+    charge_efficiency: float = Field(gt=0, le=1)
+    discharge_efficiency: float = Field(gt=0, le=1)
+    soc_min: float = Field(ge=0, le=1)
+    soc_max: float = Field(ge=0, le=1)
+    soc_initial: float = Field(ge=0, le=1)
+    degradation_cny_per_mwh: float = Field(ge=0)
+
+
+#: Each overridable section of vpp/sizing/defaults.yaml with the range of every key.
+OVERRIDE_RANGES: dict[str, type[BaseModel]] = {"economics": _EconomicsRanges, "sizing": _SizingRanges,
+                                               "battery": _BatteryRanges}
+
+
+def overrides_schema(section: str) -> dict[str, Any]:
+    """The JSON schema of a request's overrides of ``section``: any of its keys, each within its range."""
+    schema = OVERRIDE_RANGES[section].model_json_schema()
+    keep = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "description"}
+    return {"type": "object", "additionalProperties": False,
+            "properties": {k: {kk: vv for kk, vv in v.items() if kk in keep} for k, v in schema["properties"].items()}}
 
 
 class SolveOptionsIn(_Strict):
@@ -143,18 +242,23 @@ class SizingRequestIn(_Strict):
     template: str = Field(None, description="A built-in case, e.g. 'teda-east'.",  # type: ignore[assignment]
                           examples=["teda-east"], json_schema_extra={"enum": ["teda-east"]})
     case: dict[str, Any] = Field(None, description="A canonical one-day case (model.md §1), repeated over the year.")  # type: ignore[assignment]
-    series: dict[str, list[Any]] = Field(  # type: ignore[assignment]
+    series: Annotated[dict[str, list[Any]], WithJsonSchema(SERIES_SCHEMA)] = Field(  # type: ignore[assignment]
         None, description="The year's series at the case's step, as columns: 'timestamp' (ISO 8601 with offset) and any of "
         "load_mw, pv_mw, buy_cny_per_mwh. Required with 'case'; with a template it replaces the history.")
-    year: int = Field(2025, ge=1900, le=2200, description="The year simulated.")
-    typical_days: int = Field(None, ge=1, le=366,  # type: ignore[assignment]
-                              description="Co-optimise and sweep over K tsam typical days, then check against the full year.")
-    sweep: str | dict[str, Any] = Field(None, description="power=…,energy=… totals over the sites [MW, MWh], "  # type: ignore[assignment]
-                                        "e.g. 'power=10,20,energy=0:60:20'.")
-    sites: list[str] = Field(None, description="Node ids where storage may go; default: the nodes of the case's batteries.")  # type: ignore[assignment]
-    economics: dict[str, float] = Field(default_factory=dict, description="Overrides of the cost assumptions (vpp/sizing/defaults.yaml).")
-    sizing: dict[str, float] = Field(default_factory=dict, description="Overrides of the size bounds.")
-    battery: dict[str, float] = Field(default_factory=dict, description="Overrides of the candidate battery's parameters.")
+    year: Whole = Field(2025, ge=1900, le=2200, description="The year simulated.")
+    typical_days: Whole = Field(None, ge=1, le=366,  # type: ignore[assignment]
+                                description="Co-optimise and sweep over K tsam typical days, then check against the full year.")
+    sweep: Annotated[str | dict[str, Any], WithJsonSchema(SWEEP_SCHEMA)] = Field(  # type: ignore[assignment]
+        None, description="power=…,energy=… totals over the sites [MW, MWh], e.g. 'power=10,20,energy=0:60:20' "
+        "(values, or start:stop:step ranges with start <= stop and a step > 0; at most 400 points in all), or the same as {'power': [...], 'energy': [...]}.")
+    sites: list[Annotated[str, Field(min_length=1, max_length=200, pattern=ID_PATTERN)]] = Field(  # type: ignore[assignment]
+        None, min_length=1, description="Node ids where storage may go; default: the nodes of the case's batteries.")
+    economics: Annotated[dict[str, float], WithJsonSchema(overrides_schema("economics"))] = Field(
+        default_factory=dict, description="Overrides of the cost assumptions (vpp/sizing/defaults.yaml), by key.")
+    sizing: Annotated[dict[str, float], WithJsonSchema(overrides_schema("sizing"))] = Field(
+        default_factory=dict, description="Overrides of the size bounds, by key.")
+    battery: Annotated[dict[str, float], WithJsonSchema(overrides_schema("battery"))] = Field(
+        default_factory=dict, description="Overrides of the candidate battery's parameters, by key.")
     chunk: Literal["month", "none"] = Field("month", description="Storage level chained within each month, or over the whole year.")
     mip_gap: float = Field(1e-4, ge=0, lt=1, description="Relative MIP gap of every solve [-].")
     time_limit_s: float = Field(None, gt=0,  # type: ignore[assignment]
@@ -241,8 +345,11 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
     highs_version: str | None
-    workers: int
-    jobs_running: int
+    workers: int = Field(description="Solver worker processes of this server (VPP_WORKERS).")
+    study_workers: int = Field(description="The most of them that run studies at once (VPP_STUDY_WORKERS); "
+                                           "the others are kept for schedules.")
+    jobs_running: int = Field(description="Jobs running on this server's workers.")
+    studies_running: int = Field(description="Of these, studies (sizing).")
 
 
 class ErrorBody(BaseModel):
@@ -250,6 +357,82 @@ class ErrorBody(BaseModel):
     message: str
     problems: list[ProblemOut] | None = None
     request_id: str
+
+
+#: What a case must also satisfy, beyond its schema (said in the document beside it).
+CASE_RULES = ("Beyond its schema: every series has one value per step or is one number; the nodes an asset or a "
+              "node names exist; event windows and deadlines lie within the steps; POST /v1/cases/validate names "
+              "every problem of a case.")
+
+#: Text every database stores: no NUL character (the service refuses one anywhere in a body).
+TEXT_PATTERN = r"^[^\x00]*$"
+
+
+def document(openapi: dict[str, Any], max_time_limit_s: float, max_steps: int, max_assets: int) -> dict[str, Any]:
+    """The OpenAPI document with what the routes' models cannot say alone: the canonical case and the limits.
+
+    ``case`` in a schedule or sizing request is the canonical case (``Case``, with its
+    assets, network and events as components; each asset names its ``type``), at
+    most ``max_steps`` steps and ``max_assets`` assets; its text holds no NUL
+    character. The solver time limit of a request is at most ``max_time_limit_s``.
+    The rules between the fields of a case (a series has one value per step or is
+    one number, the nodes an asset names exist, windows lie within the steps) are
+    beyond a schema: the case's description says so, and ``POST /v1/cases/validate``
+    names every problem.
+    """
+    from vpp.case import Case
+
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    case = Case.model_json_schema(ref_template="#/components/schemas/{model}")
+    parts = case.pop("$defs", {})
+    clash = sorted(set(parts) & set(components))
+    if clash:
+        raise RuntimeError(f"the case's schemas {clash} have the names of the API's own")
+    for schema in (case, *parts.values()):
+        _no_nul(schema)
+    for member in _discriminated(case):  # an asset names its type: the service reads it to know the asset
+        schema = parts[member.rsplit("/", 1)[1]]
+        schema["required"] = sorted({*schema.get("required", []), "type"})
+    case["properties"]["steps"].update(minimum=1, maximum=max_steps)
+    case["properties"]["assets"]["maxItems"] = max_assets
+    components.update(parts, Case=case)
+    for name in ("ScheduleRequest", "SizingRequestIn"):
+        properties = components[name]["properties"]
+        properties["case"] = {"$ref": "#/components/schemas/Case", "description": properties["case"]["description"]
+                              + " " + CASE_RULES}
+        limit = properties.get("time_limit_s") or components["SolveOptionsIn"]["properties"]["time_limit_s"]
+        limit["maximum"] = max_time_limit_s
+    return openapi
+
+
+def _discriminated(schema: Any) -> list[str]:
+    """The references a discriminated union of ``schema`` maps its ``type`` to."""
+    if isinstance(schema, list):
+        return [ref for item in schema for ref in _discriminated(item)]
+    if not isinstance(schema, dict):
+        return []
+    found = []
+    discriminator = schema.get("discriminator")
+    if isinstance(discriminator, dict) and discriminator.get("propertyName") == "type":
+        found += list(discriminator.get("mapping", {}).values())
+    return found + [ref for value in schema.values() for ref in _discriminated(value)]
+
+
+def _no_nul(schema: Any) -> None:
+    """Add "no NUL character" to every free text and key of a schema (in place)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
+        schema["pattern"] = TEXT_PATTERN
+    if schema.get("type") == "object" and schema.get("additionalProperties", True) is not False:
+        schema["propertyNames"] = {"pattern": TEXT_PATTERN}
+    for key, value in schema.items():
+        if key not in ("enum", "const", "default", "examples"):
+            _no_nul(value)
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -1,7 +1,8 @@
 """Configuration of the scheduling service, from ``VPP_*`` environment variables.
 
 Every limit is here, with its unit and default; the README's "Scheduling
-service" section lists them.
+service" section lists them. A bad value stops ``vpp serve`` at start with the
+variable's name.
 """
 
 from __future__ import annotations
@@ -9,12 +10,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """The service's settings (environment variable = ``VPP_`` + field name, upper case)."""
+    """The service's settings (environment variable = ``VPP_`` + field name, upper case).
+
+    Workers: each server runs ``VPP_WORKERS`` solver processes. Jobs come in two
+    classes (:data:`api.kinds.JOB_CLASSES`): the control room's schedules, which
+    may use every worker and are always given a free worker first, and studies
+    (storage sizing; later Pareto fronts and settlement runs), which hold at most
+    ``VPP_STUDY_WORKERS`` workers at once. So ``VPP_WORKERS - VPP_STUDY_WORKERS``
+    workers (at least one) are always left to schedules, however many studies
+    are queued: on a 2-core machine the defaults are 2 workers, 1 for studies.
+
+    Servers: SQLite (the default) takes one server process; a second ``vpp serve``
+    on the same file is refused at start with the reason. Several servers share
+    one PostgreSQL database (``VPP_DATABASE_URL``) and its queue: a server claims
+    queued jobs under row locks (``SELECT … FOR UPDATE SKIP LOCKED``), holds a
+    lease of ``VPP_JOB_LEASE_S`` on each running job and renews it every
+    ``VPP_JOB_HEARTBEAT_S``; another server takes back a job whose server has
+    gone (its PostgreSQL session ended: at once) or whose lease ran out (a hung
+    server: after the lease), and runs it again or fails it after
+    ``VPP_JOB_MAX_ATTEMPTS``. A job ends once: an outcome of a server that lost
+    the job is discarded. The servers' clocks must agree to well within the lease.
+    """
 
     model_config = SettingsConfigDict(env_prefix="VPP_", extra="ignore")
 
@@ -25,8 +47,14 @@ class Settings(BaseSettings):
     #: Address and port ``vpp serve`` binds to.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    #: Solver worker processes (default: the number of cores).
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    #: Solver worker processes of this server (default: the number of cores, at least 2 so that one
+    #: is kept for schedules while a study runs).
+    workers: int = Field(default_factory=lambda: max(2, os.cpu_count() or 1), ge=1, le=64)
+    #: Of these, the most that run studies (sizing; later Pareto fronts, settlement runs) at once;
+    #: the others are kept for the control room's schedules, which are also given a free worker
+    #: before any queued study. Default ``VPP_WORKERS - 1``; at most ``VPP_WORKERS - 1``; 0: this
+    #: server runs no studies (``POST /v1/sizing`` answers 503 there).
+    study_workers: int | None = Field(None, ge=0)
     #: Tokens for simple deployments: ``"token1:operator,token2:viewer"``.
     api_tokens: str = ""
     #: Allowed CORS origins, comma-separated; empty: no CORS headers at all.
@@ -47,8 +75,12 @@ class Settings(BaseSettings):
     sync_wait_margin_s: float = Field(30.0, ge=0)
     #: Attempts of a job before it is failed (a server stop or a dead worker costs one).
     job_max_attempts: int = Field(3, ge=1)
-    #: A running job's heartbeat period [s]; a job whose heartbeat is older than ``job_lease_s`` is taken back.
+    #: A running job's heartbeat period [s]: its server renews the job's lease this often.
     job_heartbeat_s: float = Field(2.0, gt=0)
+    #: The lease of a running job [s], at least 3 heartbeats: a job whose lease ran out (its server
+    #: hung, or lost the database) is taken back by a server that is still running, on any database.
+    #: A server whose process ended (killed, crashed) gives its jobs up at once on PostgreSQL (its
+    #: session ends) and at the next start on SQLite.
     job_lease_s: float = Field(60.0, gt=0)
     #: Page size of lists: default and largest.
     page_size: int = Field(20, ge=1)
@@ -66,6 +98,32 @@ class Settings(BaseSettings):
     max_sizing_jobs: int = Field(2, ge=0)
     #: Logging level of the service's logger.
     log_level: str = "INFO"
+
+    @field_validator("study_workers")
+    @classmethod
+    def _study_workers_leave_one(cls, value: int | None, info: ValidationInfo) -> int | None:
+        workers = info.data.get("workers")
+        if value is not None and workers is not None and value > workers - 1:
+            raise PydanticCustomError(
+                "study_workers", "at most VPP_WORKERS - 1 = {most}: one worker at least stays for schedules",
+                {"most": workers - 1})
+        return value
+
+    @field_validator("job_lease_s")
+    @classmethod
+    def _lease_spans_heartbeats(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("job_heartbeat_s")
+        if beat is not None and value < 3 * beat:
+            raise PydanticCustomError(
+                "job_lease", f"at least 3 heartbeats (3 × VPP_JOB_HEARTBEAT_S = {3 * beat:g} s), or a running "
+                "job would be taken back from a server that is alive")
+        return value
+
+    @model_validator(mode="after")
+    def _default_study_workers(self) -> Settings:
+        if self.study_workers is None:
+            self.study_workers = self.workers - 1
+        return self
 
     @property
     def resolved_database_url(self) -> str:

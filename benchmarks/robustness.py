@@ -9,7 +9,9 @@
    fault scenario and the reduced load test; the suite writes its own figures
    (``VPP_ROBUSTNESS_REPORT``): requests tried, answers by status, 5xx, connection failures, faults
    survived, jobs lost. The case parser's fuzzing runs in the same suite; its generated inputs are
-   read from hypothesis's statistics.
+   read from hypothesis's statistics. The suite's PostgreSQL tests, two servers on one database among
+   them, run against ``VPP_TEST_DATABASE_URL``, or else against a throwaway cluster started here from
+   the installed PostgreSQL (Debian's ``postgresql``), so that their figures are measured.
 2. Runs the load benchmark (:mod:`benchmarks.service_load`, two identical rounds) for the latency
    percentiles, throughput and memory.
 3. Measures again from outside: ``wrk`` (Debian's package; ``apt-get install wrk``) drives a fresh
@@ -22,6 +24,7 @@ Writes ``robustness.json`` and ``robustness.md`` (and the load benchmark's ``loa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,20 +34,67 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.service_load import TOKEN, ServiceProcess, engine_objectives, run_load, small_case
+from benchmarks.service_load import (
+    TOKEN,
+    ServiceProcess,
+    engine_objectives,
+    free_port,
+    run_load,
+    small_case,
+)
 from benchmarks.service_load import to_markdown as load_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@contextlib.contextmanager
+def throwaway_postgresql() -> Iterator[str]:
+    """A PostgreSQL server of its own on a free loopback port, from the installed binaries; its URL.
+
+    ``initdb`` refuses root, so as root the cluster runs as the ``postgres`` user. The
+    cluster and its folder are removed at the end. AssertionError when PostgreSQL is not
+    installed (``apt-get install postgresql``).
+    """
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    assert bins, "PostgreSQL is not installed: apt-get install postgresql (or set VPP_TEST_DATABASE_URL)"
+    bin_dir = bins[-1].parent
+    folder = Path(tempfile.mkdtemp(prefix="vpp-pg-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(folder, "postgres", "postgres")
+    port = free_port()
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
+                    "--auth=trust"], check=True, capture_output=True)
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+                    "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"], check=True,
+                   capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_suite(examples: int, folder: Path) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        database = os.environ.get("VPP_TEST_DATABASE_URL")
+        if not database and sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+            database = stack.enter_context(throwaway_postgresql())
+        return _run_suite(examples, folder, database)
+
+
+def _run_suite(examples: int, folder: Path, database: str | None) -> dict[str, Any]:
     report = folder / "suite.json"
     env = dict(os.environ, VPP_FUZZ_EXAMPLES=str(examples), VPP_ROBUSTNESS_REPORT=str(report))
+    if database:
+        env["VPP_TEST_DATABASE_URL"] = database
     t0 = time.perf_counter()
     # one process (-n 0): the suite's figures are counted in the process that runs the tests
     done = subprocess.run([sys.executable, "-m", "pytest", "tests/robustness", "-q", "-n", "0", "-p", "no:cacheprovider",
@@ -60,7 +110,7 @@ def run_suite(examples: int, folder: Path) -> dict[str, Any]:
         elif "test_case_parser_fuzz.py::" in current and (m := re.search(r"- (\d+) passing", line)):
             parser_inputs += int(m.group(1))
     return {"exit_code": done.returncode, "seconds": round(seconds, 1), "summary": tail[-1] if tail else "",
-            "figures": figures, "case_parser_inputs": parser_inputs}
+            "figures": figures, "case_parser_inputs": parser_inputs, "postgresql": bool(database)}
 
 
 WRK_SCRIPT = """
@@ -123,6 +173,23 @@ def run_wrk(seconds: int, connections: int, folder: Path) -> dict[str, Any]:
     return out
 
 
+def servers_markdown(fig: dict[str, Any]) -> str:
+    """The several-server scenarios of the suite's figures: every job ends exactly once."""
+    several = fig.get("several_servers") or {}
+    if not several.get("scenarios"):
+        return ("not measured: no PostgreSQL server (set VPP_TEST_DATABASE_URL, or install PostgreSQL: "
+                "apt-get install postgresql)")
+    lines = ["| scenario | jobs submitted | acknowledged | done exactly once | lost | run twice | taken over |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in several["scenarios"]:
+        f = fig["faults"][name]
+        lines.append(f"| {name.replace('_', ' ')} | {f['jobs']} | {f['acknowledged']} | {f['done_once']} | "
+                     f"{f['jobs_lost']} | {f['run_twice']} | {f['taken_over']} |")
+    lines.append(f"| **all** | **{several['jobs']}** | **{several['acknowledged']}** | **{several['done_once']}** | "
+                 f"**{several['jobs_lost']}** | **{several['run_twice']}** | **{several['taken_over']}** |")
+    return "\n".join(lines)
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     suite = result["suite"]
     fig = suite["figures"]
@@ -145,6 +212,7 @@ def to_markdown(result: dict[str, Any]) -> str:
                      f"{f.get('jobs_lost')} | {json.dumps(f.get('outcome'))} |")
     lines.append(f"| **all** | **{fig.get('faults_survived', 0)} of {fig.get('faults_tried', 0)}** | | "
                  f"**{fig.get('jobs_lost', 0)}** | |")
+    lines += ["", "## Several servers on one PostgreSQL database", "", servers_markdown(fig)]
     lines += ["", "## Load", "", load_markdown(result["load"]).split("\n", 2)[2].strip(), "",
               "## Measured again from outside (wrk, same mix, fresh server)", ""]
     wrk = result["wrk"]
@@ -190,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "crashes": fig.get("totals", {}).get("connection_failures", 0),
         "jobs_lost": fig.get("jobs_lost", 0),
         "faults_survived": f"{fig.get('faults_survived', 0)} of {fig.get('faults_tried', 0)}",
+        "several_servers": {k: v for k, v in (fig.get("several_servers") or {}).items() if k != "scenarios"},
         "case_parser_inputs": result["suite"]["case_parser_inputs"],
         "latency_ms": result["load"]["rounds"][-1]["latency"],
         "throughput_rps": result["load"]["rounds"][-1]["throughput_rps"],

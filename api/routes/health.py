@@ -29,5 +29,6 @@ async def healthz(request: Request) -> Any:
     runner = request.app.state.runner
     ok = await run_in_threadpool(_database_ok, request)
     body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable",
-            "highs_version": runner.highs_version, "workers": runner.size, "jobs_running": runner.busy}
+            "highs_version": runner.highs_version, "workers": runner.size, "study_workers": runner.caps["study"],
+            "jobs_running": runner.busy, "studies_running": runner.running("study")}
     return JSONResponse(body, status_code=200 if ok else 503)

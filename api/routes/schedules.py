@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db import Job, Schedule
 from api.deps import AppSettings, DbSession, Reader, Runner, Scheduler
 from api.errors import InvalidInputError, NoScheduleError, NotFoundError
-from api.jobs import new_job
+from api.jobs import JobRunner, new_job
 from api.routing import StrictRoute
 from api.schemas import (
     DATE_PATTERN,
@@ -133,10 +133,7 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
     try:
         await run_in_threadpool(_store_job, request, job)
         runner.wake()
-        try:
-            await asyncio.wait_for(event.wait(), timeout=limit + settings.sync_wait_margin_s)
-        except TimeoutError:
-            pass
+        await _wait_for_end(request, runner, job.id, event, limit + settings.sync_wait_margin_s)
     finally:
         runner.unregister(job.id, event)
     try:
@@ -152,6 +149,31 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
     if job.status == "failed":
         _raise_failed(job)
     return _accepted(job)  # still queued or running: the caller follows the job
+
+
+#: How often a synchronous request looks in the database for its job's end when another server may run it [s].
+SYNC_POLL_S = 0.5
+
+
+async def _wait_for_end(request: Request, runner: JobRunner, job_id: str, event: asyncio.Event,
+                        timeout_s: float) -> None:
+    """Until the job ends on this server (``event``) or, on PostgreSQL, on another one, or ``timeout_s`` passes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(event.wait(), timeout=min(remaining, SYNC_POLL_S) if runner.postgresql
+                                   else remaining)
+            return
+        except TimeoutError:
+            pass
+        if runner.postgresql:  # several servers share the queue: the job may have run on another one
+            try:
+                stored = await run_in_threadpool(_load_job, request, job_id)
+            except SQLAlchemyError:
+                continue
+            if stored is not None and stored.status in ("done", "failed"):
+                return
 
 
 def _raise_failed(job: Job) -> None:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import Job
 from api.deps import AppSettings, Planner, Runner
-from api.errors import BusyError, InvalidInputError
+from api.errors import BusyError, InvalidInputError, UnavailableError
 from api.jobs import new_job
 from api.routes.schedules import _accepted, _case_size, _store_job, _validate
 from api.routing import StrictRoute
@@ -78,12 +78,16 @@ def _open_studies(request: Request) -> int:
     status_code=202,
     response_model=JobAccepted,
     responses={**ERRORS, 413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."},
-               429: {"model": ErrorBody, "description": "VPP_MAX_SIZING_JOBS studies are queued or running already."}},
+               429: {"model": ErrorBody, "description": "VPP_MAX_SIZING_JOBS studies are queued or running already."},
+               503: {"model": ErrorBody, "description": "This server runs no studies (VPP_STUDY_WORKERS=0)."}},
     summary="Size storage: a year of days, the economics (a background job)",
 )
 async def create_sizing(body: SizingRequestIn, who: Planner, settings: AppSettings, runner: Runner,
                         request: Request) -> Any:
     """Queue a sizing study; 202 with the job, whose ``result`` is ``sizing.json`` when done."""
+    if not settings.study_workers:
+        raise UnavailableError("this server runs no studies (VPP_STUDY_WORKERS=0: its workers are kept for "
+                               "schedules); submit the study to a server that runs them")
     params = _params(body, settings)
     if body.case is not None:
         _case_size(body.case, settings)

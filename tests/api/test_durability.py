@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,9 +18,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.api import cases
-from tests.api.conftest import VIEWER, Server, auth
+from tests.api.conftest import VIEWER, Databases, Server, auth, free_port
 
 SLOW = cases.slow()
+
+#: Tests of several servers on one PostgreSQL database: they run where VPP_TEST_DATABASE_URL names a server.
+needs_postgresql = pytest.mark.skipif(not os.environ.get("VPP_TEST_DATABASE_URL"),
+                                      reason="needs PostgreSQL: set VPP_TEST_DATABASE_URL (.ci/run starts a server)")
 
 
 def submit_slow(client: httpx.Client, n: int) -> list[str]:
@@ -254,3 +259,85 @@ def test_token_create_refuses_an_unknown_role(server: Server) -> None:
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stdout == ""
     assert "unknown role 'boss': expected one of viewer, operator, planner, admin" in done.stderr
+
+
+def test_a_second_server_on_one_sqlite_file_is_refused_with_the_reason(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("sqlite")
+    first = Server(url, tmp_path).start()
+    try:
+        second = Server(url, tmp_path)
+        done = subprocess.run([sys.executable, "-m", "vpp.cli", "serve", "--port", str(free_port())], env=second.env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stdout + done.stderr
+        path = os.path.realpath(url.split("///", 1)[1])
+        assert done.stderr.strip() == (
+            f"error: the SQLite database {path} is already served by vpp serve (pid {first.proc.pid} on "
+            f"{socket.gethostname()}): SQLite takes one server process; stop that one, give this one its own "
+            "database (VPP_DATA_DIR or VPP_DATABASE_URL), or run several servers on one PostgreSQL database "
+            "(VPP_DATABASE_URL=postgresql+psycopg://…)")
+        with first.client() as c:  # the first server is untouched
+            r = c.post("/v1/schedules", json={"case": cases.flat(12, name="still-served")})
+            assert r.status_code == 201 and r.json()["summary"]["objective_cny"] == pytest.approx(48)
+    finally:
+        first.kill()
+    # the hold goes with the process, however it ended: the next server starts at once
+    again = Server(url, tmp_path).start()
+    again.kill()
+
+
+def job_started(server: Server, job_id: str) -> int:
+    """How often ``server`` started ``job_id`` (its log)."""
+    return server.log_text().count(f"job {job_id} (schedule) started")
+
+
+@needs_postgresql
+def test_two_servers_share_one_postgresql_queue(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("postgresql")
+    servers = [Server(url, tmp_path, VPP_WORKERS="1")]
+    try:
+        b = servers[0].start()
+        # b's one worker busy for 110 s, longer than a server may take to start: a MIP that a gap of 1e-9
+        # does not let end sooner
+        with b.client() as c:
+            r = c.post("/v1/schedules", json={"case": cases.big(), "async": True,
+                                              "options": {"mip_gap": 1e-9, "time_limit_s": 110}})
+            busy = r.json()["job_id"]
+            wait_until(lambda: c.get(f"/v1/jobs/{busy}").json()["status"] == "running", 30, "b's job running")
+        servers.append(Server(url, tmp_path, VPP_WORKERS="2"))
+        a = servers[1].start()
+        with a.client() as ca, b.client() as cb:
+            held = ca.get(f"/v1/jobs/{busy}").json()
+            assert (held["status"], held["attempts"]) == ("running", 1), held  # a's start left b's job alone
+            # a synchronous request to b while b's worker is busy: a runs it, b answers with its schedule
+            r = cb.post("/v1/schedules", json={"case": cases.flat(21, name="run-by-the-other")})
+            assert r.status_code == 201, r.text
+            assert r.json()["summary"]["objective_cny"] == pytest.approx(84)
+            other = r.json()["job_id"]
+            assert (job_started(a, other), job_started(b, other)) == (1, 0)
+            still = ca.get(f"/v1/jobs/{busy}").json()  # and b's job is b's all along
+        assert (still["status"], still["attempts"]) == ("running", 1), still
+        assert (job_started(a, busy), job_started(b, busy)) == (0, 1)
+    finally:
+        for srv in servers:
+            srv.kill()
+
+
+@needs_postgresql
+def test_servers_started_at_once_on_a_new_postgresql_database_all_come_up(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("postgresql")  # empty: the first server to take the migration lock creates the schema
+    servers = [Server(url, tmp_path, VPP_WORKERS="1") for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            started = list(pool.map(lambda srv: srv.start(timeout=120), servers))
+        assert all(srv.proc.poll() is None for srv in started)
+        for k, srv in enumerate(started):
+            with srv.client() as c:
+                r = c.post("/v1/schedules", json={"case": cases.flat(30 + k, name=f"at-once-{k}")})
+                assert r.status_code == 201 and r.json()["summary"]["objective_cny"] == pytest.approx(4 * (30 + k))
+    finally:
+        for srv in servers:
+            srv.kill()
+    engine = create_engine(url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+    engine.dispose()

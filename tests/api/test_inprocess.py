@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
@@ -22,14 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_health_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
     # no lifespan: a runner stand-in and an engine that cannot connect (nothing listens on port 1)
-    app.state.runner = SimpleNamespace(highs_version="HiGHS x", size=1, busy=0)
+    app.state.runner = SimpleNamespace(highs_version="HiGHS x", size=1, busy=0, caps={"study": 0},
+                                       running=lambda job_class: 0)
     app.state.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none",
                                      connect_args={"connect_timeout": 2})
     client = TestClient(app, raise_server_exceptions=False)  # not as a context manager: no lifespan
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {"status": "degraded", "database": "unreachable", "highs_version": "HiGHS x",
-                        "workers": 1, "jobs_running": 0}
+                        "workers": 1, "study_workers": 0, "jobs_running": 0, "studies_running": 0}
 
 
 def _imports(path: Path) -> set[str]:
@@ -48,6 +50,21 @@ def test_the_worker_side_never_imports_fastapi() -> None:
     for name in ("kinds.py", "jobs.py", "db.py", "settings.py", "security.py"):
         tops = {n.split(".")[0] for n in _imports(ROOT / "api" / name)}
         assert not tops & {"fastapi", "starlette", "uvicorn"}, name
+
+
+def test_the_kinds_register_themselves_and_the_runner_only_reads_them() -> None:
+    # one direction: the runner imports the registry, the kinds never import the runner
+    assert "api.jobs" not in _imports(ROOT / "api" / "kinds.py")
+    assert "api.kinds" in _imports(ROOT / "api" / "jobs.py")
+    from api.kinds import KINDS, JobKind, register
+
+    assert {name: (k.name, k.job_class) for name, k in KINDS.items()} == {
+        "schedule": ("schedule", "control"), "sizing": ("sizing", "study")}
+    with pytest.raises(ValueError, match="job kind 'schedule' is registered twice"):
+        register(JobKind("schedule", run=lambda params: {}))
+    with pytest.raises(ValueError, match=r"job kind 'pareto': unknown class 'batch', expected one of \('control', 'study'\)"):
+        register(JobKind("pareto", run=lambda params: {}, job_class="batch"))  # type: ignore[arg-type]
+    assert "pareto" not in KINDS
 
 
 def test_vpp_dispatch_does_not_import_the_service() -> None:
@@ -94,13 +111,13 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
 def test_an_outcome_the_database_refuses_fails_the_job_with_the_reason(tmp_path: Path, monkeypatch: Any) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from api import jobs
+    from api import jobs, kinds
     from api.db import Job, make_engine, migrate, session_factory, utcnow
 
     def refused(session: Any, job: Any, result: dict[str, Any]) -> dict[str, Any]:
         raise IntegrityError("INSERT", {}, Exception("refused"))
 
-    monkeypatch.setitem(jobs.KINDS, "refused", jobs.JobKind(run=lambda params: {}, store=refused))
+    monkeypatch.setitem(kinds.KINDS, "refused", kinds.JobKind("refused", run=lambda params: {}, store=refused))
     engine = make_engine(f"sqlite:///{tmp_path / 'vpp.db'}")
     migrate(engine)
     sessions = session_factory(engine)

@@ -73,6 +73,7 @@ BAD = [
     ({"template": "teda-east", "economics": {"bogus_cny": 1.0}}, "economics.bogus_cny", "unknown key 'bogus_cny'"),
     ({"template": "teda-east", "time_limit_s": 10_000.0}, "time_limit_s", "at most 120 s (VPP_MAX_TIME_LIMIT_S), got 10000"),
     ({"template": "teda-east", "year": 1800}, "year", "greater than or equal to 1900"),
+    ({"template": "teda-east", "sites": ["sub-1", " sub-2"]}, "sites[1]", "String should match pattern"),
 ]
 
 
@@ -109,9 +110,15 @@ def test_studies_beyond_the_limit_are_refused_with_retry_after(new_server: Any) 
     with srv.client(PLANNER) as planner:
         refused = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2})
         bad = planner.post("/v1/sizing", json={"template": "teda-east", "sweep": "power=1"})
+        # a whole number may be written 2.0 (JSON has one kind of number): checked, then refused for the limit alone
+        whole = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2.0, "year": 2025.0})
+        half = planner.post("/v1/sizing", json={"template": "teda-east", "typical_days": 2.5})
     assert refused.status_code == 429, refused.text
     assert refused.headers["retry-after"] == "60"
     assert refused.json()["error"] == "busy"
     assert refused.json()["message"] == ("0 sizing studies are queued or running, the most this service takes at once "
                                          "(VPP_MAX_SIZING_JOBS); submit again later")
     assert bad.status_code == 422  # a bad study is told so, busy or not
+    assert whole.status_code == 429, whole.text
+    assert half.status_code == 422
+    assert half.json()["problems"] == [{"path": "typical_days", "message": "Input should be a valid integer"}]

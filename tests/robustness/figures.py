@@ -16,6 +16,9 @@ from typing import Any
 
 FIGURES: dict[str, Any] = {"requests": {}, "faults": {}, "load": {}}
 
+#: The figures of a fault scenario with several servers on one database, summed in ``several_servers``.
+SEVERAL_SERVERS = ("jobs", "acknowledged", "done_once", "jobs_lost", "run_twice", "taken_over")
+
 
 def fuzz_examples(default: int = 15) -> int:
     """Generated examples per property or operation (``VPP_FUZZ_EXAMPLES``)."""
@@ -35,7 +38,11 @@ def count(section: str, status: int, crashed: bool = False) -> None:
 
 
 def fault(name: str, **values: Any) -> None:
-    """The outcome of a fault scenario: ``survived``, ``jobs``, ``jobs_lost`` and details."""
+    """The outcome of a fault scenario: ``survived``, ``jobs``, ``jobs_lost`` and details.
+
+    Scenarios with several servers on one database also give ``acknowledged`` (jobs whose submission
+    was answered), ``done_once`` (done, with exactly one stored result), ``run_twice`` and ``taken_over``.
+    """
     FIGURES["faults"][name] = values
 
 
@@ -43,14 +50,21 @@ def load(name: str, **values: Any) -> None:
     FIGURES["load"][name] = values
 
 
-def write(path: str | os.PathLike[str]) -> None:
+def summary() -> dict[str, Any]:
+    """The figures with their totals: requests, faults survived, jobs lost, and the several-server scenarios."""
     requests = FIGURES["requests"]
     totals = {"tried": sum(e["tried"] for e in requests.values()),
               "server_errors": sum(e["server_errors"] for e in requests.values()),
               "connection_failures": sum(e["connection_failures"] for e in requests.values())}
     faults = FIGURES["faults"]
-    out = dict(FIGURES, totals=totals,
-               faults_survived=sum(1 for f in faults.values() if f.get("survived")),
-               faults_tried=len(faults),
-               jobs_lost=sum(int(f.get("jobs_lost", 0)) for f in faults.values()))
-    Path(path).write_text(json.dumps(out, indent=2, default=dict) + "\n")
+    several = {name: f for name, f in faults.items() if "done_once" in f}
+    return dict(FIGURES, totals=totals,
+                faults_survived=sum(1 for f in faults.values() if f.get("survived")),
+                faults_tried=len(faults),
+                jobs_lost=sum(int(f.get("jobs_lost", 0)) for f in faults.values()),
+                several_servers={"scenarios": sorted(several),
+                                 **{k: sum(int(f.get(k, 0)) for f in several.values()) for k in SEVERAL_SERVERS}})
+
+
+def write(path: str | os.PathLike[str]) -> None:
+    Path(path).write_text(json.dumps(summary(), indent=2, default=dict) + "\n")

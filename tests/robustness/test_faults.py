@@ -8,14 +8,12 @@ and reason, and the service back without anyone repairing it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import shutil
 import signal
 import socket
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,9 +26,18 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api.jobs import SERVER_STOPPED
+from benchmarks.robustness import throwaway_postgresql
 from tests.api import cases
-from tests.api.conftest import Server
-from tests.api.test_durability import SLOW, all_ended, stored_statuses, submit_slow, wait_until
+from tests.api.conftest import Databases, Server
+from tests.api.test_durability import (
+    SLOW,
+    all_ended,
+    needs_postgresql,
+    stored_statuses,
+    submit_slow,
+    wait_until,
+)
 from tests.robustness import figures
 
 # ---------------------------------------------------------------------------
@@ -279,25 +286,8 @@ def postgres_url() -> Iterator[str]:
     if os.environ.get("VPP_TEST_DATABASE_URL"):
         yield os.environ["VPP_TEST_DATABASE_URL"]
         return
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    assert bins, "PostgreSQL is not installed: apt-get install postgresql (or set VPP_TEST_DATABASE_URL)"
-    bin_dir = bins[-1].parent
-    folder = Path(tempfile.mkdtemp(prefix="vpp-pg-"))
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(folder, "postgres", "postgres")
-    port = _free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
-                    "--auth=trust"], check=True, capture_output=True)
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
-                    "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"], check=True,
-                   capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+    with throwaway_postgresql() as url:
+        yield url
 
 
 def test_postgresql_unreachable_for_a_while_answers_503_then_recovers(postgres_url: str, tmp_path: Path) -> None:
@@ -340,6 +330,150 @@ def test_postgresql_unreachable_for_a_while_answers_503_then_recovers(postgres_u
         admin.dispose()
     figures.fault("postgresql_unreachable", survived=True, jobs=len(ids), jobs_lost=0, outcome=counts,
                   refused_with=503, retry_after_s=2)
+
+
+# ---------------------------------------------------------------------------
+# Two servers on one PostgreSQL database: one SIGKILLed under load, one hung
+# ---------------------------------------------------------------------------
+
+
+def job_rows(database_url: str) -> dict[str, Any]:
+    """Every job row: id → (status, attempts, owner)."""
+    engine = create_engine(database_url)
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT id, status, attempts, owner FROM jobs")).all()
+    engine.dispose()
+    return {r.id: r for r in rows}
+
+
+def running_on(database_url: str, server: Server) -> list[Any]:
+    """The jobs ``server`` is running (its owner id holds its process id)."""
+    return [r for r in job_rows(database_url).values()
+            if r.status == "running" and r.owner and f":{server.proc.pid}:" in r.owner]
+
+
+def starts(server: Server, job_id: str) -> int:
+    """How often ``server`` started ``job_id``, from its log."""
+    return server.log_text().count(f"job {job_id} (schedule) started")
+
+
+class Load(threading.Thread):
+    """Jobs submitted without pause, round robin to the servers that still answer, each followed by a read."""
+
+    def __init__(self, servers: list[Server], stop: threading.Event, first: int = 0) -> None:
+        super().__init__(daemon=True)
+        self.servers = servers
+        self.stop = stop
+        self.first = first
+        self.expected: dict[str, float] = {}  # job id → its objective by hand: 4 h × 1 MW × price
+        self.dead: set[int] = set()
+        self.connection_failures = 0
+
+    def run(self) -> None:
+        i = self.first
+        while not self.stop.is_set():
+            alive = [s for s in self.servers if s.port not in self.dead]
+            server = alive[i % len(alive)]
+            price = 10 + i % 40
+            i += 1
+            try:
+                with server.client(timeout=30) as c:
+                    r = c.post("/v1/schedules", json={"case": cases.flat(price, name=f"load-{i}"), "async": True})
+                    assert r.status_code == 202, r.text
+                    self.expected[r.json()["job_id"]] = 4 * price
+                    c.get(f"/v1/jobs/{r.json()['job_id']}").raise_for_status()
+            except httpx.TransportError:  # the server was killed: the callers turn to the other one
+                self.dead.add(server.port)
+                self.connection_failures += 1
+            self.stop.wait(0.05)
+
+
+@needs_postgresql
+def test_two_servers_one_sigkilled_under_load_every_job_ends_once(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("postgresql")
+    a = Server(url, tmp_path, VPP_WORKERS="2").start()
+    b = Server(url, tmp_path, VPP_WORKERS="2").start()
+    stop = threading.Event()
+    loads = [Load([a, b], stop, first=k) for k in range(4)]  # four callers at once
+    try:
+        acknowledged = []
+        for server in (a, b, a, b, a, b):  # a queue deeper than the four workers
+            with server.client() as c:
+                acknowledged += submit_slow(c, 1)
+        for load in loads:
+            load.start()
+        held = wait_until(lambda: running_on(url, a), 60, "a job running on the first server")
+        time.sleep(0.5)  # inside the solve
+        a.kill()  # SIGKILL the server and its workers, mid-job, while both take requests
+        time.sleep(3)  # the load goes on through the kill, on the server left
+        stop.set()
+        for load in loads:
+            load.join(timeout=60)
+            acknowledged += list(load.expected)
+        ids = list(job_rows(url))  # every job in the database, acknowledged or not (a reply lost in the kill)
+        with b.client() as c:
+            wait_until(lambda: all_ended(c, ids), 300, "every job ended on the server left")
+    finally:
+        stop.set()
+        a.kill()
+        b.kill()
+    counts = check_rows(url, ids)  # every job ended; each done one has exactly one complete schedule
+    rows = job_rows(url)
+    lost = sorted(set(acknowledged) - set(rows))
+    assert not lost and counts == {"done": len(ids)}, (lost, counts)
+    a_instance = held[0].owner
+    taken = [i for i in ids if f"job {i} taken back from {a_instance}: {SERVER_STOPPED}" in b.log_text()]
+    assert {r.id for r in held} <= set(taken)
+    for job_id in ids:
+        expected_attempts = 2 if job_id in taken else 1
+        assert rows[job_id].attempts == expected_attempts, (job_id, rows[job_id])
+    # run twice: started by both servers though not taken from the killed one, or more than once by one
+    run_twice = [i for i in ids if starts(a, i) + starts(b, i) > (2 if i in taken else 1)]
+    assert not run_twice and all(starts(a, i) == starts(b, i) == 1 for i in taken)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        objectives = dict(c.execute(text("SELECT job_id, objective_cny FROM schedules")).all())
+    engine.dispose()
+    expected = {i: v for load in loads for i, v in load.expected.items()}
+    assert all(objectives[i] == pytest.approx(v) for i, v in expected.items())
+    assert sum(load.connection_failures for load in loads) >= 1 and expected
+    figures.fault("two_servers_one_sigkilled_under_load", survived=True, jobs=len(ids), acknowledged=len(acknowledged),
+                  done_once=counts["done"], jobs_lost=len(lost), run_twice=len(run_twice), taken_over=len(taken),
+                  outcome=counts)
+
+
+@needs_postgresql
+def test_a_hung_server_loses_its_job_when_its_lease_runs_out(databases: Databases, tmp_path: Path) -> None:
+    url = databases.new("postgresql")
+    env = {"VPP_WORKERS": "1", "VPP_JOB_LEASE_S": "3"}
+    servers = [Server(url, tmp_path, **env).start(), Server(url, tmp_path, **env).start()]
+    try:
+        with servers[0].client() as c:  # 20 s of solving: a gap of 1e-9 does not let it end sooner
+            r = c.post("/v1/schedules", json={"case": cases.big(), "async": True,
+                                              "options": {"mip_gap": 1e-9, "time_limit_s": 20}})
+            job_id = r.json()["job_id"]
+        # whichever server claimed it hangs: its process and worker stopped, its database session alive
+        holder = wait_until(lambda: next((s for s in servers if running_on(url, s)), None), 30, "the job running")
+        taker = servers[1 - servers.index(holder)]
+        os.killpg(holder.proc.pid, signal.SIGSTOP)
+        with taker.client() as c:
+            done = wait_until(lambda: ended(c, job_id), 120, "the job run again by the other server")
+        assert (done["status"], done["attempts"]) == ("done", 2), done
+        taken = [line for line in taker.log_text().splitlines() if f"job {job_id} taken back from" in line]
+        assert len(taken) == 1 and ":" + str(holder.proc.pid) + ":" in taken[0], taken
+        assert "the job's server renewed no lease for" in taken[0] and "(its lease ran out)" in taken[0], taken
+        os.killpg(holder.proc.pid, signal.SIGCONT)  # it wakes up, finishes its solve, and finds the job not its own
+        wait_until(lambda: f"job {job_id}: outcome discarded" in holder.log_text(), 60,
+                   "the hung server's outcome dropped")
+    finally:
+        for srv in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(srv.proc.pid, signal.SIGCONT)
+            srv.kill()
+    counts = check_rows(url, [job_id])  # one schedule: the other server's
+    assert counts == {"done": 1} and starts(holder, job_id) == starts(taker, job_id) == 1
+    figures.fault("server_hung_lease_ran_out", survived=True, jobs=1, acknowledged=1, done_once=1, jobs_lost=0,
+                  run_twice=0, taken_over=1, outcome=counts, outcomes_discarded=1)
 
 
 # ---------------------------------------------------------------------------

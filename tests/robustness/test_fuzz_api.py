@@ -305,6 +305,8 @@ HOSTILE: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
      "at most 2016 steps (VPP_MAX_STEPS), got 1000000"),
     ("time-limit-over", "/v1/schedules", b'{"template": "teda-east", "options": {"time_limit_s": 1e300}}', {}, 422,
      "at most 5 s (VPP_MAX_TIME_LIMIT_S), got 1e+300"),
+    ("sweep-of-1e90-points", "/v1/sizing", b'{"template": "teda-east", "sweep": "power=1,energy=0:1:1e-90"}', {}, 422,
+     "energy: range '0:1:1e-90' has more than 400 points: at most 400 in all"),
     ("ten-megabytes", "/v1/schedules", b'{"case": "' + b"x" * 10_000_000 + b'"}', {}, 413,
      "request body larger than the limit of 300000 bytes (VPP_MAX_BODY_BYTES)"),
 ]

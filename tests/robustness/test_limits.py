@@ -88,6 +88,11 @@ def test_page_size_default_and_largest(small: httpx.Client) -> None:
     ({"VPP_MAX_JSON_DEPTH": "1"}, "error: VPP_MAX_JSON_DEPTH: Input should be greater than or equal to 4 (got '1')"),
     ({"VPP_SIZING_SCHEDULER": "tcp://nowhere"},
      "error: VPP_SIZING_SCHEDULER: String should match pattern '^(serial|local|tcp://[^\\s/]+:\\d+)$' (got 'tcp://nowhere')"),
+    ({"VPP_WORKERS": "2", "VPP_STUDY_WORKERS": "2"},
+     "error: VPP_STUDY_WORKERS: at most VPP_WORKERS - 1 = 1: one worker at least stays for schedules (got '2')"),
+    ({"VPP_STUDY_WORKERS": "-1"}, "error: VPP_STUDY_WORKERS: Input should be greater than or equal to 0 (got '-1')"),
+    ({"VPP_JOB_LEASE_S": "5"}, "error: VPP_JOB_LEASE_S: at least 3 heartbeats (3 × VPP_JOB_HEARTBEAT_S = 6 s), or a "
+     "running job would be taken back from a server that is alive (got '5')"),
 ])
 def test_a_bad_limit_stops_the_server_at_start_with_its_name(env: dict[str, str], message: str, tmp_path: Any) -> None:
     done = subprocess.run([sys.executable, "-m", "vpp.cli", "serve", "--port", "1"], cwd=tmp_path,

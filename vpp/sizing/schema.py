@@ -215,6 +215,9 @@ def parse_sweep(spec: str | dict[str, Any]) -> dict[str, list[float]]:
                 a, b, s = (float(x) for x in m.groups())
                 if s <= 0 or b < a:
                     raise CaseError([Problem(where, f"{k}: range {tok!r} needs start <= stop and a step > 0")], step=STEP)
+                if not (b - a) / s < 400:  # counted before the values are made: 0:1:1e-90 must not fill the memory
+                    raise CaseError([Problem(where, f"{k}: range {tok!r} has more than 400 points: at most 400 in all")],
+                                    step=STEP)
                 n = int(math.floor((b - a) / s + 1e-9)) + 1
                 values.extend(float(round(a + i * s, 9)) for i in range(n))
             elif re.fullmatch(_NUMBER, tok):
