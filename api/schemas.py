@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from vpp.sizing.schema import SETTINGS as SIZING_SETTINGS
+
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
@@ -83,38 +85,9 @@ SERIES_SCHEMA: dict[str, Any] = {
                    "buy_cny_per_mwh": {"type": "array", "items": {"type": "number"}}}}
 
 
-class _EconomicsRanges(BaseModel):
-    """The ranges :class:`vpp.sizing.economics.Economics` holds the cost assumptions to."""
-
-    power_cny_per_kw: float = Field(ge=0)
-    energy_cny_per_kwh: float = Field(ge=0)
-    fixed_om_cny_per_kw_year: float = Field(ge=0)
-    lifetime_years: int = Field(ge=1)
-    discount_rate: float = Field(gt=-1, lt=1)
-    cell_life_years: float = Field(ge=0, description="0: the cells last the project.")
-    replacement_fraction: float = Field(ge=0)
-
-
-class _SizingRanges(BaseModel):
-    power_max_fraction_of_branch: float = Field(ge=0)
-    duration_max_h: float = Field(ge=0)
-    duration_min_h: float = Field(ge=0)
-
-
-class _BatteryRanges(BaseModel):
-    """The candidate battery's parameters, in the ranges of the case's batteries (:class:`vpp.case.Battery`)."""
-
-    charge_efficiency: float = Field(gt=0, le=1)
-    discharge_efficiency: float = Field(gt=0, le=1)
-    soc_min: float = Field(ge=0, le=1)
-    soc_max: float = Field(ge=0, le=1)
-    soc_initial: float = Field(ge=0, le=1)
-    degradation_cny_per_mwh: float = Field(ge=0)
-
-
-#: Each overridable section of vpp/sizing/defaults.yaml with the range of every key.
-OVERRIDE_RANGES: dict[str, type[BaseModel]] = {"economics": _EconomicsRanges, "sizing": _SizingRanges,
-                                               "battery": _BatteryRanges}
+#: Each overridable section of vpp/sizing/defaults.yaml with the range of every key (the ranges the
+#: sizing study enforces, so the document and the service cannot disagree).
+OVERRIDE_RANGES: dict[str, type[BaseModel]] = SIZING_SETTINGS
 
 
 def overrides_schema(section: str) -> dict[str, Any]:
