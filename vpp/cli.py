@@ -25,9 +25,10 @@ from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
 from vpp.palette import cost_label
 from vpp.sizing_cli import size as size_command
+from vpp.studies_cli import pareto, settle, worth
 
-ORDER = ("dispatch", "case", "forecast", "size", "serve", "token", "bench")
-"""The commands in the order of a user's day: schedule, look at the case, forecast, plan, serve, measure."""
+ORDER = ("dispatch", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token", "bench")
+"""The commands in the order of a user's day: schedule, look at the case, forecast, settle, plan, serve, measure."""
 
 app = App(
     order=ORDER,
@@ -43,6 +44,8 @@ case_app = App(order=("validate", "materialize", "lp-file"), help="Read, check a
 app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
+for _command in (settle, worth, pareto):
+    app.command()(_command)
 
 
 @app.command()

@@ -582,6 +582,8 @@ def write_worth(worth: Worth, out_dir: Any) -> dict[str, Any]:
 
     import pandas as pd
 
+    from vpp.results import _clean
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"worth.csv": out / "worth.csv", "coalitions.csv": out / "coalitions.csv", "worth.json": out / "worth.json"}
@@ -591,15 +593,6 @@ def write_worth(worth: Worth, out_dir: Any) -> dict[str, Any]:
              "value_cny": c["cost_cny"] - d["cost_none_flexible_cny"],
              **{k: c[k] for k in ("cost_cny", "emissions_t", "status", "mip_gap", "seconds")}} for c in d["coalitions"]]
     pd.DataFrame(rows).to_csv(paths["coalitions.csv"], index=False, float_format="%.6f")
-    paths["worth.json"].write_text(json.dumps(_finite(d), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths["worth.json"].write_text(json.dumps(_clean(d), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return paths
 
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
