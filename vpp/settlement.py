@@ -450,11 +450,11 @@ class History:
         """Every whole day of the meter readings on ``case``'s time grid (local clock times of its steps)."""
         tz = case.timestamps.tz
         local = meter["timestamp"].dt.tz_convert(tz)
-        offsets = (case.timestamps - case.timestamps[0]).asi8
+        offsets = case.timestamps - case.timestamps[0]
         for (participant, date), group in meter.assign(date=local.dt.date).groupby(["participant", "date"]):
             start = pd.Timestamp(dt.datetime.combine(date, case.start.timetz().replace(tzinfo=None))).tz_localize(tz)
-            want = start.value + offsets
-            got = dict(zip(local[group.index].map(lambda t: t.value), group["consumption_mw"], strict=True))
+            got = dict(zip(local[group.index], group["consumption_mw"].astype(float), strict=True))
+            want = [start + o for o in offsets]
             if all(w in got for w in want):
                 self.add(participant, HistoryDay(date, np.array([got[w] for w in want]), "meter", False))
 
