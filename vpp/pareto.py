@@ -301,7 +301,7 @@ def write_front(front: Front, out_dir: str | Path, chart: bool = True) -> dict[s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"front.csv": out / "front.csv", "front.json": out / "front.json"}
-    front.points.to_csv(paths["front.csv"], index=False, float_format="%.9g")
+    front.points.to_csv(paths["front.csv"], index=False)
     paths["front.json"].write_text(json.dumps(front.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if chart:
         paths["front.png"] = plot_front(front, out / "front.png")
