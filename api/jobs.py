@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import Job, Schedule, utcnow
 from api.kinds import run_job, run_schedule, run_sizing, warm_up
 from api.settings import Settings
+from api.studies import run_pareto, run_settlement
 
 log = logging.getLogger("vpp.api.jobs")
 
@@ -68,6 +69,8 @@ def store_schedule(session: Session, job: Job, result: dict[str, Any]) -> dict[s
 KINDS: dict[str, JobKind] = {
     "schedule": JobKind(run=run_schedule, store=store_schedule),
     "sizing": JobKind(run=run_sizing),  # the result (sizing.json) is kept on the job
+    "settlement": JobKind(run=run_settlement),  # the result (settlement.json and the statements) on the job
+    "pareto": JobKind(run=run_pareto),  # the result (front.json) on the job
 }
 
 

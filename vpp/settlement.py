@@ -67,7 +67,6 @@ _RULE_KEYS: dict[str, tuple[str, str, str]] = {
     "rounding_cny": ("money", "rounding_cny", "number"),
 }
 _METHODS = ("recent", "top")
-_NOTES = {("sharing", "regulation")}
 
 
 @dataclass(frozen=True)
@@ -118,48 +117,52 @@ def _unknown_keys(data: Mapping[str, Any], defaults: Mapping[str, Any], prefix: 
             close = difflib.get_close_matches(str(k), [str(d) for d in defaults], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(map(str, defaults))})"
             out.append(Problem(path, f"unknown key {k!r}{hint}"))
-        elif isinstance(v, Mapping) and isinstance(defaults[k], Mapping) and "value" not in defaults[k]:
-            out += _unknown_keys(v, defaults[k], path + ".")
+        elif isinstance(defaults[k], Mapping) and "value" not in defaults[k]:  # a section
+            if isinstance(v, Mapping):
+                out += _unknown_keys(v, defaults[k], path + ".")
+            else:
+                out.append(Problem(path, f"expected a section (a mapping of {', '.join(defaults[k])}), got {v!r}"))
     return out
 
 
-def load_rules(path: str | Path | None = None) -> Rules:
-    """The settlement rules: the package's file, with the keys of ``path`` (YAML) over it.
+def load_rules(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Rules:
+    """The settlement rules: the package's file, with the keys of ``path`` (YAML) or ``overrides`` over it.
 
     A value may be a bare number or ``{value: ..., source: "..."}``; a bare one is labelled
-    ``[given] <file>``. Every problem is reported with its key (:class:`CaseError`).
+    ``[given] <file>`` (``[given] request`` for ``overrides``). Every problem is reported with its
+    key (:class:`CaseError`).
     """
-    defaults = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
-    data = defaults
-    step = "reading the settlement rules"
+    given: Any = overrides
+    label, step = "[given] request", "reading the settlement rules"
     if path is not None:
         p = Path(path)
-        step = f"reading the settlement rules {p.name}"
+        label, step = f"[given] {p.name}", f"reading the settlement rules {p.name}"
         try:
             given = yaml.safe_load(p.read_text(encoding="utf-8"))
         except OSError as exc:
             raise CaseError([Problem("", f"cannot read {str(p)!r}: {exc.strerror or exc}")], step=step) from None
         except yaml.YAMLError as exc:
             raise CaseError([Problem("", f"not valid YAML: {str(exc).splitlines()[0]}")], step=step) from None
-        if given is None:
-            given = {}
-        if not isinstance(given, Mapping):
-            raise CaseError([Problem("", f"expected a mapping of sections, got {type(given).__name__}")], step=step)
-        problems = _unknown_keys(given, defaults)
-        if problems:
-            raise CaseError(problems, step=step)
-        given = _label_bare(given, defaults, f"[given] {p.name}")
-        data = _merge(defaults, given)
+    return rules_from(given or {}, label, step)
+
+
+def rules_from(given: Any, label: str, step: str = "reading the settlement rules") -> Rules:
+    """The rules with the mapping ``given`` over the package's defaults (bare values labelled ``label``)."""
+    defaults = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    if not isinstance(given, Mapping):
+        raise CaseError([Problem("", f"expected a mapping of sections, got {type(given).__name__}")], step=step)
+    problems = _unknown_keys(given, defaults)
+    if problems:
+        raise CaseError(problems, step=step)
+    data = _merge(defaults, _label_bare(given, defaults, label))
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    problems = []
     for name, (section, key, kind) in _RULE_KEYS.items():
         item = data[section][key]
         value, source = (item.get("value"), str(item.get("source", ""))) if isinstance(item, Mapping) else (item, "")
-        where = f"{section}.{key}"
         problem = _check_rule(value, kind)
         if problem:
-            problems.append(Problem(where, problem))
+            problems.append(Problem(f"{section}.{key}", problem))
         values[name], sources[name] = value, source
     if not problems:
         problems += _cross_checks(values)

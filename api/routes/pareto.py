@@ -1,0 +1,75 @@
+"""The cost–carbon front (role planner): a job solving a day from least cost to least emission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AppSettings, Planner, Runner
+from api.errors import InvalidInputError
+from api.jobs import new_job
+from api.routes.schedules import _accepted, _case_size, _store_job, _validate
+from api.routing import StrictRoute
+from api.schemas import DATE_PATTERN, ERRORS, JobAccepted, _Strict, parse_date
+from vpp.cases import TEMPLATES
+from vpp.errors import Problem
+
+router = APIRouter(prefix="/v1/pareto", tags=["pareto"], route_class=StrictRoute)
+
+
+class ParetoIn(_Strict):
+    """A ``template`` with a ``date``, or a canonical ``case``; the number of points of the front."""
+
+    template: str = Field(None, description="A built-in case, e.g. 'teda-east'.",  # type: ignore[assignment]
+                          json_schema_extra={"enum": ["teda-east"]})
+    date: str = Field(None, json_schema_extra={"format": "date", "pattern": DATE_PATTERN},  # type: ignore[assignment]
+                      description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).")
+    case: dict[str, Any] = Field(None, description="A canonical case (shared/spec/model.md §1).")  # type: ignore[assignment]
+    points: int = Field(6, ge=2, le=25, description="Points of the front, both ends included.")
+    mip_gap: float = Field(1e-6, ge=0, lt=1, description="Relative MIP gap of every solve [-].")
+    time_limit_s: float = Field(None, gt=0, description="Time limit of every solve [s]; default VPP_DEFAULT_TIME_LIMIT_S.")  # type: ignore[assignment]
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        from vpp.cases import known_template
+
+        return value if value is None else known_template(value)
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        if value is not None:
+            parse_date(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ParetoIn:
+        if (self.case is None) == (self.template is None):
+            raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
+        return self
+
+
+@router.post("", status_code=202, response_model=JobAccepted, responses=ERRORS,
+             summary="The cost–carbon front of a day (a background job)")
+async def create_front(body: ParetoIn, who: Planner, settings: AppSettings, runner: Runner, request: Request) -> Any:
+    """Queue the front; 202 with the job, whose ``result`` is ``front.json``'s content."""
+    limit = body.time_limit_s if body.time_limit_s is not None else min(settings.default_time_limit_s,
+                                                                         settings.max_time_limit_s)
+    if limit > settings.max_time_limit_s:
+        raise InvalidInputError("the solver time limit is above the service's limit", [Problem(
+            "time_limit_s", f"at most {settings.max_time_limit_s:g} s (VPP_MAX_TIME_LIMIT_S), got {limit:g}")])
+    params: dict[str, Any] = {"points": body.points, "mip_gap": body.mip_gap, "time_limit_s": limit}
+    if body.case is not None:
+        _case_size(body.case, settings)
+        await run_in_threadpool(_validate, body.case)
+        params["case"] = body.case
+    else:
+        params.update(template=body.template, date=body.date or TEMPLATES[body.template].tomorrow().isoformat())
+    job = new_job("pareto", params, created_by=who.name)
+    await run_in_threadpool(_store_job, request, job)
+    runner.wake()
+    return _accepted(job)

@@ -1,0 +1,108 @@
+"""Settlement (operator) and the cost–carbon front (planner) over real HTTP, on the hand days of tests/vpp.
+
+The settlement day is tests/vpp/test_settlement.py's: the factory's 4 MW and the mill's 2 MW
+earn 12,000 CNY, of which the aggregator keeps 2,400 and the rest is shared 6,400 to 3,200.
+The front's day is tests/vpp/test_pareto.py's: its least emission is 16 tCO2 at 23,200 CNY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.api.conftest import ADMIN, OPERATOR, PLANNER, VIEWER, Server
+from tests.api.test_schedules import wait_job
+from tests.vpp.test_pareto import front_case
+from tests.vpp.test_settlement import hand_case
+
+
+@pytest.fixture(scope="module")
+def schedule_id(server: Server) -> str:
+    with server.client(OPERATOR) as operator:
+        r = operator.post("/v1/schedules", json={"case": hand_case()})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+@pytest.fixture
+def planner(server: Server) -> Iterator[httpx.Client]:
+    with server.client(PLANNER) as c:
+        yield c
+
+
+def test_an_operator_settles_a_stored_schedule(server: Server, schedule_id: str) -> None:
+    with server.client(OPERATOR) as operator:
+        r = operator.post("/v1/settlements", json={"schedule_ids": [schedule_id]})
+        assert r.status_code == 202, r.text
+        job = wait_job(operator, r.json()["job_id"], timeout=90)
+        assert job["kind"] == "settlement" and job["status"] == "done", job
+        result = job["result"]
+        net = {p["participant"]: p["net_cny"] for p in result["participants"]}
+        assert net == {"town": 0.0, "factory": 6400.0, "mill": 3200.0, "(aggregator)": 2400.0}
+        assert result["every_pot_adds_up"] is True and result["schedule_ids"] == [schedule_id]
+        page = operator.get(f"/v1/settlements/{job['id']}/statements/factory")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "Net for the period: 6,400.00 CNY" in page.text
+        missing = operator.get(f"/v1/settlements/{job['id']}/statements/nobody")
+        assert missing.status_code == 404 and missing.json()["message"] == f"no statement of 'nobody' in job '{job['id']}'"
+
+
+def test_rules_given_in_the_request_change_the_split(server: Server, schedule_id: str) -> None:
+    with server.client(ADMIN) as admin:
+        r = admin.post("/v1/settlements", json={"schedule_ids": [schedule_id], "rules": {"sharing": {"aggregator_share": 0.5}}})
+        job = wait_job(admin, r.json()["job_id"], timeout=90)
+    net = {p["participant"]: p["net_cny"] for p in job["result"]["participants"]}
+    assert net["(aggregator)"] == 6000.0 and net["factory"] == 4000.0 and net["mill"] == 2000.0
+    assert job["result"]["rules"]["aggregator_share"] == {"value": 0.5, "source": "[given] request"}
+
+
+@pytest.mark.parametrize(("body", "path", "message"), [
+    ({"schedule_ids": ["no-such-id"]}, "schedule_ids[0]", "no schedule 'no-such-id'"),
+    ({"schedule_ids": []}, "schedule_ids", "at least 1 item"),
+    ({"schedule_ids": "x", "rules": {}}, "schedule_ids", "valid list"),
+])
+def test_a_bad_settlement_is_refused_with_its_path(server: Server, body: dict, path: str, message: str) -> None:
+    with server.client(OPERATOR) as operator:
+        r = operator.post("/v1/settlements", json=body)
+    assert r.status_code == 422, r.text
+    assert any(p["path"] == path and message in p["message"] for p in r.json()["problems"]), r.json()
+
+
+def test_bad_rules_are_refused_before_the_job(server: Server, schedule_id: str) -> None:
+    with server.client(OPERATOR) as operator:
+        r = operator.post("/v1/settlements", json={"schedule_ids": [schedule_id],
+                                                   "rules": {"effective_response": {"lower_fraction": 2}}})
+    assert r.status_code == 422, r.text
+    assert r.json()["problems"] == [{"path": "rules.effective_response.lower_fraction",
+                                     "message": "expected a fraction between 0 and 1, got 2"}]
+
+
+@pytest.mark.parametrize(("token", "url", "status"), [
+    (VIEWER, "/v1/settlements", 403), (PLANNER, "/v1/settlements", 403), (None, "/v1/settlements", 401),
+    (VIEWER, "/v1/pareto", 403), (OPERATOR, "/v1/pareto", 403),
+])
+def test_roles(server: Server, token: str | None, url: str, status: int) -> None:
+    with server.client(token) as client:
+        r = client.post(url, json={"schedule_ids": ["x"]} if "settle" in url else {"case": front_case(), "points": 2})
+    assert r.status_code == status, r.text
+
+
+def test_a_planner_draws_the_front(planner: httpx.Client) -> None:
+    r = planner.post("/v1/pareto", json={"case": front_case(), "points": 3})
+    assert r.status_code == 202, r.text
+    job = wait_job(planner, r.json()["job_id"], timeout=90)
+    assert job["kind"] == "pareto" and job["status"] == "done", job
+    points = job["result"]["points"]
+    assert len(points) == 3 and job["result"]["monotone"] is True
+    assert points[-1]["emissions_t"] == pytest.approx(16.0, abs=1e-6)
+    assert points[-1]["cost_cny"] == pytest.approx(23_200.0, abs=1e-3)
+    assert points[0]["chosen_from_cny_per_t"] == 0.0 and points[-1]["chosen_to_cny_per_t"] is None  # ∞ in JSON
+
+
+def test_a_bad_front_request_names_the_field(planner: httpx.Client) -> None:
+    r = planner.post("/v1/pareto", json={"case": front_case(), "points": 1})
+    assert r.status_code == 422 and r.json()["problems"][0]["path"] == "points", r.text
+    r = planner.post("/v1/pareto", json={"template": "teda-east", "case": front_case()})
+    assert r.status_code == 422 and "give either 'case'" in r.text
