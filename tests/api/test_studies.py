@@ -106,3 +106,47 @@ def test_a_bad_front_request_names_the_field(planner: httpx.Client) -> None:
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "points", r.text
     r = planner.post("/v1/pareto", json={"template": "teda-east", "case": front_case()})
     assert r.status_code == 422 and "give either 'case'" in r.text
+
+
+def test_the_page_settles_the_schedule_shown_and_draws_a_front(server: Server, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from tests.api.test_page import _browser_page
+
+    hand, front = tmp_path / "hand.json", tmp_path / "front.json"
+    hand.write_text(json.dumps(hand_case()), encoding="utf-8")
+    front.write_text(json.dumps(front_case()), encoding="utf-8")
+    with _browser_page(viewport={"width": 1300, "height": 1400}) as (page, errors):
+        page.goto(server.url + "/")
+        page.fill("#token", ADMIN)  # an operator settles, a planner draws fronts: the admin does both
+        page.click("#save-token")
+        page.select_option("#case", "file")
+        page.set_input_files("#case-file", str(hand))
+        page.click("#request")
+        page.wait_for_selector("#summary tr", timeout=90_000)
+        assert page.is_visible("#settle-panel") and "hand · 2026-07-15" in page.text_content("#settle-title")
+
+        page.click("#settle")
+        page.wait_for_selector("#settle-table tbody tr", timeout=90_000)
+        assert page.text_content("#settle-status").startswith("Settled: 12,000.00 CNY in all; every share adds up to the fen: yes")
+        rows = page.eval_on_selector_all("#settle-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+        assert [r[0] for r in rows] == ["factory", "mill", "(aggregator)"]
+        assert [r[4] for r in rows] == ["6,400.00", "3,200.00", "2,400.00"]
+        painted = page.eval_on_selector(
+            "#chart-settle canvas", """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                              let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+        assert painted > 3000
+        with page.expect_popup() as popup:
+            page.click("#settle-table tbody tr:first-child a")
+        popup.value.wait_for_load_state()
+        assert "Net for the period: 6,400.00 CNY" in popup.value.text_content("body")
+
+        page.set_input_files("#case-file", str(front))
+        page.fill("#pareto-points", "3")
+        page.click("#pareto-run")
+        page.wait_for_selector("#pareto-table tbody tr", timeout=90_000)
+        assert "front monotone" in page.text_content("#pareto-status")
+        cells = page.eval_on_selector_all("#pareto-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+        assert len(cells) == 3 and cells[-1][1] == "16.000" and cells[-1][2] == "23,200" and cells[-1][5].endswith("– ∞")
+        assert page.eval_on_selector("#chart-pareto canvas", "c => c.width") > 300
+    assert errors == []
