@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vpp.cli_common import bad, fail, option_date, out, plural
+from vpp.cli_common import bad, err, fail, option_date, out, plural
 from vpp.errors import CaseError, Problem, SolverError
 
 _UUID = re.compile(r"[0-9a-fA-F-]{36}")
@@ -96,6 +99,22 @@ def settle(
     del paths
 
 
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of solves on stderr; yields the callback (done, total)."""
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("solves"), TimeElapsedColumn(),
+                   console=err, transient=True)
+    task: list[Any] = []
+
+    def tick(done: int, total: int) -> None:
+        if not task:
+            task.append(bar.add_task(label, total=total))
+        bar.update(task[0], completed=done, total=total)
+
+    with bar:
+        yield tick
+
+
 def _case(case: str | None, schedule: Path | None, date: str | None) -> Any:
     from vpp.case import read_case
     from vpp.dispatch import resolve_case
@@ -135,8 +154,9 @@ def worth(
     try:
         c = _case(case, schedule, date)
         pool = _pool(scheduler, workers)
-        with pool:
-            w = participant_worth(c, pool, mip_gap=mip_gap, time_limit_s=time_limit, orders=orders, seed=seed)
+        with pool, _progress("coalitions") as tick:
+            w = participant_worth(c, pool, mip_gap=mip_gap, time_limit_s=time_limit, orders=orders, seed=seed,
+                                  progress=tick)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
@@ -190,8 +210,8 @@ def pareto(
         raise typer.BadParameter(f"expected at least 2 (the two ends), got {points}", param_hint="--points")
     try:
         c = _case(case, None, date)
-        with _pool(scheduler, workers) as pool:
-            front = cost_carbon_front(c, points, out_dir, pool, mip_gap=mip_gap, time_limit_s=time_limit)
+        with _pool(scheduler, workers) as pool, _progress("points") as tick:
+            front = cost_carbon_front(c, points, out_dir, pool, mip_gap=mip_gap, time_limit_s=time_limit, progress=tick)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:

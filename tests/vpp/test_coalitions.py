@@ -157,3 +157,26 @@ def test_the_earliest_profile_takes_the_most_energy_by_every_step(seed: int) -> 
         best = linprog(-np.r_[np.ones(k), np.zeros(8 - k)] * 0.5, A_eq=np.full((1, 8), 0.5), b_eq=[energy],
                        bounds=list(zip(lo, hi, strict=True)), method="highs")
         assert p[:k].sum() * 0.5 == pytest.approx(-best.fun, abs=1e-9)
+
+
+def test_cli_writes_the_worth_of_each_participant(tmp_path: Any) -> None:
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from vpp.cli import app
+
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(two_case()), encoding="utf-8")
+    result = CliRunner().invoke(app, ["worth", "--case", str(path), "--scheduler", "serial", "--out", str(tmp_path / "w")])
+    assert result.exit_code == 0, result.output
+    assert "the plant saves 1,600.00 CNY; Shapley values (exact)" in result.output
+    assert "not in the core" in result.output and "least core ε = 500.00 CNY" in result.output
+    table = pd.read_csv(tmp_path / "w" / "worth.csv").set_index("participant")
+    assert table.loc["A", "shapley_saving_cny"] == pytest.approx(900) and table.loc["B", "least_core_saving_cny"] == pytest.approx(700)
+    assert len(pd.read_csv(tmp_path / "w" / "coalitions.csv")) == 4
+    bad = CliRunner().invoke(app, ["worth", "--case", str(path), "--scheduler", "mpi"], env={"COLUMNS": "1000"})
+    assert bad.exit_code == 2 and "expected 'serial', 'processes', 'local' or a Dask address" in bad.output
+    both = CliRunner().invoke(app, ["worth"])
+    assert both.exit_code == 2 and "give either --case (a built-in case or a case file) or --schedule DIR" in both.output
