@@ -167,8 +167,6 @@ class SolveSpec:
     flexible: tuple[str, ...]
     mip_gap: float = 1e-6
     time_limit_s: float = 60.0
-    carbon_price_cny_per_t: float | None = None
-    emissions_max_t: float | None = None
 
 
 def solve_spec(spec: SolveSpec) -> dict[str, Any]:
@@ -180,12 +178,7 @@ def solve_spec(spec: SolveSpec) -> dict[str, Any]:
     from vpp.errors import SolverError
 
     t0 = time.perf_counter()
-    data = json.loads(spec.case_json)
-    if spec.carbon_price_cny_per_t is not None:
-        data["carbon_price_cny_per_t"] = spec.carbon_price_cny_per_t
-    if spec.emissions_max_t is not None:
-        data["emissions_max_t"] = spec.emissions_max_t
-    case = coalition_case(load_case(data), spec.flexible)
+    case = coalition_case(load_case(json.loads(spec.case_json)), spec.flexible)
     try:
         result = solve_case(case, SolveOptions(mip_gap=spec.mip_gap, time_limit_s=spec.time_limit_s, threads=1))
     except SolverError as exc:

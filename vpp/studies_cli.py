@@ -169,7 +169,7 @@ def worth(
     how = "exact" if w.method == "exact" else f"sampled, {w.orders} orders (seed {w.seed})"
     table = Table(title=f"{c.name} {c.start:%Y-%m-%d}: the plant saves {d['saving_cny']:,.2f} CNY; Shapley values ({how})")
     for col in ("participant", "Shapley saving", "± s.e.", "alone", "marginal", "least-core fix"):
-        table.add_column(col, justify="left" if col == "participant" else "right")
+        table.add_column(col, justify="left" if col == "participant" else "right", no_wrap=col == "participant")
     for row in d["participants"]:
         if row["participant"] in w.null_players:
             continue
@@ -186,9 +186,12 @@ def worth(
         out.print(f"[green]in the core[/]: no coalition would do better alone ({core['coalitions_checked']} of "
                   f"{core['coalitions_in_all']} checked)", highlight=False)
     else:
+        eps = d["least_core"]["epsilon_cny"]
+        eps = 0.0 if abs(eps) < 0.005 else eps
+        state = "the core is not empty, and the fix is in it" if eps <= 0 else "the core is empty"
         out.print(f"[yellow]not in the core[/]: {', '.join(core['worst_coalition'])} would save "
-                  f"{core['max_excess_cny']:,.2f} CNY more alone; least core ε = {d['least_core']['epsilon_cny']:,.2f} CNY "
-                  "(the fix: least-core saving column)", highlight=False)
+                  f"{core['max_excess_cny']:,.2f} CNY more alone; least core ε = {eps:,.2f} CNY ({state}; "
+                  "the fix: the least-core column, the least-core split nearest the Shapley values)", highlight=False)
     out.print(f"wrote {out_dir}/worth.csv, coalitions.csv, worth.json", highlight=False, markup=False)
 
 
