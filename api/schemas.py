@@ -36,8 +36,8 @@ class SolveOptionsIn(_Strict):
         None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
 
 
-class ScheduleRequest(_Strict):
-    """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
+class DayRequest(_Strict):
+    """Which day: either a canonical ``case`` or a ``template`` with a ``date`` (schedules, the cost–carbon front)."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["case"], "not": {"anyOf": [{"required": ["template"]}, {"required": ["date"]}]}},
                                                            {"required": ["template"], "not": {"required": ["case"]}}]})
@@ -49,8 +49,6 @@ class ScheduleRequest(_Strict):
     date: str = Field(  # type: ignore[assignment]
         None, json_schema_extra={"format": "date", "pattern": DATE_PATTERN}, description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).",
         examples=["2026-07-15"])
-    options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
-    run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
     @field_validator("template")
     @classmethod
@@ -67,12 +65,19 @@ class ScheduleRequest(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _one_source(self) -> ScheduleRequest:
+    def _one_source(self) -> DayRequest:
         if (self.case is None) == (self.template is None):
             raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
         if self.case is not None and self.date is not None:
             raise ValueError("'date' applies to a template only; a case carries its own start")
         return self
+
+
+class ScheduleRequest(DayRequest):
+    """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
+
+    options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
+    run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
 
 class Links(BaseModel):

@@ -3,8 +3,9 @@
     python -m benchmarks.settlement [--date 2026-07-16] [--history-days 5] [--repeats 5] [--out benchmarks/results]
 
 Solves the template for the event day and, with ``--history-days K``, for the K
-working days before it (their schedules are the event day's history, so its
-baselines come from history rather than from the stand-in), then times what
+working days before it without the event (their schedules are the event day's
+history, so its baselines come from history rather than from the stand-in; the
+template calls its event every day, real events come on a few days a year), then times what
 ``vpp settle`` does with those folders: read the days, settle them (on the event day
 alone: the no-VPP stand-in solve included), write the tables and the HTML
 statements, and the PDF statements on their own. Reports the median, min and max
@@ -25,7 +26,8 @@ import time
 from pathlib import Path
 
 from vpp.cases import parse_date
-from vpp.dispatch import run_day_ahead
+from vpp.cases.teda_east import materialize
+from vpp.dispatch import solve_case
 from vpp.results import write_outputs
 from vpp.settlement import is_working_day, load_rules, read_solved_day, settle
 from vpp.statements import pdf_available, write_settlement
@@ -46,7 +48,8 @@ def run(date: dt.date, history_days: int, repeats: int, work: Path) -> dict:
     folders = []
     for d in [*_days_before(date, history_days), date]:
         folder = work / d.isoformat()
-        write_outputs(run_day_ahead("teda-east", d), folder, chart=False)
+        case = materialize(d, demand_response=d == date)
+        write_outputs(solve_case(case), folder, chart=False)
         folders.append(folder)
     rules = load_rules()
     pdf = pdf_available()

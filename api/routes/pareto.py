@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppSettings, Planner, Runner
@@ -13,44 +13,19 @@ from api.errors import InvalidInputError
 from api.jobs import new_job
 from api.routes.schedules import _accepted, _case_size, _store_job, _validate
 from api.routing import StrictRoute
-from api.schemas import DATE_PATTERN, ERRORS, JobAccepted, _Strict, parse_date
+from api.schemas import ERRORS, DayRequest, JobAccepted
 from vpp.cases import TEMPLATES
 from vpp.errors import Problem
 
 router = APIRouter(prefix="/v1/pareto", tags=["pareto"], route_class=StrictRoute)
 
 
-class ParetoIn(_Strict):
+class ParetoIn(DayRequest):
     """A ``template`` with a ``date``, or a canonical ``case``; the number of points of the front."""
 
-    template: str = Field(None, description="A built-in case, e.g. 'teda-east'.",  # type: ignore[assignment]
-                          json_schema_extra={"enum": ["teda-east"]})
-    date: str = Field(None, json_schema_extra={"format": "date", "pattern": DATE_PATTERN},  # type: ignore[assignment]
-                      description="Day of the template, YYYY-MM-DD (default: tomorrow in Asia/Shanghai).")
-    case: dict[str, Any] = Field(None, description="A canonical case (shared/spec/model.md §1).")  # type: ignore[assignment]
     points: int = Field(6, ge=2, le=25, description="Points of the front, both ends included.")
     mip_gap: float = Field(1e-6, ge=0, lt=1, description="Relative MIP gap of every solve [-].")
     time_limit_s: float = Field(None, gt=0, description="Time limit of every solve [s]; default VPP_DEFAULT_TIME_LIMIT_S.")  # type: ignore[assignment]
-
-    @field_validator("template")
-    @classmethod
-    def _known_template(cls, value: str) -> str:
-        from vpp.cases import known_template
-
-        return value if value is None else known_template(value)
-
-    @field_validator("date")
-    @classmethod
-    def _iso_date(cls, value: str) -> str:
-        if value is not None:
-            parse_date(value)
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> ParetoIn:
-        if (self.case is None) == (self.template is None):
-            raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
-        return self
 
 
 @router.post("", status_code=202, response_model=JobAccepted, responses=ERRORS,
