@@ -209,12 +209,13 @@ class Pool:
 
     @property
     def description(self) -> str:
+        processes = f"process{'es' if self.workers != 1 else ''}"
         if self.scheduler == "serial":
             return "serial (this process)"
         if self.scheduler == "processes":
-            return f"{self.workers} local worker processes"
+            return f"{self.workers} local worker {processes}"
         if self.scheduler == "local":
-            return f"local Dask cluster, {self.workers} single-threaded worker processes"
+            return f"local Dask cluster, {self.workers} single-threaded worker {processes}"
         return f"Dask cluster at {self.scheduler}"
 
     def __enter__(self) -> Pool:

@@ -150,3 +150,35 @@ def test_the_page_settles_the_schedule_shown_and_draws_a_front(server: Server, t
         assert len(cells) == 3 and cells[-1][1] == "16.000" and cells[-1][2] == "23,200" and cells[-1][5].endswith("– ∞")
         assert page.eval_on_selector("#chart-pareto canvas", "c => c.width") > 300
     assert errors == []
+
+
+def test_vpp_settle_reads_a_stored_schedule_by_its_id(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import json
+    import uuid
+
+    from typer.testing import CliRunner
+
+    from api.db import Schedule, make_engine, migrate, session_factory
+    from api.kinds import schedule_series
+    from vpp.case import load_case
+    from vpp.cli import app
+    from vpp.dispatch import solve_case
+
+    url = f"sqlite:///{tmp_path / 'vpp.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    result = solve_case(load_case(hand_case()))
+    schedule_id = str(uuid.uuid4())
+    with session_factory(engine)() as s, s.begin():
+        s.add(Schedule(id=schedule_id, case_name="hand", date="2026-07-15", status=result.status,
+                       objective_cny=result.objective_cny, summary=result.summary, series=schedule_series(result),
+                       case=json.loads(result.case.to_json()), options={}))
+    engine.dispose()
+    monkeypatch.setenv("VPP_DATABASE_URL", url)
+    run = CliRunner().invoke(app, ["settle", "--schedule", schedule_id, "--out", str(tmp_path / "out"), "--no-pdf"])
+    assert run.exit_code == 0, run.output
+    table = (tmp_path / "out" / "settlement.csv").read_text(encoding="utf-8")
+    assert "factory,plant,6400.0,0.0,0.0,0.0,6400.0" in table
+    other = str(uuid.uuid4())
+    missing = CliRunner().invoke(app, ["settle", "--schedule", other, "--no-pdf"], env={"COLUMNS": "1000"})
+    assert missing.exit_code == 2 and f"no stored schedule '{other}' in the service's database" in missing.output

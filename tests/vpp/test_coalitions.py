@@ -180,3 +180,10 @@ def test_cli_writes_the_worth_of_each_participant(tmp_path: Any) -> None:
     assert bad.exit_code == 2 and "expected 'serial', 'processes', 'local' or a Dask address" in bad.output
     both = CliRunner().invoke(app, ["worth"])
     assert both.exit_code == 2 and "give either --case (a built-in case or a case file) or --schedule DIR" in both.output
+
+
+def test_a_local_dask_cluster_gives_the_same_values() -> None:
+    with Pool("local", workers=1) as pool:
+        w = participant_worth(load_case(two_case()), pool)
+    assert w.shapley == pytest.approx({"A": -900, "B": -700})
+    assert w.runner == "local Dask cluster, 1 single-threaded worker process"
