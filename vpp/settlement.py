@@ -225,6 +225,14 @@ def _cross_checks(v: dict[str, Any]) -> list[Problem]:
 # ---------------------------------------------------------------------------
 
 
+#: Responses and commitments smaller than this [MW] are solver round-off, settled as 0.
+ROUND_OFF_MW = 1e-6
+
+
+def _round_off(mw: float) -> float:
+    return 0.0 if abs(mw) < ROUND_OFF_MW else mw
+
+
 def effective_response(actual_mw: float, commitment_mw: float, lower: float, upper: float) -> tuple[float, str]:
     """The response paid [MW] and the region of the rule: ``below``, ``within``, ``above`` (or ``no commitment``).
 
@@ -664,8 +672,8 @@ def settle_day(
                     no_vpp = stand_in(day)
                 values = no_vpp[p][window]
                 label = STAND_IN_LABEL.format(why=base.label)
-            planned = sign * float(np.mean(values - scheduled[p][window]))
-            response = sign * float(np.mean(values - actual[p][window]))
+            planned = _round_off(sign * float(np.mean(values - scheduled[p][window])))
+            response = _round_off(sign * float(np.mean(values - actual[p][window])))
             given = (commitments or {}).get((date, event.id, p))
             commitment = given if given is not None else (max(0.0, planned) if joined else 0.0)
             effective, region = effective_response(response, commitment, rules.lower_fraction, rules.upper_fraction)

@@ -289,3 +289,20 @@ def test_a_summary_of_another_day_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CaseError) as err:
         settle([read_solved_day(folder)], RULES)
     assert err.value.problems[0].path == "summary.demand_response[dr-2]"
+
+
+def test_round_off_is_no_commitment(tmp_path: Path) -> None:
+    """A response of solver round-off is no commitment (when every response is round-off, it took the whole pot)."""
+    month = tmp_path / "month"
+    for d in range(6, 11):
+        solved(month, hand_case(f"2026-07-{d:02d}", event=False))
+    event = read_solved_day(solved(month, hand_case("2026-07-13")))
+    history = [read_solved_day(month / f"2026-07-{d:02d}") for d in range(6, 11)]
+    # the town's load is the same every day: its response is 0 up to round-off (here 1e-9 MW)
+    for day in history:
+        table = day.schedule
+        table["value"] = table["value"].astype(float)
+        table.loc[(table["asset"] == "town-load") & (table["quantity"] == "injection_mw"), "value"] -= 1e-9
+    s = settle([*history, event], RULES)
+    town = next(r for r in s.responses if r["participant"] == "town" and r["date"] == "2026-07-13")
+    assert town["response_mw"] == 0.0 and town["region"] == "no commitment" and town["dr_revenue_cny"] == 0.0
