@@ -74,7 +74,7 @@ def settle(
     except SolverError as exc:
         out.print(f"no settlement ({exc.status}): {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
-    paths = write_settlement(result, out_dir, pdf=pdf_available() if pdf is None else pdf)
+    write_settlement(result, out_dir, pdf=pdf_available() if pdf is None else pdf)
     totals = result.totals()
     table = Table(title=f"settlement of {plural(len(days), 'day')} ({result.days[0]['date']}"
                         + (f" to {result.days[-1]['date']}" if len(days) > 1 else "") + ")")
@@ -96,7 +96,6 @@ def settle(
               f"settled in {result.seconds:.2f} s", highlight=False)
     out.print(f"wrote {out_dir}/settlement.csv, responses.csv, regulation.csv, settlement.json and "
               f"{plural(len(result.participants), 'statement')} in {out_dir}/statements", highlight=False, markup=False)
-    del paths
 
 
 @contextmanager

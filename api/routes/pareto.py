@@ -9,11 +9,12 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppSettings, Planner, Runner
-from api.errors import InvalidInputError
+from api.errors import BusyError, InvalidInputError
 from api.jobs import new_job
 from api.routes.schedules import _accepted, _case_size, _store_job, _validate
+from api.routes.sizing import SIZING_RETRY_AFTER_S, _open_studies
 from api.routing import StrictRoute
-from api.schemas import ERRORS, DayRequest, JobAccepted
+from api.schemas import ERRORS, DayRequest, ErrorBody, JobAccepted
 from vpp.cases import TEMPLATES
 from vpp.errors import Problem
 
@@ -28,7 +29,8 @@ class ParetoIn(DayRequest):
     time_limit_s: float = Field(None, gt=0, description="Time limit of every solve [s]; default VPP_DEFAULT_TIME_LIMIT_S.")  # type: ignore[assignment]
 
 
-@router.post("", status_code=202, response_model=JobAccepted, responses=ERRORS,
+@router.post("", status_code=202, response_model=JobAccepted,
+             responses={**ERRORS, 429: {"model": ErrorBody, "description": "VPP_MAX_SIZING_JOBS fronts are queued or running already."}},
              summary="The cost–carbon front of a day (a background job)")
 async def create_front(body: ParetoIn, who: Planner, settings: AppSettings, runner: Runner, request: Request) -> Any:
     """Queue the front; 202 with the job, whose ``result`` is ``front.json``'s content."""
@@ -45,6 +47,10 @@ async def create_front(body: ParetoIn, who: Planner, settings: AppSettings, runn
     else:
         params.update(template=body.template, date=body.date or TEMPLATES[body.template].tomorrow().isoformat())
     job = new_job("pareto", params, created_by=who.name)
+    if await run_in_threadpool(_open_studies, request, "pareto") >= settings.max_sizing_jobs:
+        raise BusyError(f"{settings.max_sizing_jobs} fronts are queued or running, the most this service takes at once "
+                        "(VPP_MAX_SIZING_JOBS, the limit of planners' studies); submit again later",
+                        headers={"Retry-After": str(SIZING_RETRY_AFTER_S)})
     await run_in_threadpool(_store_job, request, job)
     runner.wake()
     return _accepted(job)

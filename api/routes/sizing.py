@@ -67,10 +67,11 @@ def _check(params: dict[str, Any]) -> None:
 SIZING_RETRY_AFTER_S = 60
 
 
-def _open_studies(request: Request) -> int:
+def _open_studies(request: Request, kind: str = "sizing") -> int:
+    """How many jobs of ``kind`` are queued or running."""
     with request.app.state.sessions() as s:
         return s.scalar(select(func.count()).select_from(Job)
-                        .where(Job.kind == "sizing", Job.status.in_(("queued", "running")))) or 0
+                        .where(Job.kind == kind, Job.status.in_(("queued", "running")))) or 0
 
 
 @router.post(
