@@ -9,10 +9,10 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppSettings, Planner, Runner
-from api.errors import BusyError, InvalidInputError
+from api.errors import InvalidInputError
 from api.jobs import new_job
-from api.routes.schedules import _accepted, _case_size, _store_job, _validate
-from api.routes.sizing import SIZING_RETRY_AFTER_S, _open_studies
+from api.routes.schedules import _case_size, _validate
+from api.routes.sizing import queue_study
 from api.routing import StrictRoute
 from api.schemas import ERRORS, DayRequest, ErrorBody, JobAccepted
 from vpp.cases import TEMPLATES
@@ -46,11 +46,4 @@ async def create_front(body: ParetoIn, who: Planner, settings: AppSettings, runn
         params["case"] = body.case
     else:
         params.update(template=body.template, date=body.date or TEMPLATES[body.template].tomorrow().isoformat())
-    job = new_job("pareto", params, created_by=who.name)
-    if await run_in_threadpool(_open_studies, request, "pareto") >= settings.max_sizing_jobs:
-        raise BusyError(f"{settings.max_sizing_jobs} fronts are queued or running, the most this service takes at once "
-                        "(VPP_MAX_SIZING_JOBS, the limit of planners' studies); submit again later",
-                        headers={"Retry-After": str(SIZING_RETRY_AFTER_S)})
-    await run_in_threadpool(_store_job, request, job)
-    runner.wake()
-    return _accepted(job)
+    return await queue_study(request, runner, settings, new_job("pareto", params, created_by=who.name), "fronts")

@@ -182,3 +182,12 @@ def test_vpp_settle_reads_a_stored_schedule_by_its_id(tmp_path, monkeypatch) -> 
     other = str(uuid.uuid4())
     missing = CliRunner().invoke(app, ["settle", "--schedule", other, "--no-pdf"], env={"COLUMNS": "1000"})
     assert missing.exit_code == 2 and f"no stored schedule '{other}' in the service's database" in missing.output
+
+
+def test_fronts_are_refused_when_the_planners_limit_is_reached(new_server) -> None:  # noqa: ANN001
+    srv = new_server(VPP_MAX_SIZING_JOBS=0).start()
+    with srv.client(PLANNER) as planner:
+        r = planner.post("/v1/pareto", json={"case": front_case(), "points": 2})
+    assert r.status_code == 429 and r.headers["retry-after"] == "60", r.text
+    assert r.json()["message"] == ("0 fronts are queued or running, the most this service takes at once "
+                                   "(VPP_MAX_SIZING_JOBS); submit again later")
