@@ -752,6 +752,27 @@ def _settle_regulation(day: SolvedDay, rules: Rules) -> tuple[list[dict[str, Any
     return rows, pots
 
 
+def _check_inputs(days: list[SolvedDay], participants: Mapping[str, list[str]], meter: pd.DataFrame | None,
+                  commitments: Mapping[tuple[str, str, str], float] | None) -> None:
+    """Meter readings and commitments name participants, days and events that are being settled."""
+    problems = []
+    if meter is not None:
+        for name in sorted(set(meter["participant"]) - set(participants)):
+            problems.append(Problem(f"meter: participant {name!r}", f"not a participant of the days settled "
+                                    f"(expected one of: {', '.join(participants)})"))
+    events = {(d.date.isoformat(), e.id) for d in days for e in d.case.demand_response}
+    for date, event, participant in sorted(commitments or {}):
+        where = f"commitments: {date} {event} {participant}"
+        if (date, event) not in events:
+            problems.append(Problem(where, "no such event on a day settled (expected a date and event id of the days "
+                                    "given)"))
+        elif participant not in participants:
+            problems.append(Problem(where, f"not a participant of the days settled (expected one of: "
+                                    f"{', '.join(participants)})"))
+    if problems:
+        raise CaseError(problems, step="checking the meter readings and commitments")
+
+
 def settle(
     days: Iterable[SolvedDay],
     rules: Rules | None = None,
@@ -769,15 +790,16 @@ def settle(
     if len(set(dates)) != len(dates):
         twice = sorted({d.isoformat() for d in dates if dates.count(d) > 1})
         raise CaseError([Problem("schedule", f"the same day given twice: {', '.join(twice)}")], step="settling")
-    history = History()
-    if meter is not None:
-        history.add_meter(meter, ordered[0].case)
     participants: dict[str, list[str]] = {}
     for day in ordered:
         for a in day.case.assets:
             participants.setdefault(a.owner, [])
             if a.id not in participants[a.owner]:
                 participants[a.owner].append(a.id)
+    _check_inputs(ordered, participants, meter, commitments)
+    history = History()
+    if meter is not None:
+        history.add_meter(meter, ordered[0].case)
     out_days, responses, regulation, pots = [], [], [], []
     for day in ordered:
         facts, rows, reg, day_pots = settle_day(day, rules, history, commitments, stand_in)

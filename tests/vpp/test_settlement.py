@@ -306,3 +306,17 @@ def test_round_off_is_no_commitment(tmp_path: Path) -> None:
     s = settle([*history, event], RULES)
     town = next(r for r in s.responses if r["participant"] == "town" and r["date"] == "2026-07-13")
     assert town["response_mw"] == 0.0 and town["region"] == "no commitment" and town["dr_revenue_cny"] == 0.0
+
+
+def test_meter_readings_and_commitments_must_name_what_is_settled(tmp_path: Path) -> None:
+    day = read_solved_day(solved(tmp_path, hand_case()))
+    meter = tmp_path / "meter.csv"
+    meter.write_text("timestamp,participant,consumption_mw\n2026-07-15T00:00:00+08:00,factroy,10\n", encoding="utf-8")
+    with pytest.raises(CaseError) as err:
+        settle([day], RULES, meter=read_meter(meter),
+               commitments={("2026-07-16", "dr", "mill"): 1.0, ("2026-07-15", "dr", "miller"): 1.0})
+    assert [(p.path, p.message) for p in err.value.problems] == [
+        ("meter: participant 'factroy'", "not a participant of the days settled (expected one of: town, factory, mill)"),
+        ("commitments: 2026-07-15 dr miller", "not a participant of the days settled (expected one of: town, factory, mill)"),
+        ("commitments: 2026-07-16 dr mill", "no such event on a day settled (expected a date and event id of the days given)"),
+    ]
