@@ -26,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from api.db import Job, Schedule, utcnow
+from api.studies import run_pareto, run_settlement
 
 log = logging.getLogger("vpp.api.worker")
 
@@ -185,3 +186,5 @@ def store_schedule(session: Session, job: Job, result: dict[str, Any]) -> dict[s
 
 register(JobKind("schedule", run_schedule, store_schedule, job_class="control"))
 register(JobKind("sizing", run_sizing, job_class="study"))  # the result (sizing.json) is kept on the job
+register(JobKind("settlement", run_settlement, job_class="study"))  # settlement.json and the statements on the job
+register(JobKind("pareto", run_pareto, job_class="study"))  # front.json on the job

@@ -126,8 +126,8 @@ class DrEventIn(_Strict):
         return value
 
 
-class ScheduleRequest(_Strict):
-    """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
+class DayRequest(_Strict):
+    """Which day: either a canonical ``case`` or a ``template`` with a ``date`` (schedules, the cost–carbon front)."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["case"], "not": {"anyOf": [{"required": ["template"]}, {"required": ["date"]}]}},
                                                            {"required": ["template"], "not": {"required": ["case"]}}]})
@@ -144,8 +144,6 @@ class ScheduleRequest(_Strict):
         "default: the template's rule (metered history where it covers the month).")
     dr_events: list[DrEventIn] = Field(  # type: ignore[assignment]
         None, description="Demand-response events added to the template's day (as `vpp dispatch --dr-event`).")
-    options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
-    run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
     @field_validator("template")
     @classmethod
@@ -162,7 +160,7 @@ class ScheduleRequest(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _one_source(self) -> ScheduleRequest:
+    def _one_source(self) -> DayRequest:
         if (self.case is None) == (self.template is None):
             raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
         if self.case is not None and self.date is not None:
@@ -180,6 +178,13 @@ class ScheduleRequest(_Strict):
         if self.dr_events:
             out["dr_events"] = [e.model_dump(exclude_none=True) for e in self.dr_events]
         return out
+
+
+class ScheduleRequest(DayRequest):
+    """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
+
+    options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
+    run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
 
 class Links(BaseModel):

@@ -26,9 +26,11 @@ from vpp.forecast_cli import app as forecast_app
 from vpp.palette import BILL, cost_label
 from vpp.redispatch_cli import redispatch as redispatch_command
 from vpp.sizing_cli import size as size_command
+from vpp.studies_cli import pareto, settle, worth
 
-ORDER = ("dispatch", "redispatch", "case", "forecast", "size", "serve", "token", "bench")
-"""The commands in the order of a user's day: schedule, look at the case, forecast, plan, serve, measure."""
+ORDER = ("dispatch", "redispatch", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token", "bench")
+"""The commands in the order of a user's day: schedule, re-dispatch, look at the case, forecast, settle, plan,
+serve, measure."""
 
 app = App(
     order=ORDER,
@@ -45,6 +47,8 @@ app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
 app.command("redispatch")(redispatch_command)
+for _command in (settle, worth, pareto):
+    app.command()(_command)
 
 
 @app.command()

@@ -67,10 +67,11 @@ def _check(params: dict[str, Any]) -> None:
 SIZING_RETRY_AFTER_S = 60
 
 
-def _open_studies(request: Request) -> int:
+def _open_studies(request: Request, kind: str = "sizing") -> int:
+    """How many jobs of ``kind`` are queued or running."""
     with request.app.state.sessions() as s:
         return s.scalar(select(func.count()).select_from(Job)
-                        .where(Job.kind == "sizing", Job.status.in_(("queued", "running")))) or 0
+                        .where(Job.kind == kind, Job.status.in_(("queued", "running")))) or 0
 
 
 @router.post(
@@ -93,9 +94,13 @@ async def create_sizing(body: SizingRequestIn, who: Planner, settings: AppSettin
         _case_size(body.case, settings)
         await run_in_threadpool(_validate, body.case)
     await run_in_threadpool(_check, params)
-    job = new_job("sizing", params, created_by=who.name)
-    if await run_in_threadpool(_open_studies, request) >= settings.max_sizing_jobs:
-        raise BusyError(f"{settings.max_sizing_jobs} sizing studies are queued or running, the most this service takes "
+    return await queue_study(request, runner, settings, new_job("sizing", params, created_by=who.name), "sizing studies")
+
+
+async def queue_study(request: Request, runner: Any, settings: Settings, job: Job, what: str) -> Any:
+    """Queue a planner's study (202), or refuse it (429) when VPP_MAX_SIZING_JOBS of its kind are open."""
+    if await run_in_threadpool(_open_studies, request, job.kind) >= settings.max_sizing_jobs:
+        raise BusyError(f"{settings.max_sizing_jobs} {what} are queued or running, the most this service takes "
                         "at once (VPP_MAX_SIZING_JOBS); submit again later",
                         headers={"Retry-After": str(SIZING_RETRY_AFTER_S)})
     await run_in_threadpool(_store_job, request, job)

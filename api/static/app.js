@@ -80,6 +80,7 @@
     const { res, body } = await api("/v1/schedules/" + id);
     if (res.status !== 200) { fail(body, res); return; }
     current = body;
+    window.dispatchEvent(new CustomEvent("vpp:schedule", { detail: { id: body.id, case: body.case, date: body.date } }));
     const s = body.summary;
     status(`Schedule ${body.id}: ${s.status}`, s.unserved.length ? "error" : "ok");
     $("result").hidden = false;

@@ -52,7 +52,8 @@ def v1_routes() -> list[tuple[str, str]]:
     for route in api_routes(app.routes):
         if route.path.startswith("/v1"):
             path = route.path.replace("{schedule_id}", "00000000-0000-0000-0000-000000000000") \
-                             .replace("{job_id}", "00000000-0000-0000-0000-000000000000")
+                             .replace("{job_id}", "00000000-0000-0000-0000-000000000000") \
+                             .replace("{participant}", "a-participant")
             assert "{" not in path, f"a /v1 route with an unknown path parameter: {route.path}"
             out.extend((method, path) for method in sorted(route.methods))
     return out

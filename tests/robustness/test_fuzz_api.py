@@ -29,7 +29,8 @@ from tests.robustness import figures
 OPERATIONS = ["POST /v1/schedules", "GET /v1/schedules", "GET /v1/schedules/{schedule_id}",
               "GET /v1/schedules/{schedule_id}/curve.csv", "GET /v1/schedules/{schedule_id}/case",
               "GET /v1/jobs/{job_id}", "POST /v1/cases/validate", "GET /healthz", "POST /v1/sizing",
-              "POST /v1/schedules/{schedule_id}/redispatch"]
+              "POST /v1/schedules/{schedule_id}/redispatch",
+              "POST /v1/settlements", "GET /v1/settlements/{job_id}/statements/{participant}", "POST /v1/pareto"]
 #: Who calls: a token with every permission, a read-only one, none, a wrong one.
 CALLERS = {"admin": auth(ADMIN), "viewer": auth(VIEWER), "none": {}, "wrong": auth("wrong-token-0123456789")}
 LEAKS = ("Traceback", "/work/", "site-packages", '.py"', ".py:", 'File "')
@@ -57,7 +58,7 @@ def assert_refusal(response: httpx.Response | Any, where: str) -> None:
 #: day is solved within 2 s) and the default size limits, which the hostile requests quote.
 FUZZ_ENV = {"VPP_DEFAULT_TIME_LIMIT_S": "2", "VPP_MAX_TIME_LIMIT_S": "5", "VPP_SYNC_WAIT_MARGIN_S": "5",
             "VPP_MAX_STEPS": "2016", "VPP_MAX_ASSETS": "500",
-            # a generated study that is valid is checked, then refused (429) instead of queuing a year of solves
+            # a generated study (or front) that is valid is checked, then refused (429) instead of queuing its solves
             "VPP_MAX_SIZING_JOBS": "0"}
 
 
