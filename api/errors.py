@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import request_id
 from api.security import AuthError, ForbiddenError
+from vpp.case import field_path
 from vpp.errors import CaseError, InfeasibleError, Problem, SolverError
 
 log = logging.getLogger("vpp.api")
@@ -99,19 +100,17 @@ def error_response(http_status: int, code: str, message: str, problems: list[Pro
 
 
 def _loc_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """("body", "case", "assets", 0, "power_mw") → "case.assets[0].power_mw"; query/path params keep their name."""
+    """("body", "case", "assets", 0, "power_mw") → "case.assets[0].power_mw"; query/path params keep their name.
+
+    The request's source is dropped; the rest is :func:`vpp.case.field_path`, the one converter of
+    error locations to field paths the command line and the service share.
+    """
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         source = parts.pop(0)
         if not parts:
             return "body" if source == "body" else source
-    out = ""
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out += ("." if out else "") + str(p)
-    return out
+    return field_path(parts)
 
 
 def _validation_message(err: dict[str, Any]) -> str:

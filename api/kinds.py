@@ -43,19 +43,13 @@ def schedule_series(result: Any) -> dict[str, Any]:
     """The per-step series of a DispatchResult: timestamps and one list of values per element and quantity.
 
     Values are floats, or None where the tidy table has no row (a demand-response
-    quantity outside its window).
+    quantity outside its window): :func:`vpp.results.schedule_to_series`, the converter
+    :func:`api.store.tidy_table` reads back with its pair.
     """
+    from vpp.results import schedule_to_series
+
     case = result.case
-    table = result.schedule
-    keys = ["asset", "type", "node", "quantity", "unit"]
-    series = []
-    for key, group in table.groupby(keys, sort=False):
-        values: list[float | None] = [None] * case.steps
-        for step, value in zip(group["step"].tolist(), group["value"].tolist(), strict=True):
-            values[int(step)] = float(value)
-        series.append(dict(zip(keys, key, strict=True)) | {"values": values})
-    return {"timestamps": [t.isoformat() for t in case.timestamps], "step_minutes": case.step_minutes,
-            "series": series}
+    return schedule_to_series(result.schedule, case.timestamps) | {"step_minutes": case.step_minutes}
 
 
 def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +97,7 @@ def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
     """Run a sizing study (:class:`vpp.sizing.SizingRequest` fields); the result is ``sizing.json``'s content."""
     from pydantic import ValidationError
 
+    from vpp.case import field_path
     from vpp.errors import CaseError, SolverError
     from vpp.sizing import run_sizing_request
 
@@ -113,7 +108,7 @@ def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
                 "error": {"error": "case", "step": exc.step,
                           "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}}
     except ValidationError as exc:
-        problems = [{"path": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
+        problems = [{"path": field_path(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
         return {"ok": False, "reason": f"{len(problems)} problem(s) in the sizing request",
                 "error": {"error": "case", "step": "reading the sizing request", "problems": problems}}
     except SolverError as exc:

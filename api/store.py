@@ -11,26 +11,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from vpp.results import curve_table
+from vpp.results import curve_table, schedule_from_series
 
 
 def tidy_table(series: dict[str, Any]) -> pd.DataFrame:
-    """The tidy per-step table (``timestamp, step, asset, type, node, quantity, unit, value``)."""
-    stamps = pd.to_datetime(pd.Series(series["timestamps"]), format="ISO8601")
-    n = len(stamps)
-    frames = []
-    for item in series["series"]:
-        values = np.array([np.nan if v is None else v for v in item["values"]], dtype=float)
-        frame = pd.DataFrame({"timestamp": stamps, "step": np.arange(n), "asset": item["asset"],
-                              "type": item["type"], "node": item["node"], "quantity": item["quantity"],
-                              "unit": item["unit"], "value": values})
-        frames.append(frame[~np.isnan(values)])
-    if not frames:
-        return pd.DataFrame(columns=["timestamp", "step", "asset", "type", "node", "quantity", "unit", "value"])
-    return pd.concat(frames, ignore_index=True)
+    """The tidy per-step table (``timestamp, step, asset, type, node, quantity, unit, value``) of stored series."""
+    return schedule_from_series(series)
 
 
 def curve_csv(series: dict[str, Any]) -> str:
