@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from models.assets import ASSETS
 from models.build import Built
 from models.declare import Element, Lin
 from models.declare.program import ScopeState
@@ -86,7 +87,7 @@ class Solution:
     @property
     def assets(self) -> dict[str, Values]:
         """Values of every asset, by id."""
-        return {e.id: v for e, v in self.values.items() if e.type not in _NOT_ASSETS}
+        return {e.id: v for e, v in self.values.items() if e.type in ASSETS}
 
     @property
     def grid(self) -> Values:
@@ -119,9 +120,6 @@ class Solution:
     @property
     def events(self) -> dict[str, Values]:
         return {e.id: v for e, v in self.values.items() if e.type == "demand_response"}
-
-
-_NOT_ASSETS = frozenset({"grid", "node", "demand_response", "case", "network"})
 
 
 def _evaluate(x: np.ndarray) -> Any:

@@ -37,18 +37,24 @@ SETTINGS = Settings(mip_gap=1e-9, time_limit_s=20, threads=1)
 
 
 def spec_sizes(case: Case) -> tuple[int, int]:
-    """(variables, binaries) of model.md §2–§6 for ``case``, counted from the spec."""
+    """(variables, binaries) of model.md (version 2, one scenario) for ``case``, counted from the spec."""
     N = case.steps
     K = len(case.network.nodes)
     g = case.grid
-    both = g.import_max_mw > 0 and g.export_max_mw > 0
-    variables = 2 * N + K * N + (K + 1) * N + (N if both else 0) + (1 if g.demand_charge_cny_per_mw > 0 else 0)
-    binaries = N if both else 0
+    both = int(np.sum((case.series(g.import_max_mw) > 0) & (case.series(g.export_max_mw) > 0)))  # y[t]
+    variables = 2 * N + K * N + (K + 1) * N + both
+    binaries = both
+    if g.demand_charge_cny_per_mw > 0:
+        variables += 1 + (g.declared_demand_mw is not None)  # peak, and the excess over 105 % of the declaration
+    if g.deviation is not None:
+        variables += 2 * N + (N if g.schedule_mw is None else 0)  # dev⁺, dev⁻ and the declared plan D
+    regulating = case.regulation is not None and any(a.type == "battery" and a.regulation for a in case.assets)
+    blocks = -(-N // case.regulation.block_steps) if case.regulation is not None else 0
     for a in case.assets:
         if a.type in ("pv", "flexible_load"):
             variables += N
         elif a.type == "battery":
-            variables += 4 * N
+            variables += 4 * N + (blocks if regulating and a.regulation else 0)  # ch, dis, soc, b (+ r per block)
             binaries += N
         elif a.type == "curtailable_load":
             variables += 3 * N if a.needs_binaries else N
@@ -63,6 +69,9 @@ def spec_sizes(case: Case) -> tuple[int, int]:
             binaries += int(a.optional)
         elif a.type == "thermal_storage":
             variables += 3 * N + 1  # e, h, w per step and the final shortfall v
+    if regulating and case.regulation.min_offer_mw > 0:
+        variables += blocks  # o per block
+        binaries += blocks
     for ev in case.demand_response:
         variables += ev.length_steps + int(ev.optional)
         binaries += int(ev.optional)
