@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -492,8 +493,22 @@ def partial_asset(raw: Mapping[str, Any], failed: set[str]) -> Any:
         if name in failed or (f.is_required() and name not in raw):
             values[name] = _FAILED
         elif name in raw:
-            values[name] = raw[name]
+            values[name] = _field_value(schema, name, raw[name])
     return schema.model_construct(**values)
+
+
+@lru_cache(maxsize=None)
+def _field_adapter(schema: type, name: str) -> TypeAdapter[Any]:
+    f = schema.model_fields[name]  # type: ignore[attr-defined]
+    return TypeAdapter(Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)
+
+
+def _field_value(schema: type, name: str, value: Any) -> Any:
+    """One field validated on its own (nested models become models), or failed if it does not validate alone."""
+    try:
+        return _field_adapter(schema, name).validate_python(value, strict=schema.model_config.get("strict"))  # type: ignore[attr-defined]
+    except (ValidationError, TypeError, ValueError):
+        return _FAILED
 
 
 def event_problems(ev: DemandResponseEvent, index: int) -> list[Problem]:

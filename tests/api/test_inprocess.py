@@ -59,12 +59,13 @@ def test_the_kinds_register_themselves_and_the_runner_only_reads_them() -> None:
     from api.kinds import KINDS, JobKind, register
 
     assert {name: (k.name, k.job_class) for name, k in KINDS.items()} == {
-        "schedule": ("schedule", "control"), "sizing": ("sizing", "study")}
+        "schedule": ("schedule", "control"), "sizing": ("sizing", "study"),
+        "settlement": ("settlement", "study"), "pareto": ("pareto", "study")}
     with pytest.raises(ValueError, match="job kind 'schedule' is registered twice"):
         register(JobKind("schedule", run=lambda params: {}))
-    with pytest.raises(ValueError, match=r"job kind 'pareto': unknown class 'batch', expected one of \('control', 'study'\)"):
-        register(JobKind("pareto", run=lambda params: {}, job_class="batch"))  # type: ignore[arg-type]
-    assert "pareto" not in KINDS
+    with pytest.raises(ValueError, match=r"job kind 'replay': unknown class 'batch', expected one of \('control', 'study'\)"):
+        register(JobKind("replay", run=lambda params: {}, job_class="batch"))  # type: ignore[arg-type]
+    assert "replay" not in KINDS
 
 
 def test_vpp_dispatch_does_not_import_the_service() -> None:
