@@ -23,7 +23,8 @@ from vpp.cases import materialize, teda_east
 from vpp.dispatch import solve_day
 from vpp.errors import CaseError
 from vpp.plot import dispatch_figure
-from vpp.regulation import bid_table
+from vpp.regulation import bid_table, write_bid
+from vpp.results import write_outputs
 
 LABEL = re.compile(r"^\[(pub|assumed)[\],]")
 
@@ -288,3 +289,35 @@ def test_the_chart_draws_the_band_around_the_batteries_power() -> None:
         assert len(fig.axes) == 3
     finally:
         plt.close(fig)
+
+
+def test_the_teda_day_passes_the_residual_checks_and_its_bid_adds_up_from_the_files(tmp_path: Path) -> None:
+    from tests.residuals import check_residuals
+
+    result = solve_day(materialize("teda-east", "2026-07-15"), SolveOptions(mip_gap=1e-6))
+    write_outputs(result, tmp_path, chart=False)
+    write_bid(result.summary, tmp_path)
+    check_residuals(tmp_path)  # every headroom inequality, recomputed from the written files
+    data = json.loads((tmp_path / "case.json").read_text(encoding="utf-8"))
+    schedule = pd.read_parquet(tmp_path / "schedule.parquet")
+    bid = pd.read_csv(tmp_path / "regulation_bid.csv")
+    reg, dt, n = data["regulation"], data["step_minutes"] / 60, data["steps"]
+    assert len(bid) == n // reg["block_steps"] == 24
+    performance = {a["id"]: a["regulation_performance"] for a in data["assets"] if a["type"] == "battery"}
+    band = {b: schedule[(schedule["asset"] == b) & (schedule["quantity"] == "regulation_mw")].sort_values("step")["value"]
+            .to_numpy() for b in performance}
+    revenue = 0.0
+    for k, row in bid.iterrows():
+        steps = slice(k * reg["block_steps"], (k + 1) * reg["block_steps"])
+        for b, r in band.items():
+            assert r[steps] == pytest.approx([row[f"{b}_mw"]] * reg["block_steps"], abs=1e-6)  # one offer per block
+            revenue += dt * r[steps].sum() * (reg["capacity_price_cny_per_mw_h"]
+                                              + reg["mileage_price_cny_per_mw"] * reg["mileage_mw_per_mw_h"] * performance[b])
+        assert row["total_mw"] == pytest.approx(sum(row[f"{b}_mw"] for b in band), abs=1e-6)
+        assert row["total_mw"] < 1e-6 or row["total_mw"] >= reg["min_offer_mw"] - 1e-6  # the minimum offer
+    assert revenue == pytest.approx(bid["capacity_revenue_cny"].sum() + bid["mileage_revenue_cny"].sum(), rel=1e-9)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert -summary["cost_cny"]["regulation_mileage"] == pytest.approx(revenue, rel=1e-9)
+    c = summary["regulation"]["comparison"]
+    assert c["net_value_cny"] == pytest.approx(c["without_regulation"]["objective_cny"] - summary["objective_cny"])
+    assert c["net_value_cny"] > 0 and c["energy_margin_given_up_cny"] > 0  # the band earns more than it costs here
