@@ -4,7 +4,8 @@ A case with a ``regulation`` block (``shared/spec/model.md`` §5.4) lets each ba
 with ``regulation: true`` hold back a symmetric band ``r`` [MW], one value per block
 of ``block_steps`` steps. This module reads a solved day:
 
-- :func:`regulation_section`: the ``regulation`` section of ``summary.json``: the bid
+- :func:`regulation_section` (:func:`regulation_summary` without the comparison,
+  from a case and its solution): the ``regulation`` section of ``summary.json``: the bid
   per block (MW per battery and in total, the block's prices and revenue), each
   battery's offer and revenue, the revenue split into capacity and mileage, the
   expected energy lost following the signal, and — given the same day solved
@@ -30,6 +31,7 @@ import pandas as pd
 from vpp.case import Battery, Case
 
 if TYPE_CHECKING:
+    from models import Solution
     from vpp.results import DispatchResult
 
 BID_FILE = "regulation_bid.csv"
@@ -65,7 +67,18 @@ def regulation_section(result: DispatchResult, without: DispatchResult | None = 
 
     ``without``: the same day solved without the regulation market, for the comparison.
     """
-    case, sol = result.case, result.solution
+    section = regulation_summary(result.case, result.solution)
+    if section is not None and without is not None:
+        section["comparison"] = comparison(result, without, section["revenue_cny"]["total"])
+    return section
+
+
+def regulation_summary(case: Case, sol: Solution) -> dict[str, Any] | None:
+    """The bid, the revenue and the expected loss of a solved case: the section without the comparison.
+
+    Takes what :func:`vpp.results.summarize` has (the case and the solution), so that it can
+    hook in there; None when nothing regulates.
+    """
     batteries = regulating_batteries(case)
     reg = case.regulation
     if reg is None or not batteries:
@@ -119,7 +132,7 @@ def regulation_section(result: DispatchResult, without: DispatchResult | None = 
         "mileage": _number(sum(m.sum() for m in mileage.values())),
     }
     revenue["total"] = _number(revenue["capacity"] + revenue["mileage"])
-    section: dict[str, Any] = {
+    return {
         "block_steps": reg.block_steps,
         "block_minutes": reg.block_steps * case.step_minutes,
         "min_offer_mw": reg.min_offer_mw,
@@ -131,9 +144,6 @@ def regulation_section(result: DispatchResult, without: DispatchResult | None = 
         "revenue_cny": revenue,
         "expected_loss_mwh": _number(sum(v.sum() for v in loss.values())),
     }
-    if without is not None:
-        section["comparison"] = comparison(result, without, revenue["total"])
-    return section
 
 
 def comparison(with_: DispatchResult, without: DispatchResult, revenue_cny: float) -> dict[str, Any]:
