@@ -88,15 +88,14 @@ def dispatch(
         raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
     if engine not in ("matrix", "pyomo"):
         raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
-    if regulation not in ("on", "off"):
-        raise typer.BadParameter(f"expected 'on' or 'off', got {regulation!r}", param_hint="--regulation")
+    offer = _regulation_switch(regulation)
     day = option_date(date)
     extra = _template_options(peak_to_date, dr_event)
     try:
         inputs = _forecast_inputs(weather, load_history)
         resolved = resolve_case(case, day, **inputs, **extra)
         result = run_day_ahead(resolved, None, options, exclusivity, engine=engine,  # type: ignore[arg-type]
-                               regulation=regulation == "on")
+                               regulation=offer)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
@@ -198,6 +197,13 @@ def _print_summary(s: dict) -> None:
         out.print(f"[yellow]![/] {escape(m)}", highlight=False)
 
 
+def _regulation_switch(value: str) -> bool:
+    """--regulation on|off as a yes/no; a usage error naming the option otherwise."""
+    if value not in ("on", "off"):
+        raise typer.BadParameter(f"expected 'on' or 'off', got {value!r}", param_hint="--regulation")
+    return value == "on"
+
+
 def _regulation_rows(table: Table, r: dict | None) -> None:
     """The regulation bid in a few rows: its size, its revenue, and what it is worth against not offering it."""
     if not r:
@@ -242,12 +248,15 @@ def case_materialize(
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
     peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW], as for vpp dispatch.")] = None,
     dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (repeatable), as for vpp dispatch.")] = None,
+    regulation: Annotated[str, typer.Option(metavar="on|off", help="off: leave the frequency-regulation market out, as vpp dispatch --regulation off solves the day.")] = "on",
 ) -> None:
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
 
     from vpp.cases import template
+    from vpp.regulation import without_regulation
 
+    offer = _regulation_switch(regulation)
     day = option_date(date)
     extra = _template_options(peak_to_date, dr_event)
     try:
@@ -255,6 +264,8 @@ def case_materialize(
         c = t.materialize(t.day(day), **extra)
     except CaseError as exc:
         fail(exc)
+    if not offer:
+        c = without_regulation(c)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() in (".yaml", ".yml"):
         output.write_text(yaml.safe_dump(json.loads(c.to_json()), sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -321,3 +321,14 @@ def test_the_teda_day_passes_the_residual_checks_and_its_bid_adds_up_from_the_fi
     c = summary["regulation"]["comparison"]
     assert c["net_value_cny"] == pytest.approx(c["without_regulation"]["objective_cny"] - summary["objective_cny"])
     assert c["net_value_cny"] > 0 and c["energy_margin_given_up_cny"] > 0  # the band earns more than it costs here
+
+
+def test_materialize_writes_the_case_with_or_without_its_market(tmp_path: Path) -> None:
+    on = vpp("case", "materialize", "--date", "2026-07-15", "-o", str(tmp_path / "on.json"))
+    off = vpp("case", "materialize", "--date", "2026-07-15", "-o", str(tmp_path / "off.json"), "--regulation", "off")
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    with_market = json.loads((tmp_path / "on.json").read_text(encoding="utf-8"))
+    without = json.loads((tmp_path / "off.json").read_text(encoding="utf-8"))
+    assert with_market["regulation"]["block_steps"] == 4 and "regulation" not in without
+    bad = vpp("case", "materialize", "-o", str(tmp_path / "x.json"), "--regulation", "yes")
+    assert bad.returncode == 2 and "Invalid value for --regulation: expected 'on' or 'off', got 'yes'" in bad.stderr
