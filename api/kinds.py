@@ -53,10 +53,14 @@ def schedule_series(result: Any) -> dict[str, Any]:
 
 
 def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
-    """Materialise (template) or read (case) the case, solve it with one HiGHS thread, return the schedule."""
+    """Materialise (template) or read (case) the case, solve it with one HiGHS thread, return the schedule.
+
+    With ``regulation`` (default true) a case with a regulation market is solved with and without it
+    (:func:`vpp.dispatch.solve_day`); false leaves the market out.
+    """
     from models.solve import SolveOptions
     from vpp.case import load_case
-    from vpp.dispatch import resolve_case, solve_case
+    from vpp.dispatch import resolve_case, solve_day
     from vpp.errors import CaseError, SolverError
 
     try:
@@ -68,7 +72,8 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
         opts = params.get("options") or {}
         options = SolveOptions(mip_gap=float(opts.get("mip_gap", 1e-4)),
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)
-        result = solve_case(case, options)
+        result = solve_day(case, options, regulation=params.get("regulation", True))
+        case = result.case  # without its regulation market when switched off
     except CaseError as exc:
         # a template that cannot be materialised for the day: its problems without a path are the date's
         default = "date" if params.get("case") is None else ""

@@ -184,6 +184,9 @@ class ScheduleRequest(DayRequest):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
+    regulation: bool = Field(True, description="Offer frequency regulation where the case has a market (teda-east "
+                             "does), and solve the day again without it to say what it earns and costs (the "
+                             "summary's 'regulation'); false leaves the market out.")
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
 

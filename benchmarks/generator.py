@@ -13,7 +13,9 @@ Axes of :class:`Scale`:
   runs, curtailment with a minimum duration and an event limit, optional
   contracts and events, import/export exclusivity through ``export``),
   ``events`` (an evening demand-response event a day), ``green_share``
-  (a renewable-share target) and ``export`` (export allowed at a sell price).
+  (a renewable-share target), ``export`` (export allowed at a sell price) and
+  ``regulation`` (every battery offers frequency regulation in hourly blocks,
+  paid for capacity and mileage, with an aggregate minimum offer: model.md §5.4).
 
 The shapes are those of the built-in TEDA east case — pvlib clear sky at TEDA,
 the documented district load, the Tianjin time-of-use prices — scaled per
@@ -61,6 +63,7 @@ class Scale:
     events: bool = True
     green_share: bool = False
     export: bool = False
+    regulation: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,7 +88,8 @@ class Scale:
 
     def label(self) -> str:
         feats = "".join(
-            c for c, on in (("b", self.binaries), ("e", self.events), ("g", self.green_share), ("x", self.export)) if on
+            c for c, on in (("b", self.binaries), ("e", self.events), ("g", self.green_share), ("x", self.export),
+                            ("f", self.regulation)) if on
         )
         return f"gen-s{self.substations}-a{self.assets}-d{self.days}-m{self.step_minutes}-{feats or 'plain'}-r{self.seed}"
 
@@ -121,6 +125,26 @@ def _reachable_share(assets: list[dict[str, Any]], steps: int, dt_h: float) -> f
         elif a["type"] == "thermal_storage":
             consumption += 1.2 * energy_mwh(a["thermal_demand_mw"]) / a["cop"]
     return round(min(0.5, 0.6 * renewable / consumption), 4) if consumption > 0 else 0.0
+
+
+def _regulation(scale: Scale, assets: list[dict[str, Any]], rng: np.random.Generator) -> dict[str, Any]:
+    """A frequency-regulation market for the case's batteries, which all take part (§5.4).
+
+    The TEDA east market's mileage terms (6 CNY/MW, 3 MW/MW·h), a capacity price of
+    10 CNY/MW·h (as where capacity is paid), hourly blocks, and a minimum aggregate
+    offer of a fifth of the batteries' power; each battery's performance index is
+    drawn in [1.5, 2.5]. Drawn after everything else, so the rest of the case is the
+    one without regulation.
+    """
+    batteries = [a for a in assets if a["type"] == "battery"]
+    for a in batteries:
+        a["regulation"] = True
+        a["regulation_performance"] = round(float(rng.uniform(1.5, 2.5)), 2)
+    return {
+        "capacity_price_cny_per_mw_h": 10.0, "mileage_price_cny_per_mw": 6.0, "mileage_mw_per_mw_h": 3.0,
+        "deployment_fraction": 0.1, "duration_h": 0.25, "block_steps": max(1, 60 // scale.step_minutes),
+        "min_offer_mw": round(0.2 * sum(a["power_mw"] for a in batteries), 3),
+    }
 
 
 def generate(scale: Scale) -> Case:
@@ -229,6 +253,7 @@ def generate(scale: Scale) -> Case:
             events.append({"id": f"dr-day{d + 1}", "start_step": s, "end_step": e, "baseline_mw": _r(baseline),
                            "reduction_mw": round(0.05 * total_peak, 3), "price_cny_per_mwh": 2000.0,
                            "shortfall_penalty_cny_per_mwh": 3000.0, "optional": scale.binaries})
+    regulation = _regulation(scale, assets, rng) if scale.regulation else None
     data = {
         "name": scale.label(),
         "start": start.isoformat(),
@@ -239,6 +264,7 @@ def generate(scale: Scale) -> Case:
         "grid": grid,
         "assets": assets,
         "demand_response": events,
+        "regulation": regulation,
         "meta": {"generator": "benchmarks.generator", "scale": asdict(scale), "synthetic": True},
     }
     return load_case(data)

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 TEDA = "teda-east-2026-07-15"
+NO_REGULATION = "/no-regulation"  # the suffix of a case run without its regulation market (benchmarks.runner)
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -52,6 +53,12 @@ def targets(table: pd.DataFrame) -> list[tuple[str, str, bool | None]]:
         detail = ", ".join(f"{c}: {prod.loc[c, 'total_s']:.3f} s vs {pyp.loc[c, 'total_s']:.3f} s" for c in common)
         out.append(("faster than PyPSA on every case both can express", f"{len(faster)} of {len(common)} ({detail})",
                     len(faster) == len(common)))
+    pairs = regulation_pairs(table)
+    mine = pairs[pairs["arm"] == "product"]
+    if len(mine):
+        detail = ", ".join(f"{r['case']}: {r['total_with_s']:.3f} s vs {r['total_without_s']:.3f} s" for _, r in mine.iterrows())
+        out.append(("(no target) frequency regulation: the product's total time with and without it on the same cases",
+                    detail, None))
     big = table[(table["case"] == "target-7days-15min-50assets") & (table["arm"] == "product")]
     if len(big):
         r = big.iloc[0]
@@ -59,6 +66,26 @@ def targets(table: pd.DataFrame) -> list[tuple[str, str, bool | None]]:
         out.append(("7-day, 15-minute, 50-asset case solved within its time limit, gap reported",
                     f"{r['status']}, gap {_fmt(r.get('mip_gap'), 6)}, solve {_fmt(r.get('solve_s'))} s", bool(met)))
     return out
+
+
+def regulation_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """Each case with a regulation market beside the same case without it (``<case>/no-regulation``), per arm.
+
+    Columns: case, arm, total and solve times [s] with and without, binaries with and without,
+    both objectives [CNY] and the regulation's net value (objective without − with).
+    """
+    columns = ["case", "arm", "total_with_s", "total_without_s", "solve_with_s", "solve_without_s",
+               "binaries_with", "binaries_without", "objective_with_cny", "objective_without_cny", "net_value_cny"]
+    ok = table[table["status"].isin(["optimal", "feasible"])].set_index(["case", "arm"])
+    rows = []
+    for (case, arm), r in ok.iterrows():
+        twin = (case + NO_REGULATION, arm)
+        if case.endswith(NO_REGULATION) or twin not in ok.index:
+            continue
+        t = ok.loc[twin]
+        rows.append([case, arm, r["total_s"], t["total_s"], r["solve_s"], t["solve_s"], int(r["binaries"]),
+                     int(t["binaries"]), r["objective_cny"], t["objective_cny"], t["objective_cny"] - r["objective_cny"]])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
@@ -82,6 +109,20 @@ def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
             f"| {_fmt(r['build_s'])} | {_fmt(r['handover_s'])} | {_fmt(r['solve_s'])} | {_fmt(r['extract_s'])} "
             f"| {_fmt(r['total_s'])} [{_fmt(r['total_min_s'])}–{_fmt(r['total_max_s'])}] | {_fmt(ratio, 2)} | {_fmt(r.get('peak_mem_mib'), 0)} |"
         )
+    pairs = regulation_pairs(table)
+    if len(pairs):
+        lines += ["", "## Frequency regulation: the same cases with and without it", "",
+                  "The regulation's net value is the objective without it less the objective with it; each "
+                  "solve is within its own gap.", "",
+                  "| case | arm | total with | total without | × | solve with | solve without | bins with | bins without "
+                  "| objective with [CNY] | objective without [CNY] | net value [CNY] |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for _, r in pairs.iterrows():
+            ratio = r["total_with_s"] / r["total_without_s"] if r["total_without_s"] > 0 else math.nan
+            lines.append(
+                f"| {r['case']} | {r['arm']} | {_fmt(r['total_with_s'])} | {_fmt(r['total_without_s'])} | {_fmt(ratio, 1)} "
+                f"| {_fmt(r['solve_with_s'])} | {_fmt(r['solve_without_s'])} | {r['binaries_with']} | {r['binaries_without']} "
+                f"| {_fmt(r['objective_with_cny'], 2)} | {_fmt(r['objective_without_cny'], 2)} | {_fmt(r['net_value_cny'], 2)} |")
     if missing:
         lines += ["", "Arms that could not run here: " + "; ".join(f"{k} ({v})" for k, v in missing.items())]
     return "\n".join(lines) + "\n"
@@ -115,7 +156,8 @@ def time_vs_size(ok: pd.DataFrame, path: Path) -> Path:
     from matplotlib.transforms import offset_copy
 
     ok = ok.assign(size=ok["steps"] * ok["assets"], subset=ok["case"].str.endswith("/pypsa-subset"))
-    axes_names = [a for a in ("substations", "days", "resolution", "features", "teda", "target") if a in set(ok["axis"])]
+    axes_names = [a for a in ("substations", "days", "resolution", "features", "regulation", "teda", "target")
+                  if a in set(ok["axis"])]
     arms = sorted(set(ok["arm"]))
     colours = dict(zip(arms, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     markers = dict(zip(arms, MARKERS, strict=False))

@@ -11,8 +11,12 @@ Suites:
 
 - ``quick`` (CI): TEDA east and small generated cases, each also restricted to
   what PyPSA can express, so that every arm meets every other;
-- ``full``: one axis at a time (substations, days, resolution, features) and
-  the 7-day, 15-minute, 50-asset case with its time limit.
+- ``full``: one axis at a time (substations, days, resolution, features,
+  regulation) and the 7-day, 15-minute, 50-asset case with its time limit.
+
+Every case with a frequency-regulation market (TEDA east has one) is also run
+without it (``<case>/no-regulation``, :func:`vpp.regulation.without_regulation`):
+the same case, so that the report can set the solve times side by side.
 
 Outputs in ``--out``: ``bench.csv``, ``bench.md`` (tables and the targets),
 ``time_vs_size.png`` (total time against model size, per arm and axis) and
@@ -35,7 +39,9 @@ import pandas as pd
 from benchmarks.arms import ArmResult, Settings
 from benchmarks.arms.product import VARIANTS
 from benchmarks.generator import Scale, generate
+from benchmarks.report import NO_REGULATION
 from vpp.case import Case
+from vpp.regulation import regulating_batteries, without_regulation
 
 PHASES = ("build", "handover", "solve", "extract")
 REFERENCE = "product"
@@ -84,6 +90,16 @@ class BenchCase:
     repeats: int | None = None  # None: the suite's; the largest cases run once, without a warm-up
 
 
+def _with_twins(cases: list[BenchCase]) -> list[BenchCase]:
+    """Each case with a regulation market followed by the same case without it (``<name>/no-regulation``)."""
+    out = []
+    for bc in cases:
+        out.append(bc)
+        if regulating_batteries(bc.case):
+            out.append(BenchCase(bc.name + NO_REGULATION, bc.axis, without_regulation(bc.case), bc.settings, bc.repeats))
+    return out
+
+
 def _restricted(cases: list[BenchCase]) -> list[BenchCase]:
     """Each case also restricted to what PyPSA can express, when it cannot express the whole."""
     pypsa_arm = importlib.import_module("benchmarks.arms.pypsa_arm")
@@ -105,7 +121,8 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
     from vpp.cases import materialize
 
     def restricted(cases: list[BenchCase]) -> list[BenchCase]:
-        return _restricted(cases) if pypsa_subsets else cases
+        # a case without its regulation market has the same PyPSA subset as with it: one subset each
+        return _with_twins(_restricted(cases) if pypsa_subsets else cases)
 
     teda = BenchCase("teda-east-2026-07-15", "teda", materialize("teda-east", dt.date(2026, 7, 15)))
     if name == "quick":
@@ -114,6 +131,8 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
             ("gen-s2-60min-plain", "resolution", Scale(substations=2, pv=2, loads=2, batteries=2, step_minutes=60,
                                                        binaries=False, events=False)),
             ("gen-s8-2days-60min", "days", Scale(substations=8, pv=8, loads=8, batteries=8, days=2, step_minutes=60)),
+            ("gen-s2-60min-regulation", "regulation", Scale(substations=2, pv=2, loads=2, batteries=2, step_minutes=60,
+                                                            binaries=False, events=False, regulation=True, seed=1)),
         ]
         cases = [teda] + [BenchCase(n, axis, generate(s)) for n, axis, s in scales]
         return restricted(cases), 2
@@ -136,6 +155,9 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
         ("binaries+events+green-share+export", Scale(green_share=True, export=True)),
     ):
         cases.append(BenchCase(f"features-{label}", "features", generate(s)))
+    for label, s in (("1day", Scale(regulation=True)), ("s8", Scale(substations=8, pv=8, loads=8, batteries=8, regulation=True)),
+                     ("2days", Scale(days=2, regulation=True))):
+        cases.append(BenchCase(f"regulation-{label}", "regulation", generate(s)))
     big = Scale(substations=10, pv=15, loads=10, batteries=10, curtailable=5, shiftable=3, flexible=3, thermal=2,
                 contracts=2, days=7, step_minutes=15)
     cases.append(BenchCase("target-7days-15min-50assets", "target", generate(big),
@@ -164,7 +186,8 @@ def measure(arm: Arm, bc: BenchCase, repeats: int) -> dict[str, Any]:
     """Warm up once, then time ``repeats`` runs of one arm on one case."""
     reason = arm.supports(bc.case)
     row: dict[str, Any] = {"case": bc.name, "axis": bc.axis, "arm": arm.name, "steps": bc.case.steps,
-                           "assets": len(bc.case.assets), "nodes": len(bc.case.network.nodes)}
+                           "assets": len(bc.case.assets), "nodes": len(bc.case.network.nodes),
+                           "regulation": bool(regulating_batteries(bc.case))}
     if reason is not None:
         return {**row, "status": "unsupported", "note": reason}
     if bc.repeats is None:

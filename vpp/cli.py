@@ -68,11 +68,14 @@ def dispatch(
     engine: Annotated[str, typer.Option(help="matrix: write the standard form directly (fastest); pyomo: build the Pyomo model and compile it (same optimum).")] = "matrix",
     peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW] (built-in cases); default: from the metered history where it covers the month, else the documented profile.")] = None,
     dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (built-in cases; repeatable): peak_shaving or valley_filling, the local window, the amount [MW] and optionally the price [CNY/MWh], e.g. peak_shaving,20:00-22:00,8.")] = None,
+    regulation: Annotated[str, typer.Option(metavar="on|off", help="on: the batteries offer frequency regulation where the case has a market (teda-east does), and the day is solved again without it to say what it earns and costs; off: the market is left out.")] = "on",
 ) -> None:
-    """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
+    """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png
+    (and regulation_bid.csv when the batteries offer frequency regulation)."""
     from models import SolveOptions
     from vpp.cases import resolve_case
     from vpp.dispatch import run_day_ahead
+    from vpp.regulation import write_bid
     from vpp.results import write_outputs, write_summary
 
     hints = {"mip_gap": "--mip-gap", "time_limit_s": "--time-limit", "threads": "--threads"}
@@ -85,18 +88,23 @@ def dispatch(
         raise typer.BadParameter(f"expected 'lazy' or 'spec', got {exclusivity!r}", param_hint="--exclusivity")
     if engine not in ("matrix", "pyomo"):
         raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
+    offer = _regulation_switch(regulation)
     day = option_date(date)
     extra = _template_options(peak_to_date, dr_event)
     try:
         inputs = _forecast_inputs(weather, load_history)
         resolved = resolve_case(case, day, **inputs, **extra)
-        result = run_day_ahead(resolved, None, options, exclusivity, engine=engine)  # type: ignore[arg-type]
+        result = run_day_ahead(resolved, None, options, exclusivity, engine=engine,  # type: ignore[arg-type]
+                               regulation=offer)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
         err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     paths = write_outputs(result, out_dir, chart=chart)
+    bid = write_bid(result.summary, out_dir)
+    if bid is not None:
+        paths[bid.name] = bid
     if summary_json is not None:
         write_summary(result.summary, summary_json)
     meta = result.case.meta or {}
@@ -182,10 +190,34 @@ def _print_summary(s: dict) -> None:
     for ev in s["demand_response"]:
         state = "joined" if ev["joined"] else "not joined"
         table.add_row(f"DR {ev['id']}", f"{state}, shortfall {ev['shortfall_mwh']:.2f} MWh")
+    _regulation_rows(table, s.get("regulation"))
     table.add_row("build / hand-over / solve", f"{s['build_seconds']:.2f} / {s['handover_seconds']:.2f} / {s['solve_seconds']:.2f} s")
     out.print(table)
     for m in s["messages"]:
         out.print(f"[yellow]![/] {escape(m)}", highlight=False)
+
+
+def _regulation_switch(value: str) -> bool:
+    """--regulation on|off as a yes/no; a usage error naming the option otherwise."""
+    if value not in ("on", "off"):
+        raise typer.BadParameter(f"expected 'on' or 'off', got {value!r}", param_hint="--regulation")
+    return value == "on"
+
+
+def _regulation_rows(table: Table, r: dict | None) -> None:
+    """The regulation bid in a few rows: its size, its revenue, and what it is worth against not offering it."""
+    if not r:
+        return
+    table.add_row("regulation offered", f"{r['blocks_offered']} of {len(r['blocks'])} blocks of {r['block_minutes']} min, "
+                  f"up to {r['max_offer_mw']:,.2f} MW ({r['offer_mw_h']:,.1f} MW·h)")
+    rev = r["revenue_cny"]
+    table.add_row("  revenue", f"{rev['total']:,.0f} CNY (capacity {rev['capacity']:,.0f}, mileage {rev['mileage']:,.0f})")
+    c = r.get("comparison") or {}
+    if "net_value_cny" in c:
+        table.add_row("  cost without regulation", f"{c['without_regulation']['objective_cny']:,.0f} CNY")
+        table.add_row("  net value", f"{c['net_value_cny']:,.0f} CNY (energy margin given up {c['energy_margin_given_up_cny']:,.0f})")
+    elif c:
+        table.add_row("  cost without regulation", c["note"])
 
 
 @case_app.command("validate")
@@ -216,12 +248,15 @@ def case_materialize(
     output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the case (.json or .yaml).")] = Path("case.json"),
     peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW], as for vpp dispatch.")] = None,
     dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (repeatable), as for vpp dispatch.")] = None,
+    regulation: Annotated[str, typer.Option(metavar="on|off", help="off: leave the frequency-regulation market out, as vpp dispatch --regulation off solves the day.")] = "on",
 ) -> None:
     """Write a built-in case for a date as a canonical case file that can be edited and solved."""
     import yaml
 
     from vpp.cases import template
+    from vpp.regulation import without_regulation
 
+    offer = _regulation_switch(regulation)
     day = option_date(date)
     extra = _template_options(peak_to_date, dr_event)
     try:
@@ -229,6 +264,8 @@ def case_materialize(
         c = t.materialize(t.day(day), **extra)
     except CaseError as exc:
         fail(exc)
+    if not offer:
+        c = without_regulation(c)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() in (".yaml", ".yml"):
         output.write_text(yaml.safe_dump(json.loads(c.to_json()), sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -34,6 +34,10 @@ SERIES: dict[str, tuple[str, str]] = {
     "buy": ("buy price", "#ff7043"),
     "sell": ("sell price", "#42a5f5"),
     "demand_response": ("demand-response window", "#ffaa3c"),
+    # the regulating batteries' panel
+    "battery_net": ("batteries' net power", "#2e7d32"),
+    "regulation": ("regulation band (± offer)", "#ab47bc"),
+    "power_limit": ("batteries' power limits", "#8c9aa8"),
 }
 """Role → (label, colour) of each series of the day's charts."""
 

@@ -1,14 +1,17 @@
 """The chart of a dispatched day (``dispatch.png``, and the sizing study's ``typical_day.png``).
 
-Three panels over the day, in local time, each with its legend beside it
-(never over the data):
+Three panels over the day (four when batteries offer frequency regulation),
+in local time, each with its legend beside it (never over the data):
 
 1. supply stacked above zero (PV used, battery discharge, grid import, green
    contracts, unserved) and demand stacked below zero (fixed, curtailable,
    shiftable and flexible loads, chillers/heaters, battery charge, export),
    with PV availability dotted;
-2. storage levels [% of capacity]: batteries solid, thermal stores dashed;
-3. the grid buy (and sell) price.
+2. (with regulation) the regulating batteries' net power (discharge positive)
+   with the regulation band offered around it, ± the aggregate offer, and
+   their power limits: the band must stay within them (model.md §5.4);
+3. storage levels [% of capacity]: batteries solid, thermal stores dashed;
+4. the grid buy (and sell) price.
 
 Demand-response windows are shaded on every panel. Colours and labels come
 from :mod:`vpp.palette`, as on the service's page.
@@ -27,6 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vpp.palette import colour, label, storage_colours  # noqa: E402
+from vpp.regulation import regulating_batteries  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,7 +51,7 @@ def plot_dispatch(result: DispatchResult, path: str | Path) -> Path:
 
 
 def dispatch_figure(result: DispatchResult) -> Figure:
-    """The day's figure (three panels, legends beside them); the caller saves and closes it."""
+    """The day's figure (three or four panels, legends beside them); the caller saves and closes it."""
     case, sol = result.case, result.solution
     ts = case.timestamps.tz_localize(None)  # local wall-clock time on the axis
     step = np.diff(mdates.date2num(ts)).mean() if case.steps > 1 else case.step_minutes / 1440
@@ -73,7 +77,12 @@ def dispatch_figure(result: DispatchResult) -> Figure:
     demand = {kind: total(kind, "consumption_mw") for kind in DEMAND_TYPES}
     demand |= {"battery_charge": total("battery", "charge_mw"), "export": sol.export_mw}
 
-    fig, axes = plt.subplots(3, 1, figsize=(13, 10), sharex=True, height_ratios=[3, 1.4, 1.2], layout="constrained")
+    regulating = regulating_batteries(case)
+    band = sum((sol.of(b.id, b.type)["regulation_mw"] for b in regulating), np.zeros(case.steps))
+    with_band = bool(regulating) and float(np.max(band, initial=0.0)) > 1e-6
+    ratios = [3, 1.4, 1.4, 1.2] if with_band else [3, 1.4, 1.2]
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(13, 10 + 2.2 * with_band), sharex=True, height_ratios=ratios,
+                             layout="constrained")
     beside = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "frameon": False, "borderaxespad": 0}
 
     ax = axes[0]
@@ -94,7 +103,21 @@ def dispatch_figure(result: DispatchResult) -> Figure:
     ax.set_ylabel("supply (+) / demand (−) [MW]")
     ax.set_title(f"{case.name} — {case.start:%Y-%m-%d} — {result.status}, {result.objective_cny:,.0f} CNY")
 
-    ax = axes[1]
+    if with_band:
+        ax = axes[1]
+        net = sum((sol.of(b.id, b.type)["injection_mw"] for b in regulating), np.zeros(case.steps))
+        ax.fill_between(x, stairs(net - band), stairs(net + band), step="post", color=colour("regulation"), alpha=0.3,
+                        lw=0, label=label("regulation"))
+        ax.step(x, stairs(net), where="post", color=colour("battery_net"), lw=1.4, label=label("battery_net"))
+        up = sum(b.discharge_mw for b in regulating)
+        down = sum(b.charge_mw for b in regulating)
+        ax.axhline(up, color=colour("power_limit"), ls="--", lw=1, label=label("power_limit"))
+        ax.axhline(-down, color=colour("power_limit"), ls="--", lw=1)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_ylim(-1.15 * down, 1.15 * up)
+        ax.set_ylabel("regulating batteries\n[MW, + discharge]")
+
+    ax = axes[-2]
     colours = storage_colours((a.id, a.type) for a in case.assets)
     for a in case.assets:
         if a.type == "battery":
@@ -105,7 +128,7 @@ def dispatch_figure(result: DispatchResult) -> Figure:
     ax.set_ylabel("storage level\n[% of capacity]")
     ax.set_ylim(0, 105)
 
-    ax = axes[2]
+    ax = axes[-1]
     ax.step(x, stairs(case.series(case.grid.buy_cny_per_mwh)), where="post", color=colour("buy"), label=label("buy"))
     sell = case.series(case.grid.sell_cny_per_mwh)
     if np.abs(sell).max() > 0:
@@ -123,7 +146,7 @@ def dispatch_figure(result: DispatchResult) -> Figure:
         a.grid(alpha=0.3)
         a.set_xlim(x[0], x[-1])
     hours = max(1, round(case.steps * case.step_minutes / 60 / 8))
-    axes[2].xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, hours) if hours < 24 else [0]))
-    axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if hours < 24 else "%m-%d"))
-    axes[2].set_xlabel(f"local time (UTC{case.start:%z})")
+    axes[-1].xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, hours) if hours < 24 else [0]))
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if hours < 24 else "%m-%d"))
+    axes[-1].set_xlabel(f"local time (UTC{case.start:%z})")
     return fig

@@ -89,6 +89,7 @@
     fillNodes(body);
     draw();
     summaryTable(s);
+    if (window.vppRegulation) window.vppRegulation(body);  // api/static/regulation.js
     refreshRecent();
   }
 

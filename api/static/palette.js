@@ -64,6 +64,18 @@ window.VPP_PALETTE = {
   "demand_response": {
    "label": "demand-response window",
    "colour": "#ffaa3c"
+  },
+  "battery_net": {
+   "label": "batteries' net power",
+   "colour": "#2e7d32"
+  },
+  "regulation": {
+   "label": "regulation band (± offer)",
+   "colour": "#ab47bc"
+  },
+  "power_limit": {
+   "label": "batteries' power limits",
+   "colour": "#8c9aa8"
   }
  },
  "batteries": [
@@ -89,6 +101,12 @@ window.VPP_PALETTE = {
   "green_energy": "green contracts: energy",
   "green_fixed": "green contracts: fixed fees",
   "dr_revenue": "demand-response payment",
-  "dr_penalty": "demand-response shortfall penalty"
+  "dr_penalty": "demand-response shortfall penalty",
+  "deviation": "deviation from the declared plan",
+  "load_curtailment_start": "load curtailment restarts",
+  "thermal_final_shortfall": "thermal store short at the end",
+  "regulation_capacity": "regulation capacity payment",
+  "regulation_mileage": "regulation mileage payment",
+  "cvar": "risk (CVaR) term"
  }
 };

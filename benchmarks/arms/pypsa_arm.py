@@ -51,10 +51,17 @@ thermal_storage            Bus ``heat:<id>``; Link ``chiller:<id>`` node → hea
 
 Not expressible (rejected by :func:`supports`, removed by :func:`restrict`):
 green contracts (binary take-or-not, ``G ≤ imp``), demand-response events (binary
-join), a green-share target, shiftable loads (binary start), curtailable loads
-with ``min_duration_steps > 1`` or ``max_events`` (event binaries), export together
-with import when selling can pay more than buying (the import/export binary), and
-batteries in a case where wasting energy can pay (below).
+join; peak shaving and valley filling alike), a green-share target, shiftable loads
+(binary start), curtailable loads with event binaries (``min_duration_steps > 1``,
+``max_events``, ``min_reduction_mw`` or ``start_cny``), export together with import
+when selling can pay more than buying (the import/export binary), batteries in a
+case where wasting energy can pay (below), and what model version 2 adds beyond the
+arm's mapping: grid maxima that change over the day (an outage is a step where both
+are 0; the connection is one generator of fixed ``p_nom``, whose extendable ``p_nom``
+is the demand-charge peak), a demand charge above a peak to date or a declared demand,
+deviations from a declared plan, an emissions cap, a backup reserve (``backup_hours``),
+frequency regulation (the band, its headroom on batteries, branches and the connection,
+its revenue) and two-stage scenarios.
 
 **Why the LP is exact.** With both grid maxima positive the spec forbids
 importing and exporting at once. In the LP, doing both at step t is a no-op for
@@ -159,9 +166,46 @@ def _import_cost(case: Case) -> np.ndarray:
     )
 
 
+def _grid_max(case: Case, value: float | list[float]) -> float:
+    """The largest value of a grid maximum (a number or a series) [MW]."""
+    return float(case.series(value).max())
+
+
 def _export_binary_needed(case: Case) -> bool:
     g = case.grid
-    return g.import_max_mw > 0 and g.export_max_mw > 0
+    return _grid_max(case, g.import_max_mw) > 0 and _grid_max(case, g.export_max_mw) > 0
+
+
+def _varies(case: Case, value: float | list[float]) -> bool:
+    series = case.series(value)
+    return bool(series.size) and bool(np.ptp(series) > _TOL)
+
+
+def _version2_problems(case: Case) -> list[str]:
+    """What model version 2 adds that the arm's mapping does not write (empty: nothing)."""
+    out = []
+    g = case.grid
+    imax, emax = case.series(g.import_max_mw), case.series(g.export_max_mw)
+    if _varies(case, g.import_max_mw) or _varies(case, g.export_max_mw):
+        outage = (imax <= _TOL) & (emax <= _TOL)
+        where = f" (an outage, both 0, at steps {_steps(outage)})" if outage.any() else ""
+        out.append(f"grid maxima that change over the day{where}: the connection is one generator of fixed p_nom")
+    if g.demand_charge_cny_per_mw > 0 and (g.peak_to_date_mw > 0 or g.declared_demand_mw is not None):
+        out.append("peak_to_date_mw / declared_demand_mw: a demand charge on raising a peak to date or above 105 % "
+                   "of a declaration is not the arm's c·peak")
+    if g.deviation is not None:
+        out.append("grid.deviation: charges on deviations from a declared plan have no PyPSA component")
+    if case.emissions_max_t is not None:
+        out.append("emissions_max_t: a cap on the horizon's emissions has no PyPSA constraint in the arm")
+    if case.backup_hours is not None:
+        out.append("backup_hours: the batteries' backup reserve for an outage has no PyPSA constraint in the arm")
+    regulating = [b.id for b in case.assets_of(Battery) if b.regulation] if case.regulation is not None else []
+    if regulating:
+        out.append(f"frequency regulation by {regulating}: the band, its headroom in power, energy and on every "
+                   "branch and the connection, and its revenue have no PyPSA component")
+    if case.scenarios:
+        out.append("scenarios: a two-stage stochastic day has no PyPSA counterpart in the arm")
+    return out
 
 
 def _steps(mask: np.ndarray) -> str:
@@ -219,10 +263,13 @@ def supports(case: Case) -> str | None:
     binary_curtail = [a.id for a in case.assets_of(CurtailableLoad) if a.needs_binaries]
     if binary_curtail:
         reasons.append(
-            f"curtailable loads {binary_curtail} need event binaries (min_duration_steps > 1 or max_events)"
+            f"curtailable loads {binary_curtail} need event binaries "
+            "(min_duration_steps > 1, max_events, min_reduction_mw or start_cny)"
         )
     if case.demand_response:
-        reasons.append("demand-response events: the binary join decision has no PyPSA component")
+        kinds_of = sorted({ev.kind.replace("_", " ") for ev in case.demand_response})
+        reasons.append(f"demand-response events ({', '.join(kinds_of)}): the event and its join decision "
+                       "have no PyPSA component")
     if case.green_share_min:
         reasons.append("green_share_min: a renewable share of consumption has no PyPSA constraint")
     if _export_binary_needed(case):
@@ -233,6 +280,7 @@ def supports(case: Case) -> str | None:
                 "export with import: sell > buy + carbon·emission at steps "
                 f"{_steps(bad)}, so the LP would import and export at once where the spec's binary forbids it"
             )
+    reasons.extend(_version2_problems(case))
     reasons.extend(_loop_problems(case))
     return "; ".join(reasons) if reasons else None
 
@@ -242,8 +290,11 @@ def restrict(case: Case) -> Case:
 
     Drops green contracts, demand-response events, the green-share target and
     shiftable loads; keeps curtailable loads but without their event rules
-    (``min_duration_steps`` 1, no ``max_events``); drops export when selling can
-    pay more than buying. When a battery can both charge and discharge it also
+    (``min_duration_steps`` 1, no ``max_events``, ``min_reduction_mw`` or ``start_cny``);
+    drops export when selling can pay more than buying; of model version 2 it drops
+    the regulation market, the scenarios and their risk term, the emissions cap, the
+    backup reserve, the deviation charges and their plan, the peak to date and the
+    declared demand, and holds each grid maximum at its largest value. When a battery can both charge and discharge it also
     clips what would make wasting energy pay: import prices to
     buy ≥ −carbon·emission, PV curtailment costs to ≤ 0, curtailable-load costs
     to ≥ 0, and the soc_initial of a battery that starts above soc_max (after one
@@ -256,19 +307,19 @@ def restrict(case: Case) -> Case:
     data = case.model_dump(mode="python")
     data["demand_response"] = []
     data["green_share_min"] = None
+    data.update(regulation=None, scenarios=None, risk=None, emissions_max_t=None, backup_hours=None)
     assets = []
     for a in data["assets"]:
         if a["type"] in ("green_contract", "shiftable_load"):
             continue
         if a["type"] == "curtailable_load":
-            a["min_duration_steps"] = 1
-            a["max_events"] = None
-            a["min_reduction_mw"] = 0.0
-            a["start_cny"] = 0.0
+            a.update(min_duration_steps=1, max_events=None, min_reduction_mw=0.0, start_cny=0.0)
         assets.append(a)
     data["assets"] = assets
     grid = data["grid"]
-    grid["peak_to_date_mw"] = 0.0
+    g = case.grid
+    grid.update(deviation=None, schedule_mw=None, peak_to_date_mw=0.0, declared_demand_mw=None,
+                import_max_mw=_grid_max(case, g.import_max_mw), export_max_mw=_grid_max(case, g.export_max_mw))
     if _export_binary_needed(case):
         sell = case.series(case.grid.sell_cny_per_mwh)
         if (sell > _import_cost(case) + _TOL).any():
@@ -411,13 +462,14 @@ def build_network(case: Case) -> _Built:
 
     g = case.grid
     cost = _import_cost(case)
-    imp: dict[str, Any] = dict(bus=bus[root], p_nom=g.import_max_mw, marginal_cost=cost)
+    import_max, export_max = _grid_max(case, g.import_max_mw), _grid_max(case, g.export_max_mw)  # constant here
+    imp: dict[str, Any] = dict(bus=bus[root], p_nom=import_max, marginal_cost=cost)
     if g.demand_charge_cny_per_mw > 0:
-        imp.update(p_nom=0.0, p_nom_extendable=True, p_nom_min=0.0, p_nom_max=g.import_max_mw,
+        imp.update(p_nom=0.0, p_nom_extendable=True, p_nom_min=0.0, p_nom_max=import_max,
                    capital_cost=g.demand_charge_cny_per_mw)
     add.add("Generator", "grid:import", **imp)
-    if g.export_max_mw > 0:
-        add.add("Generator", "grid:export", bus=bus[root], p_nom=g.export_max_mw, p_min_pu=-1.0,
+    if export_max > 0:
+        add.add("Generator", "grid:export", bus=bus[root], p_nom=export_max, p_min_pu=-1.0,
                 p_max_pu=0.0, marginal_cost=case.series(g.sell_cny_per_mwh))
 
     constant = 0.0

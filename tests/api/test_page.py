@@ -145,9 +145,11 @@ MEASURE_SHADE = """async ([a, b]) => {
 }"""
 
 
-# The page draws a schedule twice: at once, then again when its case (the network, the stores' initial levels) is in.
+# The page draws a schedule twice: at once, then again when its case (the network, the stores' initial levels) is in;
+# a day whose batteries offer frequency regulation has a fourth chart, the band's (api/static/regulation.js).
 DRAWN = """() => { const live = window.__charts.filter((u) => u.root.isConnected);
-  return live.length === 3 && live.some((u) => u.root.parentElement.id === "chart-storage" && u.data[1][0] != null); }"""
+  const charts = document.getElementById("regulation").hidden ? 3 : 4;
+  return live.length === charts && live.some((u) => u.root.parentElement.id === "chart-storage" && u.data[1][0] != null); }"""
 
 
 def _shades(page: object, window: list[int]) -> dict[str, dict]:
@@ -156,7 +158,7 @@ def _shades(page: object, window: list[int]) -> dict[str, dict]:
 
 def _assert_shaded_over(shades: dict[str, dict], steps: int, window: list[int]) -> None:
     """Each chart spans the day (x = 0 … steps, step boundaries) and shades exactly x = start … end of the window."""
-    assert set(shades) == {"chart-balance", "chart-storage", "chart-prices"}
+    assert set(shades) == {"chart-balance", "chart-storage", "chart-prices", "chart-regulation"}  # TEDA regulates
     start, end = window
     for chart, m in shades.items():
         assert m["points"] == steps + 1 and m["x"] == [0, steps], (chart, m["points"], m["x"])

@@ -43,6 +43,17 @@ def test_quick_suite_runs_and_every_arm_agrees(tmp_path: Path) -> None:
     assert "faster than PyPSA on every case both can express" in done.stdout
     # Timing targets are reported, not asserted (shared machines); the Pyomo engine's overhead is information.
     assert "info  (for comparison, no target) the same through the Pyomo model" in done.stdout
+    # Frequency regulation: each regulating case also runs without its market, on every arm but PyPSA.
+    regulating = table[table["regulation"].astype(bool)]
+    assert set(regulating["case"]) == {"teda-east-2026-07-15", "gen-s2-60min-regulation"}
+    for case in regulating["case"].unique():
+        twin = solved[solved["case"] == f"{case}/no-regulation"]
+        assert set(twin["arm"]) == ARMS - {"pypsa"} and not twin["regulation"].astype(bool).any()
+        with_market = solved[solved["case"] == case].set_index("arm")["objective_cny"]
+        without = twin.set_index("arm")["objective_cny"]
+        assert (without >= with_market.reindex(without.index) - 1e-4 * without.abs()).all()  # the market only adds
+    assert "## Frequency regulation: the same cases with and without it" in md
+    assert "info  (no target) frequency regulation: the product's total time with and without it" in done.stdout
 
 
 def test_bench_rejects_an_unknown_suite(tmp_path: Path) -> None:

@@ -78,3 +78,22 @@ def test_green_share_targets_are_reachable_whatever_the_seed(seed: int) -> None:
     # thermal too), so it can always be met: no generated case is infeasible.
     case = generate(Scale(green_share=True, seed=seed))
     assert optimize(case)[1].status == "optimal"
+
+
+@pytest.mark.parametrize("minutes", [15, 60])
+def test_regulation_is_a_market_for_every_battery_on_top_of_the_same_case(minutes: int) -> None:
+    plain = generate(Scale(step_minutes=minutes))
+    case = generate(Scale(step_minutes=minutes, regulation=True))
+    assert case.name == plain.name.replace("-be-", "-bef-") and case.name.endswith("-bef-r0")
+    reg = case.regulation
+    assert reg is not None and reg.block_steps == 60 // minutes  # hourly blocks
+    batteries = [a for a in case.assets if a.type == "battery"]
+    assert batteries and all(b.regulation and 1.5 <= b.regulation_performance <= 2.5 for b in batteries)
+    assert reg.min_offer_mw == pytest.approx(0.2 * sum(b.power_mw for b in batteries), abs=1e-3)
+    # the market is drawn last: without it (and the batteries' flags) the case is the plain one
+    data = case.model_dump(mode="json", exclude={"name", "meta"})
+    data["regulation"] = None
+    for a in data["assets"]:
+        if a["type"] == "battery":
+            a.update(regulation=False, regulation_performance=1.0)
+    assert data == plain.model_dump(mode="json", exclude={"name", "meta"})

@@ -257,6 +257,54 @@ _REFUSED: dict[str, tuple[Any, str]] = {
         lambda d: _with_asset(d, "bess", soc_initial=0.95, soc_final_min=0.5),
         "starts above soc_max",
     ),
+    # model version 2 beyond the arm's mapping
+    "grid maxima that change, with an outage": (
+        lambda d: d["grid"].update(import_max_mw=[40.0] * 10 + [0.0] * 2 + [40.0] * 12),
+        "grid maxima that change over the day (an outage, both 0, at steps 10, 11)",
+    ),
+    "grid maxima that change, without an outage": (
+        lambda d: d["grid"].update(import_max_mw=[40.0] * 12 + [30.0] * 12),
+        "grid maxima that change over the day: the connection is one generator of fixed p_nom",
+    ),
+    "peak to date": (
+        lambda d: d["grid"].update(demand_charge_cny_per_mw=100.0, peak_to_date_mw=5.0),
+        "peak_to_date_mw / declared_demand_mw",
+    ),
+    "declared demand": (
+        lambda d: d["grid"].update(demand_charge_cny_per_mw=100.0, declared_demand_mw=8.0),
+        "peak_to_date_mw / declared_demand_mw",
+    ),
+    "deviation from a declared plan": (
+        lambda d: d["grid"].update(deviation={"short_cny_per_mwh": 100.0, "long_cny_per_mwh": 50.0}),
+        "grid.deviation",
+    ),
+    "curtailable load with a minimum reduction": (
+        lambda d: d["assets"].append({"id": "c", "type": "curtailable_load", "demand_mw": 2.0,
+                                      "max_reduction_mw": 1.0, "cost_cny_per_mwh": 500.0, "min_reduction_mw": 0.5}),
+        "min_reduction_mw or start_cny",
+    ),
+    "curtailable load with a start cost": (
+        lambda d: d["assets"].append({"id": "c", "type": "curtailable_load", "demand_mw": 2.0,
+                                      "max_reduction_mw": 1.0, "cost_cny_per_mwh": 500.0, "start_cny": 200.0}),
+        "min_reduction_mw or start_cny",
+    ),
+    "valley filling": (
+        lambda d: d.update(demand_response=[{"id": "fill", "kind": "valley_filling", "start_step": 2, "end_step": 4,
+                                             "baseline_mw": 8.0, "increase_mw": 1.0, "price_cny_per_mwh": 300.0,
+                                             "shortfall_penalty_cny_per_mwh": 100.0}]),
+        "demand-response events (valley filling)",
+    ),
+    "emissions cap": (lambda d: d.update(emissions_max_t=1000.0), "emissions_max_t"),
+    "backup reserve": (lambda d: d.update(backup_hours=2.0), "backup_hours"),
+    "frequency regulation": (
+        lambda d: _with_asset(d, "bess", regulation=True).update(regulation={"capacity_price_cny_per_mw_h": 10.0}),
+        "frequency regulation by ['bess']",
+    ),
+    "scenarios": (
+        lambda d: d.update(scenarios=[{"id": "base", "probability": 0.5},
+                                      {"id": "hot", "probability": 0.5, "series": {"root-load.demand_mw": 7.0}}]),
+        "scenarios: a two-stage stochastic day",
+    ),
 }
 
 
@@ -296,3 +344,21 @@ def test_refusals_are_needed(feature: str, monkeypatch: pytest.MonkeyPatch) -> N
     result, _ = arm.solve(case, SETTINGS)
     assert result.objective_cny is not None
     assert result.objective_cny < product.objective_cny * (1 - 1e-5)
+
+
+def test_forced_through_a_regulation_case_the_arm_solves_the_day_without_the_market(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why regulation is refused: the LP has no band and no revenue, so it finds the day without regulation."""
+    from vpp.regulation import without_regulation
+
+    change, _ = _REFUSED["frequency regulation"]
+    data = _hand(60)
+    change(data)
+    case = load_case(data)
+    product = solve_case(case, SolveOptions(mip_gap=1e-9))
+    plain = solve_case(without_regulation(case), SolveOptions(mip_gap=1e-9))
+    assert product.summary["cost_cny"]["regulation_capacity"] < -1.0  # the band earns something
+    monkeypatch.setattr(arm, "supports", lambda _case: None)
+    result, _ = arm.solve(case, SETTINGS)
+    assert result.objective_cny == pytest.approx(plain.objective_cny, rel=RTOL)
+    assert result.objective_cny > product.objective_cny + 1.0

@@ -44,3 +44,38 @@ def test_time_vs_size_is_readable(suite: str, tmp_path: Path, monkeypatch: pytes
     assert len(pairs) == len(arms)
     box = legend.get_window_extent(renderer)
     assert all(not box.overlaps(ax.get_window_extent(renderer)) for ax in panels)
+
+
+def _row(case: str, arm: str, total: float, solve: float, binaries: int, objective: float, **kw: object) -> dict:
+    return {"case": case, "axis": "regulation", "arm": arm, "status": "optimal", "total_s": total, "solve_s": solve,
+            "binaries": binaries, "objective_cny": objective, "overhead_s": total - solve, "build_s": total - solve,
+            "handover_s": 0.0, "extract_s": 0.0, "total_min_s": total, "total_max_s": total, "mip_gap": 0.0,
+            "variables": 10, "nonzeros": 20, "peak_mem_mib": 1.0, "agrees": True, "note": "", **kw}
+
+
+def test_the_report_sets_each_regulation_case_beside_the_same_case_without_it() -> None:
+    table = pd.DataFrame([
+        _row("day", "product", 1.2, 1.0, 30, 900.0),
+        _row("day/no-regulation", "product", 0.3, 0.2, 6, 1000.0),
+        _row("day", "direct", 1.5, 1.2, 40, 900.5),
+        _row("day/no-regulation", "direct", 0.5, 0.4, 16, 1000.0),
+        _row("other", "product", 0.1, 0.05, 0, 50.0),  # no twin: not a pair
+        {**_row("lone", "product", 0.2, 0.1, 0, 10.0), "status": "unsupported"},
+        _row("lone/no-regulation", "product", 0.1, 0.05, 0, 12.0),  # its case did not solve: not a pair
+    ])
+    pairs = report.regulation_pairs(table)
+    assert pairs.to_dict("records") == [
+        {"case": "day", "arm": "product", "total_with_s": 1.2, "total_without_s": 0.3, "solve_with_s": 1.0,
+         "solve_without_s": 0.2, "binaries_with": 30, "binaries_without": 6, "objective_with_cny": 900.0,
+         "objective_without_cny": 1000.0, "net_value_cny": 100.0},
+        {"case": "day", "arm": "direct", "total_with_s": 1.5, "total_without_s": 0.5, "solve_with_s": 1.2,
+         "solve_without_s": 0.4, "binaries_with": 40, "binaries_without": 16, "objective_with_cny": 900.5,
+         "objective_without_cny": 1000.0, "net_value_cny": 99.5},
+    ]
+    [info] = [t for t in report.targets(table) if "frequency regulation" in t[0]]
+    assert info == ("(no target) frequency regulation: the product's total time with and without it on the same cases",
+                    "day: 1.200 s vs 0.300 s", None)
+    md = report.markdown(table, {}, "t")
+    section = md.split("## Frequency regulation: the same cases with and without it")[1].splitlines()
+    assert "| day | product | 1.200 | 0.300 | 4.0 | 1.000 | 0.200 | 30 | 6 | 900.00 | 1000.00 | 100.00 |" in section
+    assert "| day | direct | 1.500 | 0.500 | 3.0 | 1.200 | 0.400 | 40 | 16 | 900.50 | 1000.00 | 99.50 |" in section

@@ -34,7 +34,7 @@ def test_every_legend_is_beside_its_panel_not_over_the_data(figure) -> None:
 
 def test_colours_and_labels_are_the_palettes(figure) -> None:
     result, fig = figure
-    balance, storage, prices = fig.axes
+    balance, band, storage, prices = fig.axes  # the batteries regulate on this day: their band's panel is second
     by_label = {label: colour for label, colour in SERIES.values()}
     for handle, text in zip(balance.get_legend().legend_handles, balance.get_legend().get_texts(), strict=True):
         label = text.get_text()
@@ -50,6 +50,10 @@ def test_colours_and_labels_are_the_palettes(figure) -> None:
     assert lines["yujiapu-ice-storage"].get_linestyle() == "--"
     assert storage.get_ylabel() == "storage level\n[% of capacity]"
     assert to_hex(prices.get_lines()[0].get_color()) == SERIES["buy"][1]
+    texts = [t.get_text() for t in band.get_legend().get_texts()]
+    assert texts[:3] == [SERIES[k][0] for k in ("regulation", "battery_net", "power_limit")]
+    assert to_hex(band.collections[0].get_facecolor()[0]) == SERIES["regulation"][1]
+    assert to_hex(band.get_lines()[0].get_color()) == SERIES["battery_net"][1]
 
 
 def test_the_pages_palette_file_is_generated_from_the_module() -> None:

@@ -13,9 +13,9 @@ district load, PV, batteries, the curtailable plant, the shiftable batch
 process, the EV fleet, the thermal store, the green contracts (monthly volumes
 settled as Tianjin settles them, :mod:`vpp.cases.green`), the demand-response
 events of the day (the calendar's and any added, against a baseline from
-metered history, :mod:`vpp.cases.baseline`), then the grid with the month's
-peak so far, and the case's provenance. :func:`site` describes the place for
-the forecasts (:mod:`vpp.cases.forecasting`).
+metered history, :mod:`vpp.cases.baseline`), the frequency-regulation market,
+then the grid with the month's peak so far, and the case's provenance.
+:func:`site` describes the place for the forecasts (:mod:`vpp.cases.forecasting`).
 
 Past days are read from the shipped history
 (``forecasts/data/teda_east_2025_15min.csv.gz``, SYNTHETIC) where it covers
@@ -399,6 +399,7 @@ def _build(
         "grid": _grid(x, tariff, peak),
         "assets": assets,
         "demand_response": events,
+        "regulation": _regulation(x, assets),
         "meta": _provenance(x, tariff, peak, events, overrides),
     }
 
@@ -1237,6 +1238,47 @@ def _baseline(x: _Day, window: slice, event_days: set[date]) -> tuple[np.ndarray
     except ValueError as exc:
         raise _fail("demand_response.baseline", str(exc)) from None
     return base, days, [metered[d] for d in days]
+
+
+def _regulation(x: _Day, assets: list[Asset]) -> dict[str, Any]:
+    """The North China (京津唐) frequency-regulation market (``regulation``, model.md §5.4).
+
+    Marks the batteries at ``regulation.sites`` as regulating, with the performance
+    index that scales their mileage payment, and returns the case's ``regulation``
+    block: the band is offered in blocks of ``block_hours`` (a whole number of steps).
+    """
+    rg = x.d["regulation"]
+    low, high = rg["mileage_offer_range_cny_per_mw"]
+    if not low <= rg["mileage_price_cny_per_mw"] <= high:
+        raise _fail(
+            "regulation.mileage_price_cny_per_mw",
+            f"expected a price within the 京津唐 offer range [{low:g}, {high:g}] CNY/MW, "
+            f"got {rg['mileage_price_cny_per_mw']:g}",
+        )
+    batteries = {a["node"]: a for a in assets if a["type"] == "battery"}
+    bad = sorted(set(rg["sites"]) - set(batteries))
+    if bad:
+        raise _fail("regulation.sites", f"no battery at {bad}: expected some of {sorted(batteries)}")
+    for node in rg["sites"]:
+        battery = batteries[node]
+        battery["regulation"] = True
+        battery["regulation_performance"] = rg["performance_index"]
+        battery["meta"]["sources"]["regulation"] = rg["sites_source"]
+        battery["meta"]["sources"]["regulation_performance"] = x.src("regulation.performance_index")
+    block_steps = x.derive(
+        "regulation.block_steps",
+        max(1, round(rg["block_hours"] * 60 / x.step_minutes)),
+        f"block of {rg['block_hours']:g} h in steps of {x.step_minutes} min: {x.src('regulation.block_hours')}",
+    )
+    return {
+        "capacity_price_cny_per_mw_h": rg["capacity_price_cny_per_mw_h"],
+        "mileage_price_cny_per_mw": rg["mileage_price_cny_per_mw"],
+        "mileage_mw_per_mw_h": rg["mileage_mw_per_mw_h"],
+        "deployment_fraction": rg["deployment_fraction"],
+        "duration_h": rg["duration_h"],
+        "block_steps": block_steps,
+        "min_offer_mw": rg["min_offer_mw"],
+    }
 
 
 GRID_FIELDS = ("import_max_mw", "export_max_mw", "sell_cny_per_mwh", "demand_charge_cny_per_mw", "emission_t_per_mwh")
