@@ -23,14 +23,16 @@ from rich.table import Table
 from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
+from vpp.microgrid_cli import outage as outage_command
 from vpp.palette import BILL, cost_label
 from vpp.redispatch_cli import redispatch as redispatch_command
 from vpp.sizing_cli import size as size_command
 from vpp.studies_cli import pareto, settle, worth
 
-ORDER = ("dispatch", "redispatch", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token", "bench")
-"""The commands in the order of a user's day: schedule, re-dispatch, look at the case, forecast, settle, plan,
-serve, measure."""
+ORDER = ("dispatch", "redispatch", "outage", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token",
+         "bench")
+"""The commands in the order of a user's day: schedule, re-dispatch, test against outages, look at the case,
+forecast, settle, plan, serve, measure."""
 
 app = App(
     order=ORDER,
@@ -49,6 +51,7 @@ app.command("size")(size_command)
 app.command("redispatch")(redispatch_command)
 for _command in (settle, worth, pareto):
     app.command()(_command)
+app.command("outage")(outage_command)
 
 
 @app.command()
