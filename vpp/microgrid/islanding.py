@@ -134,10 +134,18 @@ def with_outage(case: Case, window: OutageWindow | str, where: str = "outage") -
     return load_case(data)
 
 
+def hours_problem(hours: Any, where: str) -> Problem | None:
+    """The problem of a number of hours that is not a finite number > 0 (None when it is one)."""
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
+        return Problem(where, f"expected a number of hours > 0, got {hours!r}")
+    return None
+
+
 def with_backup_hours(case: Case, hours: float, where: str = "backup_hours") -> Case:
     """``case`` with the backup reserve of §5.5 for ``hours`` [h] (a finite number > 0)."""
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
-        raise CaseError([Problem(where, f"expected a number of hours > 0, got {hours!r}")], step=PLANNING)
+    problem = hours_problem(hours, where)
+    if problem:
+        raise CaseError([problem], step=PLANNING)
     data = case.model_dump(mode="json", exclude_none=True)
     data["backup_hours"] = float(hours)
     return load_case(data)

@@ -22,8 +22,9 @@ import pandas as pd
 
 from models import SolveOptions
 from vpp.case import Case, load_case, read_case
+from vpp.dispatch import solve_case
 from vpp.errors import CaseError, Problem, SolverError
-from vpp.microgrid.islanding import with_backup_hours
+from vpp.microgrid.islanding import hours_problem, with_backup_hours
 from vpp.microgrid.survival import (
     OTHER_SHARE_OF_VOLL,
     STEP,
@@ -146,17 +147,8 @@ def outage_study(
     """
     t0 = time.perf_counter()
     case = day.case
-    voll = case.voll_cny_per_mwh
-    other = voll * OTHER_SHARE_OF_VOLL if other_cny_per_mwh is None else other_cny_per_mwh
-    problems = []
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
-        problems.append(Problem(where[0], f"expected a number of hours > 0, got {hours!r}"))
-    elif hours * 60 / case.step_minutes > case.steps + 1e-9:
-        problems.append(Problem(where[0], f"expected at most the case's horizon ({case.steps * case.dt_hours:g} h), "
-                                f"got {hours:g}"))
-    if not isinstance(other, (int, float)) or not math.isfinite(other) or not 0 <= other < voll:
-        problems.append(Problem(where[2], f"expected a price >= 0 and below the value of lost load ({voll:g} CNY/MWh), "
-                                f"got {other!r}"))
+    other = case.voll_cny_per_mwh * OTHER_SHARE_OF_VOLL if other_cny_per_mwh is None else other_cny_per_mwh
+    problems = study_problems(case, hours, other, where, backup_hours)
     if problems:
         raise CaseError(problems, step=STEP)
     settings = Settings(hours=float(hours), other_cny_per_mwh=float(other))
@@ -165,15 +157,13 @@ def outage_study(
     days: list[tuple[str, Case, pd.DataFrame, float, float | None]] = []
     if reserve is None:
         days.append(("schedule", case, day.schedule, day.objective_cny, day.mip_gap))
-        notes.append("no backup reserve to compare with: give backup_hours (vpp outage --backup-hours)")
+        notes.append(f"no backup reserve to compare with: give {where[1]}")
     else:
         for label, planned in (("without a reserve", False), (f"with a {reserve:g} h reserve", True)):
             if (case.backup_hours == reserve) if planned else (case.backup_hours is None):
                 days.append((label, case, day.schedule, day.objective_cny, day.mip_gap))
                 continue
             variant = with_backup_hours(case, reserve, where=where[1]) if planned else without_reserve(case)
-            from vpp.dispatch import solve_case
-
             try:
                 solved = solve_case(variant, options or SolveOptions(threads=1))
             except SolverError as exc:
@@ -186,6 +176,29 @@ def outage_study(
         survival.objective_cny, survival.mip_gap = objective, gap
         variants.append(survival)
     return OutageStudy(case, float(hours), float(other), variants, notes, time.perf_counter() - t0)
+
+
+def study_problems(case: Case, hours: Any, other_cny_per_mwh: Any,
+                   where: tuple[str, str, str] = ("hours", "backup_hours", "other_cny_per_mwh"),
+                   backup_hours: Any = None) -> list[Problem]:
+    """What is wrong with a study's outage length [h], reserve [h] and rest's price [CNY/MWh] for ``case``."""
+    voll = case.voll_cny_per_mwh
+    problems = []
+    bad = hours_problem(hours, where[0])
+    if bad:
+        problems.append(bad)
+    elif hours * 60 / case.step_minutes > case.steps + 1e-9:
+        problems.append(Problem(where[0], f"expected at most the case's horizon ({case.steps * case.dt_hours:g} h), "
+                                f"got {hours:g}"))
+    if backup_hours is not None and (bad := hours_problem(backup_hours, where[1])):
+        problems.append(bad)
+    other = other_cny_per_mwh
+    if (isinstance(other, bool) or not isinstance(other, (int, float)) or not math.isfinite(other)
+            or not 0 <= other < voll):
+        shown = f"{other:g}" if isinstance(other, (int, float)) and not isinstance(other, bool) else repr(other)
+        problems.append(Problem(where[2], f"expected a price >= 0 and below the value of lost load ({voll:g} CNY/MWh), "
+                                f"got {shown}"))
+    return problems
 
 
 def study_section(study: OutageStudy) -> dict[str, Any]:
