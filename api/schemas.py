@@ -186,8 +186,8 @@ class ScheduleRequest(DayRequest):
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
     outage: str = Field(None, description="A known outage of the supply point, local time HH:MM-HH:MM: no import or "  # type: ignore[assignment]
                         "export then, the district islanded.", examples=["10:00-12:00"])
-    backup_hours: float = Field(None, gt=0, description="Keep a backup reserve: the batteries always hold the "  # type: ignore[assignment]
-                                "critical load, less the PV, for this many hours [h].")
+    backup_hours: float = Field(None, gt=0, le=8760, description="Keep a backup reserve: the batteries always hold "  # type: ignore[assignment]
+                                "the critical load, less the PV, for this many hours [h].")
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
     @field_validator("outage")

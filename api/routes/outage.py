@@ -30,7 +30,7 @@ class OutageStudyRequest(_Strict):
     """Outages of up to ``hours`` from every step of the schedule; a reserve to compare with."""
 
     hours: float = Field(4.0, gt=0, description="The longest outage simulated [h] (from one step up).")
-    backup_hours: float = Field(None, gt=0, description="The backup reserve to compare with [h] (default: the "  # type: ignore[assignment]
+    backup_hours: float = Field(None, gt=0, le=8760, description="The backup reserve to compare with [h] (default: the "  # type: ignore[assignment]
                                 "schedule's own); the day is solved again with it and without any.")
     other_cny_per_mwh: float = Field(None, ge=0, description="Price of shedding the non-critical load in an outage "  # type: ignore[assignment]
                                      "[CNY/MWh] (default: a tenth of the value of lost load).")
@@ -63,7 +63,8 @@ def _check(schedule: Schedule, body: OutageStudyRequest) -> None:
     "/{schedule_id}/outage",
     status_code=202,
     response_model=JobAccepted,
-    responses={**ERRORS, 404: {"model": ErrorBody}},
+    responses={**ERRORS, 404: {"model": ErrorBody},
+               413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."}},
     summary="Simulate an outage from every step of a schedule (a background job)",
 )
 async def create_outage_study(schedule_id: str, body: OutageStudyRequest, who: Scheduler, settings: AppSettings,

@@ -54,6 +54,7 @@ def test_a_schedule_with_a_known_outage_and_a_reserve(operator: httpx.Client) ->
     ({"outage": "3-4"}, "outage", "expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got '3-4'"),
     ({"backup_hours": 0}, "backup_hours", "Input should be greater than 0"),
     ({"backup_hours": "1"}, "backup_hours", "Input should be a valid number"),
+    ({"backup_hours": 1e300}, "backup_hours", "Input should be less than or equal to 8760"),
 ])
 def test_a_bad_outage_or_reserve_is_refused_naming_the_field(operator: httpx.Client, extra: dict[str, Any],
                                                              path: str, message: str) -> None:

@@ -59,6 +59,7 @@ def test_a_window_reads_as_clock_times_and_may_run_past_midnight() -> None:
     assert (w.start_minute, w.end_minute, w.minutes, w.text) == (600, 750, 150, "10:00-12:30")
     assert parse_outage("22:00-02:00").minutes == 240
     assert parse_outage(" 23:00 - 24:00 ").minutes == 60
+    assert parse_outage("00:00-24:00").minutes == 1440  # the whole day
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -110,6 +111,8 @@ def test_an_outage_outside_the_horizon_and_a_reserve_of_no_hours_are_both_report
         "--backup-hours: expected a number of hours > 0, got 0",
     ]
     assert info.value.step == "planning the islanded day"
+    with pytest.raises(CaseError, match="backup_hours: expected at most 8760 hours \\(a year\\), got 1e\\+300"):
+        with_backup_hours(case, 1e300)
 
 
 # ---------------------------------------------------------------------------

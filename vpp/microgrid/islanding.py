@@ -71,7 +71,7 @@ def parse_outage(text: str) -> OutageWindow:
     if bad:
         raise ValueError(f"{bad[0]} is not a time of day: expected 00:00 to 23:59 (24:00 may end a window), got {text!r}")
     start, end = h0 * 60 + m0, h1 * 60 + m1
-    if start % 1440 == end % 1440:
+    if start == end:
         raise ValueError(f"the window {text!r} is empty: its start and end are the same time")
     return OutageWindow(start, end)
 
@@ -134,10 +134,16 @@ def with_outage(case: Case, window: OutageWindow | str, where: str = "outage") -
     return load_case(data)
 
 
+#: The longest backup reserve or outage taken [h]: a year.
+MAX_HOURS = 8760.0
+
+
 def hours_problem(hours: Any, where: str) -> Problem | None:
-    """The problem of a number of hours that is not a finite number > 0 (None when it is one)."""
+    """The problem of a number of hours that is not a finite number in (0, MAX_HOURS] (None when it is one)."""
     if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not math.isfinite(hours) or hours <= 0:
         return Problem(where, f"expected a number of hours > 0, got {hours!r}")
+    if hours > MAX_HOURS:
+        return Problem(where, f"expected at most {MAX_HOURS:g} hours (a year), got {hours:g}")
     return None
 
 
