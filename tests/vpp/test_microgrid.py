@@ -20,7 +20,13 @@ from vpp.case import load_case
 from vpp.cases import materialize
 from vpp.dispatch import solve_case
 from vpp.errors import CaseError, InfeasibleError
-from vpp.microgrid import parse_outage, plan_microgrid, with_backup_hours, with_outage
+from vpp.microgrid import (
+    outage_series,
+    parse_outage,
+    plan_microgrid,
+    with_backup_hours,
+    with_outage,
+)
 from vpp.microgrid.islanding import outage_steps
 from vpp.results import DispatchResult
 
@@ -99,6 +105,22 @@ def test_an_outage_sets_both_maxima_to_zero_over_its_steps_in_every_scenario_and
     assert case.meta["outage"] | {"source": ""} == {
         "window": "01:00-03:00", "from": "2026-07-15T01:00:00+08:00", "to": "2026-07-15T03:00:00+08:00",
         "steps": [1, 3], "beyond_horizon": False, "source": ""}
+
+
+def test_an_outage_as_a_scenarios_series_solves_as_the_known_outage() -> None:
+    # A stochastic day whose second scenario is the outage of hour 1 (import and export 0 then):
+    # the battery of the islanded-hour case below carries it in that scenario only.
+    base = load_case(day(2, [{"id": "l", "type": "load", "demand_mw": 1}, BATTERY], grid={"export_max_mw": 2}))
+    series = outage_series(base, "01:00-02:00")
+    assert series == {"grid.import_max_mw": [10, 0], "grid.export_max_mw": [2, 0]}
+    stochastic = load_case(base.model_dump(mode="json", exclude_none=True)
+                           | {"scenarios": [{"id": "normal", "probability": 0.9, "series": {}},
+                                            {"id": "outage", "probability": 0.1, "series": series}]})
+    r = solved(stochastic)
+    s = r.schedule
+    import_mw = s[(s["asset"] == "grid") & (s["quantity"] == "import_mw")]
+    assert import_mw[import_mw["scenario"] == "outage"].sort_values("step")["value"].tolist() == approx([1, 0])
+    assert [sc["cost_cny"] for sc in r.summary["scenarios"]] == approx([100, 100])
 
 
 def test_an_outage_outside_the_horizon_and_a_reserve_of_no_hours_are_both_reported() -> None:

@@ -6,10 +6,11 @@
 
 from vpp.microgrid.islanding import (
     OutageWindow,
+    outage_series,
     parse_outage,
     plan_microgrid,
     with_backup_hours,
     with_outage,
 )
 
-__all__ = ["OutageWindow", "parse_outage", "plan_microgrid", "with_backup_hours", "with_outage"]
+__all__ = ["OutageWindow", "outage_series", "parse_outage", "plan_microgrid", "with_backup_hours", "with_outage"]

@@ -95,11 +95,8 @@ def _zero_at(value: Any, steps: list[int], n: int) -> list[float]:
     return [float(v) for v in out]
 
 
-def with_outage(case: Case, window: OutageWindow | str, where: str = "outage") -> Case:
-    """``case`` with the supply point out over ``window`` (import and export maxima 0; see the module docstring).
-
-    ``where`` names the input in errors (``--outage`` on the command line).
-    """
+def _window_steps(case: Case, window: OutageWindow | str, where: str) -> tuple[OutageWindow, list[int], bool]:
+    """The window read, its steps in ``case`` and whether it runs past the horizon; CaseError at ``where``."""
     if isinstance(window, str):
         try:
             window = parse_outage(window)
@@ -110,6 +107,25 @@ def with_outage(case: Case, window: OutageWindow | str, where: str = "outage") -
         end = case.start + timedelta(minutes=case.step_minutes * case.steps)
         raise CaseError([Problem(where, f"the outage {window.text} is not within the case's horizon "
                                  f"{case.start.isoformat()} to {end.isoformat()}")], step=PLANNING)
+    return window, steps, beyond
+
+
+def outage_series(case: Case, window: OutageWindow | str, where: str = "outage") -> dict[str, list[float]]:
+    """The grid's maxima with the supply point out over ``window``, as a scenario's ``series`` (§6).
+
+    For an outage scenario of a stochastic day: ``{"grid.import_max_mw": [...], "grid.export_max_mw": [...]}``.
+    """
+    _, steps, _ = _window_steps(case, window, where)
+    return {f"grid.{key}": _zero_at(getattr(case.grid, key), steps, case.steps)
+            for key in ("import_max_mw", "export_max_mw")}
+
+
+def with_outage(case: Case, window: OutageWindow | str, where: str = "outage") -> Case:
+    """``case`` with the supply point out over ``window`` (import and export maxima 0; see the module docstring).
+
+    ``where`` names the input in errors (``--outage`` on the command line).
+    """
+    window, steps, beyond = _window_steps(case, window, where)
     n = case.steps
     data = case.model_dump(mode="json", exclude_none=True)
     grid = data["grid"]
