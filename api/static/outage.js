@@ -150,10 +150,9 @@
         row([`carried through ${p.length_hours} h`, ...vs.map((v) => `${Math.round(100 * v.curve[i].share_survived)} %`)]);
       }
     });
-    const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
     row(["mean time carried [h]", ...vs.map((v) => fmt(v.mean_survived_hours, 2))]);
-    row([`critical energy at risk, mean [MWh] (${study.hours} h outage)`, ...vs.map((v) => fmt(mean(v.critical_at_risk_mwh_by_step), 1))]);
-    row(["outage cost, mean [CNY]", ...vs.map((v) => fmt(mean(v.outage_cost_cny_by_step), 0))]);
+    row([`critical energy at risk, mean [MWh] (${study.hours} h outage)`, ...vs.map((v) => fmt(v.mean_critical_at_risk_mwh, 1))]);
+    row(["outage cost, mean [CNY]", ...vs.map((v) => fmt(v.mean_outage_cost_cny, 0))]);
     let cost = "";
     if (study.reserve_cost_cny != null) {
       cost = `The reserve costs ${fmt(study.reserve_cost_cny, 0)} CNY on the day (± ${fmt(study.reserve_cost_uncertainty_cny, 0)} from the MIP gaps)`;

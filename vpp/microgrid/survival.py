@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,7 +172,12 @@ class Settings:
 
     def steps(self, step_minutes: int) -> int:
         """K = ⌈H/Δ⌉."""
-        return max(1, math.ceil(self.hours * 60 / step_minutes - 1e-9))
+        return window_steps(self.hours, step_minutes)
+
+
+def window_steps(hours: float, step_minutes: int) -> int:
+    """The steps of an outage of ``hours`` [h]: K = ⌈H/Δ⌉ (at least one)."""
+    return max(1, math.ceil(hours * 60 / step_minutes - 1e-9))
 
 
 def _unserved(case: Case, result: Any) -> np.ndarray:
@@ -249,7 +253,7 @@ class Survival:
 
     @property
     def steps(self) -> int:
-        return max(1, math.ceil(self.hours * 60 / self.step_minutes - 1e-9))
+        return window_steps(self.hours, self.step_minutes)
 
     def curve(self) -> pd.DataFrame:
         """Share of start steps whose critical load is carried through an outage of each length."""
@@ -267,8 +271,9 @@ class Survival:
             "backup_hours": self.backup_hours,
             "objective_cny": self.objective_cny,
             "mip_gap": self.mip_gap,
-            "critical_at_risk_mwh": float(self.starts["critical_at_risk_mwh"].sum()),
             "mean_survived_hours": float(self.starts["survived_hours"].mean()),
+            "mean_critical_at_risk_mwh": float(self.starts["critical_at_risk_mwh"].mean()),
+            "mean_outage_cost_cny": float(self.starts["outage_cost_cny"].mean()),
             "curve": self.curve().to_dict(orient="records"),
             "starts": self.starts.to_dict(orient="records"),
         }
@@ -340,7 +345,6 @@ class Pool:
     def map(self, fn: Callable[..., list[dict[str, Any]]], inputs: OutageInputs, starts: list[int],
             settings: Settings, progress: Progress | None = None) -> list[dict[str, Any]]:
         """``fn(inputs, chunk, settings)`` over chunks of ``starts``; every row, in no particular order."""
-        t0 = time.perf_counter()
         rows: list[dict[str, Any]] = []
         if self.client is None:
             for i, s in enumerate(starts):
@@ -360,5 +364,4 @@ class Pool:
             done += len(chunks[futures.index(f)])
             if progress:
                 progress(done, len(starts))
-        self.seconds = time.perf_counter() - t0
         return rows
