@@ -16,10 +16,10 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.db import Schedule
-from api.deps import AppSettings, Runner, Scheduler
-from api.errors import InvalidInputError, NotFoundError
+from api.deps import AppSettings, DbSession, Runner, Scheduler
+from api.errors import InvalidInputError
 from api.jobs import new_job
-from api.routes.schedules import _accepted, _store_job
+from api.routes.schedules import _accepted, _get, _store_job
 from api.routing import StrictRoute
 from api.schemas import ERRORS, ErrorBody, JobAccepted, _Strict
 
@@ -34,16 +34,6 @@ class OutageStudyRequest(_Strict):
                                 "schedule's own); the day is solved again with it and without any.")
     other_cny_per_mwh: float = Field(None, ge=0, description="Price of shedding the non-critical load in an outage "  # type: ignore[assignment]
                                      "[CNY/MWh] (default: a tenth of the value of lost load).")
-
-
-def _stored(request: Request, schedule_id: str) -> Schedule:
-    schedule = None
-    if len(schedule_id) <= 36 and "\x00" not in schedule_id:
-        with request.app.state.sessions() as s:
-            schedule = s.get(Schedule, schedule_id)
-    if schedule is None:
-        raise NotFoundError(f"no schedule {schedule_id!r}")
-    return schedule
 
 
 def _check(schedule: Schedule, body: OutageStudyRequest) -> None:
@@ -67,10 +57,10 @@ def _check(schedule: Schedule, body: OutageStudyRequest) -> None:
                413: {"model": ErrorBody, "description": "Body larger than VPP_MAX_BODY_BYTES."}},
     summary="Simulate an outage from every step of a schedule (a background job)",
 )
-async def create_outage_study(schedule_id: str, body: OutageStudyRequest, who: Scheduler, settings: AppSettings,
-                              runner: Runner, request: Request) -> Any:
+async def create_outage_study(schedule_id: str, body: OutageStudyRequest, who: Scheduler, session: DbSession,
+                              settings: AppSettings, runner: Runner, request: Request) -> Any:
     """Queue the study; 202 with the job, whose ``result`` is the study when done."""
-    schedule = await run_in_threadpool(_stored, request, schedule_id)
+    schedule = await run_in_threadpool(_get, session, schedule_id)
     await run_in_threadpool(_check, schedule, body)
     params = {"schedule_id": schedule.id, "case": schedule.case, "series": schedule.series,
               "objective_cny": schedule.objective_cny, "mip_gap": (schedule.summary or {}).get("mip_gap"),
