@@ -51,7 +51,8 @@ def test_a_schedule_with_a_known_outage_and_a_reserve(operator: httpx.Client) ->
 
 
 @pytest.mark.parametrize(("extra", "path", "message"), [
-    ({"outage": "3-4"}, "outage", "expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got '3-4'"),
+    ({"outage": "3-4"}, "outage", "expected a time as HH:MM, got '3'; an outage is HH:MM-HH:MM in local time, "
+                                  "e.g. 10:00-12:30"),
     ({"backup_hours": 0}, "backup_hours", "Input should be greater than 0"),
     ({"backup_hours": "1"}, "backup_hours", "Input should be a valid number"),
     ({"backup_hours": 1e300}, "backup_hours", "Input should be less than or equal to 8760"),
@@ -153,5 +154,6 @@ def test_the_page_sends_the_outage_and_the_reserve_with_its_request(server: Serv
         page.click("#request")
         page.wait_for_selector("#problems li")
         assert page.text_content("#problems") == (
-            "outage: 25:00 is not a time of day: expected 00:00 to 23:59 (24:00 may end a window), got '25:00-26:00'")
+            "outage: 25:00 is not a time of the day (00:00 to 24:00); an outage is HH:MM-HH:MM in local time, "
+            "e.g. 10:00-12:30")
         assert errors == [] or all("422" in e for e in errors)

@@ -68,16 +68,21 @@ def test_a_window_reads_as_clock_times_and_may_run_past_midnight() -> None:
     assert parse_outage("00:00-24:00").minutes == 1440  # the whole day
 
 
+FORM = "; an outage is HH:MM-HH:MM in local time, e.g. 10:00-12:30"
+
+
 @pytest.mark.parametrize(("text", "message"), [
-    ("10-12", "expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got '10-12'"),
-    ("25:00-26:00", "25:00 is not a time of day: expected 00:00 to 23:59 (24:00 may end a window), got '25:00-26:00'"),
-    ("24:00-02:00", "24:00 is not a time of day"),
-    ("10:60-11:00", "10:60 is not a time of day"),
+    ("10-12", "expected a time as HH:MM, got '10'" + FORM),
+    ("10:00", "expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got '10:00'"),
+    ("25:00-26:00", "25:00 is not a time of the day (00:00 to 24:00)" + FORM),
+    ("24:00-02:00", "an outage starts by 23:59: 24:00 may only end a window" + FORM),
+    ("10:60-11:00", "10:60 is not a time of the day (00:00 to 24:00)" + FORM),
     ("10:00-10:00", "the window '10:00-10:00' is empty: its start and end are the same time"),
 ])
 def test_a_bad_window_says_what_was_expected(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError) as info:
         parse_outage(text)
+    assert str(info.value) == message
 
 
 def test_the_steps_of_a_window_are_every_step_it_touches() -> None:
@@ -292,7 +297,7 @@ def test_vpp_dispatch_plans_a_known_outage_and_a_reserve(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--outage", "10-12"], "--outage: expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got '10-12'"),
+    (["--outage", "10-12"], "--outage: expected a time as HH:MM, got '10'" + FORM),
     (["--outage", "05:00-06:00"], "--outage: the outage 05:00-06:00 is not within the case's horizon"),
     (["--backup-hours", "-1"], "--backup-hours: expected a number of hours > 0, got -1.0"),
 ])

@@ -22,7 +22,6 @@ running past its end islands the steps up to it, and says so in
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from vpp.case import Case, load_case
+from vpp.cases.events import clock, parse_time
 from vpp.errors import CaseError, Problem
 
 PLANNING = "planning the islanded day"
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,7 @@ class OutageWindow:
 
     @property
     def text(self) -> str:
-        return f"{_clock(self.start_minute)}-{_clock(self.end_minute)}"
-
-
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
+        return f"{clock(self.start_minute / 60)}-{clock(self.end_minute / 60)}"
 
 
 def parse_outage(text: str) -> OutageWindow:
@@ -62,17 +57,18 @@ def parse_outage(text: str) -> OutageWindow:
 
     Raises ValueError saying what was expected.
     """
-    m = _WINDOW.match(text) if isinstance(text, str) else None
-    if m is None:
+    form = "an outage is HH:MM-HH:MM in local time, e.g. 10:00-12:30"
+    parts = text.split("-") if isinstance(text, str) else []
+    if len(parts) != 2:
         raise ValueError(f"expected HH:MM-HH:MM in local time, e.g. 10:00-12:30, got {text!r}")
-    h0, m0, h1, m1 = (int(g) for g in m.groups())
-    bad = [f"{h:02d}:{mi:02d}" for h, mi, last in ((h0, m0, False), (h1, m1, True))
-           if mi > 59 or h > 24 or (h == 24 and (mi or not last))]
-    if bad:
-        raise ValueError(f"{bad[0]} is not a time of day: expected 00:00 to 23:59 (24:00 may end a window), got {text!r}")
-    start, end = h0 * 60 + m0, h1 * 60 + m1
+    try:
+        start, end = (round(parse_time(part) * 60) for part in parts)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; {form}") from None
+    if start == 1440:
+        raise ValueError(f"an outage starts by 23:59: 24:00 may only end a window; {form}")
     if start == end:
-        raise ValueError(f"the window {text!r} is empty: its start and end are the same time")
+        raise ValueError(f"the window {text.strip()!r} is empty: its start and end are the same time")
     return OutageWindow(start, end)
 
 
