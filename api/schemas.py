@@ -19,6 +19,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -180,24 +181,24 @@ class DayRequest(_Strict):
         return out
 
 
+def _outage_window(value: str) -> str:
+    """An outage HH:MM-HH:MM (:func:`vpp.microgrid.parse_outage`: ValueError saying what was expected)."""
+    from vpp.microgrid import parse_outage
+
+    parse_outage(value)
+    return value
+
+
 class ScheduleRequest(DayRequest):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
-    outage: str = Field(None, description="A known outage of the supply point, local time HH:MM-HH:MM: no import or "  # type: ignore[assignment]
-                        "export then, the district islanded.", examples=["10:00-12:00"])
+    outage: Annotated[str, AfterValidator(_outage_window)] = Field(  # type: ignore[assignment]
+        None, description="A known outage of the supply point, local time HH:MM-HH:MM: no import or export then, "
+        "the district islanded.", examples=["10:00-12:00"])
     backup_hours: float = Field(None, gt=0, le=8760, description="Keep a backup reserve: the batteries always hold "  # type: ignore[assignment]
                                 "the critical load, less the PV, for this many hours [h].")
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
-
-    @field_validator("outage")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        from vpp.microgrid import parse_outage
-
-        if value is not None:
-            parse_outage(value)
-        return value
 
 
 class Links(BaseModel):

@@ -34,9 +34,9 @@ from typing import Any
 import vpp.dispatch
 from models import SolveOptions
 from vpp.cases import materialize
+from vpp.coalitions import Pool
 from vpp.microgrid import with_backup_hours
 from vpp.microgrid.study import Dispatched, outage_study
-from vpp.microgrid.survival import Pool
 
 
 def _timed_solves(record: list[dict[str, float]]) -> Any:

@@ -17,7 +17,7 @@ from rich.table import Table
 from vpp.cli_common import err, fail, out
 from vpp.errors import CaseError
 
-#: From this many simulated start steps on, ``--scheduler auto`` runs them on a local Dask cluster.
+#: From this many simulated start steps on, ``--scheduler auto`` runs them in local worker processes.
 PARALLEL_FROM = 64
 
 
@@ -27,8 +27,8 @@ def outage(
     backup_hours: Annotated[float | None, typer.Option(help="The backup reserve to compare [h] (default: the schedule's own); the day is solved again with it and without any.")] = None,
     other_value: Annotated[float | None, typer.Option(metavar="CNY/MWh", help="Price of shedding the non-critical load in an outage [CNY/MWh] (default: a tenth of the value of lost load).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="FOLDER", help="Folder for outage.json, outage_starts.csv and outage.png (default: FOLDER/outage).")] = None,
-    scheduler: Annotated[str, typer.Option(help=f"auto (a local Dask cluster from {PARALLEL_FROM} simulated starts on, when there are several cores), serial, local, or a Dask cluster tcp://HOST:PORT.")] = "auto",
-    workers: Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: one per core).")] = None,
+    scheduler: Annotated[str, typer.Option(help=f"auto (local worker processes from {PARALLEL_FROM} simulated starts on, when there are several cores, else serial), serial, processes, local (a local Dask cluster), or a Dask cluster tcp://HOST:PORT.")] = "auto",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of the day solved again with or without the reserve.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit of that day [s].")] = 60.0,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Draw outage.png.")] = True,
@@ -36,7 +36,7 @@ def outage(
     """Simulate an outage at every step of a dispatched day: survival curve, critical energy at risk, the reserve's cost."""
     from models import SolveOptions
     from vpp.microgrid.study import outage_study, read_dispatch, write_study
-    from vpp.microgrid.survival import Pool
+    from vpp.studies_cli import _pool
 
     try:
         options = SolveOptions(mip_gap=mip_gap, time_limit_s=time_limit, threads=1)
@@ -50,11 +50,8 @@ def outage(
     pairs = 2 if (backup_hours if backup_hours is not None else day.case.backup_hours) is not None else 1
     if scheduler == "auto":
         many = day.case.steps * pairs >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
-        scheduler = "local" if many else "serial"
-    try:
-        pool = Pool(scheduler, workers)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc).split(": ", 1)[-1], param_hint="--workers" if "workers" in str(exc) else "--scheduler") from None
+        scheduler = "processes" if many else "serial"
+    pool = _pool(scheduler, workers)
     progress = Progress(TextColumn("outages"), BarColumn(), MofNCompleteColumn(), TextColumn("start steps"),
                         TimeElapsedColumn(), console=err, transient=True)
     task = progress.add_task("outages", total=day.case.steps * pairs)

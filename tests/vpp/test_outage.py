@@ -349,16 +349,16 @@ def test_vpp_outage_writes_the_study_of_a_dispatched_day(tmp_path: Path) -> None
     assert (folder / "outage" / "outage.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_vpp_outage_on_a_local_cluster_gives_the_serial_result(tmp_path: Path) -> None:
+def test_vpp_outage_in_worker_processes_and_on_a_local_cluster_gives_the_serial_result(tmp_path: Path) -> None:
     folder = _dispatched(tmp_path)
     results = []
-    for scheduler in ("serial", "local"):
+    for scheduler in ("serial", "processes", "local"):
         out = tmp_path / scheduler
         done = vpp("outage", "--schedule", str(folder), "--hours", "2", "--scheduler", scheduler, "--workers", "2",
                    "--out", str(out), "--no-chart", timeout=300)
         assert done.returncode == 0, done.stderr
         results.append(json.loads((out / "outage.json").read_text())["variants"])
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -375,4 +375,4 @@ def test_vpp_outage_names_a_bad_scheduler(tmp_path: Path) -> None:
     folder = _dispatched(tmp_path)
     done = vpp("outage", "--schedule", str(folder), "--scheduler", "everywhere")
     assert done.returncode == 2
-    assert "expected 'serial', 'local' or a Dask address such as tcp://HOST:PORT, got 'everywhere'" in done.stderr
+    assert "expected 'serial', 'processes', 'local' or a Dask address such as tcp://HOST:PORT, got 'everywhere'" in done.stderr

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,15 +25,10 @@ from vpp.case import Case, load_case, read_case
 from vpp.dispatch import solve_case
 from vpp.errors import CaseError, Problem, SolverError
 from vpp.microgrid.islanding import hours_problem, with_backup_hours
-from vpp.microgrid.survival import (
-    OTHER_SHARE_OF_VOLL,
-    STEP,
-    Pool,
-    Progress,
-    Settings,
-    Survival,
-    simulate,
-)
+from vpp.microgrid.survival import OTHER_SHARE_OF_VOLL, STEP, Progress, Settings, Survival, simulate
+
+if TYPE_CHECKING:
+    from vpp.coalitions import Pool
 
 
 @dataclass(frozen=True)

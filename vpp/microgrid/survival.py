@@ -37,10 +37,10 @@ The survival curve is the share of start steps that survive an outage of
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ import pandas as pd
 from models import SolveOptions
 from vpp.case import Battery, Case, load_case
 from vpp.errors import CaseError, Problem
+
+if TYPE_CHECKING:
+    from vpp.coalitions import Pool
 
 #: Unserved power below this [MW] counts as served.
 TOLERANCE_MW = 1e-6
@@ -235,7 +238,7 @@ def simulate_start(inputs: OutageInputs, start: int, settings: Settings) -> dict
     }
 
 
-def _chunk(inputs: OutageInputs, starts: list[int], settings: Settings) -> list[dict[str, Any]]:
+def _chunk(inputs: OutageInputs, settings: Settings, starts: list[int]) -> list[dict[str, Any]]:
     return [simulate_start(inputs, s, settings) for s in starts]
 
 
@@ -292,76 +295,23 @@ def simulate(
     pool: Pool | None = None,
     progress: Progress | None = None,
 ) -> Survival:
-    """Simulate an outage of ``settings.hours`` from every step (or ``starts``) of a solved day."""
+    """Simulate an outage of ``settings.hours`` from every step (or ``starts``) of a solved day.
+
+    ``pool``: where the simulations run (:class:`vpp.coalitions.Pool`, the project's pool of
+    processes or Dask workers; default this process), in chunks of starts; ``progress(starts done, starts)``.
+    """
+    from vpp.coalitions import Pool
+
     inputs = outage_inputs(case, schedule)
     chosen = list(range(case.steps)) if starts is None else list(starts)
-    rows = (pool or Pool()).map(_chunk, inputs, chosen, settings, progress)
+    pool = pool or Pool("serial")
+    per = 1 if pool.scheduler == "serial" else max(1, math.ceil(len(chosen) / (4 * pool.workers)))
+    chunks = [chosen[i:i + per] for i in range(0, len(chosen), per)]
+
+    def done(n: int, total: int) -> None:
+        if progress:
+            progress(min(n * per, len(chosen)), len(chosen))
+
+    rows = [r for chunk in pool.map(partial(_chunk, inputs, settings), chunks, done) for r in chunk]
     frame = pd.DataFrame(sorted(rows, key=lambda r: r["step"]))
     return Survival(label, settings.hours, case.step_minutes, frame, backup_hours=case.backup_hours)
-
-
-class Pool:
-    """Where the simulations run: in this process (``"serial"``), on a local Dask cluster of
-    single-threaded worker processes (``"local"``), or on a Dask cluster at an address, as the sizing
-    runner (:mod:`vpp.sizing.runner`) does. Use as a context manager."""
-
-    def __init__(self, scheduler: str | None = "serial", workers: int | None = None) -> None:
-        if scheduler not in (None, "serial", "local") and not str(scheduler).startswith(("tcp://", "tls://")):
-            raise ValueError(f"scheduler: expected 'serial', 'local' or a Dask address such as tcp://HOST:PORT, "
-                             f"got {scheduler!r}")
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers: expected a positive number, got {workers}")
-        self.scheduler = None if scheduler == "serial" else scheduler
-        self.workers = workers
-        self.client: Any = None
-        self.cluster: Any = None
-
-    @property
-    def size(self) -> int:
-        """How many tasks run at once."""
-        if self.client is None:
-            return 1
-        return max(1, len(self.client.scheduler_info().get("workers", {})))
-
-    def __enter__(self) -> Pool:
-        if self.scheduler is not None:
-            from dask.distributed import Client, LocalCluster
-
-            if self.scheduler == "local":
-                self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                            processes=True, dashboard_address=":0", silence_logs=40)
-                self.client = Client(self.cluster)
-            else:
-                self.client = Client(self.scheduler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        self.client = self.cluster = None
-
-    def map(self, fn: Callable[..., list[dict[str, Any]]], inputs: OutageInputs, starts: list[int],
-            settings: Settings, progress: Progress | None = None) -> list[dict[str, Any]]:
-        """``fn(inputs, chunk, settings)`` over chunks of ``starts``; every row, in no particular order."""
-        rows: list[dict[str, Any]] = []
-        if self.client is None:
-            for i, s in enumerate(starts):
-                rows += fn(inputs, [s], settings)
-                if progress:
-                    progress(i + 1, len(starts))
-            return rows
-        from dask.distributed import as_completed
-
-        per = max(1, math.ceil(len(starts) / (4 * self.size)))
-        chunks = [starts[i:i + per] for i in range(0, len(starts), per)]
-        shared = self.client.scatter(inputs, broadcast=True)
-        futures = [self.client.submit(fn, shared, c, settings, pure=False) for c in chunks]
-        done = 0
-        for f in as_completed(futures):
-            rows += f.result()
-            done += len(chunks[futures.index(f)])
-            if progress:
-                progress(done, len(starts))
-        return rows
