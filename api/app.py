@@ -16,7 +16,18 @@ from api.context import RequestIdFilter
 from api.db import make_engine, migrate, session_factory
 from api.jobs import JobRunner
 from api.middleware import RequestContextMiddleware
-from api.routes import cases, health, jobs, page, pareto, redispatch, schedules, settlement, sizing
+from api.routes import (
+    cases,
+    health,
+    jobs,
+    outage,
+    page,
+    pareto,
+    redispatch,
+    schedules,
+    settlement,
+    sizing,
+)
 from api.routes.page import STATIC
 from api.security import parse_env_tokens
 from api.settings import Settings
@@ -74,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.env_tokens = env_tokens
     errors.install(app)
-    for module in (schedules, redispatch, sizing, settlement, pareto, jobs, cases, health, page):
+    for module in (schedules, redispatch, outage, sizing, settlement, pareto, jobs, cases, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.cors_origin_list:

@@ -62,6 +62,7 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
     from vpp.case import load_case
     from vpp.dispatch import resolve_case, solve_day
     from vpp.errors import CaseError, SolverError
+    from vpp.microgrid import plan_microgrid
 
     try:
         if params.get("case") is not None:
@@ -69,6 +70,7 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
         else:
             case = resolve_case(params["template"], dt.date.fromisoformat(params["date"]),
                                 peak_to_date_mw=params.get("peak_to_date_mw"), dr_events=params.get("dr_events"))
+        case = plan_microgrid(case, params.get("outage"), params.get("backup_hours"))
         opts = params.get("options") or {}
         options = SolveOptions(mip_gap=float(opts.get("mip_gap", 1e-4)),
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)
@@ -98,6 +100,13 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def case_failure(exc: Any) -> dict[str, Any]:
+    """A job's failure value for a :class:`vpp.errors.CaseError`: its step and every problem with its path."""
+    return {"ok": False, "reason": str(exc),
+            "error": {"error": "case", "step": exc.step,
+                      "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}}
+
+
 def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
     """Run a sizing study (:class:`vpp.sizing.SizingRequest` fields); the result is ``sizing.json``'s content."""
     from pydantic import ValidationError
@@ -109,15 +118,32 @@ def run_sizing(params: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, "result": run_sizing_request(params)}
     except CaseError as exc:
-        return {"ok": False, "reason": str(exc),
-                "error": {"error": "case", "step": exc.step,
-                          "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}}
+        return case_failure(exc)
     except ValidationError as exc:
         problems = [{"path": field_path(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
         return {"ok": False, "reason": f"{len(problems)} problem(s) in the sizing request",
                 "error": {"error": "case", "step": "reading the sizing request", "problems": problems}}
     except SolverError as exc:
         return {"ok": False, "reason": str(exc), "error": {"error": "solver", "status": exc.status}}
+
+
+def run_outage(params: dict[str, Any]) -> dict[str, Any]:
+    """The outage study of a stored schedule (:mod:`vpp.microgrid.study`), serially in this worker."""
+    from models.solve import SolveOptions
+    from vpp.case import load_case
+    from vpp.errors import CaseError
+    from vpp.microgrid.study import Dispatched, outage_study, study_section
+    from vpp.results import schedule_from_series
+
+    try:
+        day = Dispatched(load_case(params["case"]), schedule_from_series(params["series"]),
+                         float(params["objective_cny"]), params.get("mip_gap"))
+        study = outage_study(day, params["hours"], backup_hours=params.get("backup_hours"),
+                             other_cny_per_mwh=params.get("other_cny_per_mwh"),
+                             options=SolveOptions(time_limit_s=float(params["time_limit_s"]), threads=1))
+    except CaseError as exc:
+        return case_failure(exc)
+    return {"ok": True, "result": {"schedule_id": params["schedule_id"], **study_section(study)}}
 
 
 def run_job(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -188,3 +214,4 @@ register(JobKind("schedule", run_schedule, store_schedule, job_class="control"))
 register(JobKind("sizing", run_sizing, job_class="study"))  # the result (sizing.json) is kept on the job
 register(JobKind("settlement", run_settlement, job_class="study"))  # settlement.json and the statements on the job
 register(JobKind("pareto", run_pareto, job_class="study"))  # front.json on the job
+register(JobKind("outage", run_outage, job_class="study"))  # the study's section is kept on the job

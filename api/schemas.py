@@ -19,6 +19,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -180,6 +181,14 @@ class DayRequest(_Strict):
         return out
 
 
+def _outage_window(value: str) -> str:
+    """An outage HH:MM-HH:MM (:func:`vpp.microgrid.parse_outage`: ValueError saying what was expected)."""
+    from vpp.microgrid import parse_outage
+
+    parse_outage(value)
+    return value
+
+
 class ScheduleRequest(DayRequest):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
@@ -187,6 +196,11 @@ class ScheduleRequest(DayRequest):
     regulation: bool = Field(True, description="Offer frequency regulation where the case has a market (teda-east "
                              "does), and solve the day again without it to say what it earns and costs (the "
                              "summary's 'regulation'); false leaves the market out.")
+    outage: Annotated[str, AfterValidator(_outage_window)] = Field(  # type: ignore[assignment]
+        None, description="A known outage of the supply point, local time HH:MM-HH:MM: no import or export then, "
+        "the district islanded.", examples=["10:00-12:00"])
+    backup_hours: float = Field(None, gt=0, le=8760, description="Keep a backup reserve: the batteries always hold "  # type: ignore[assignment]
+                                "the critical load, less the PV, for this many hours [h].")
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
 
 

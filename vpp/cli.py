@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -23,14 +23,16 @@ from rich.table import Table
 from vpp.cli_common import App, err, fail, option_date, out, plural
 from vpp.errors import CaseError, SolverError
 from vpp.forecast_cli import app as forecast_app
+from vpp.microgrid_cli import outage as outage_command
 from vpp.palette import BILL, cost_label
 from vpp.redispatch_cli import redispatch as redispatch_command
 from vpp.sizing_cli import size as size_command
 from vpp.studies_cli import pareto, settle, worth
 
-ORDER = ("dispatch", "redispatch", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token", "bench")
-"""The commands in the order of a user's day: schedule, re-dispatch, look at the case, forecast, settle, plan,
-serve, measure."""
+ORDER = ("dispatch", "redispatch", "outage", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token",
+         "bench")
+"""The commands in the order of a user's day: schedule, re-dispatch, test against outages, look at the case,
+forecast, settle, plan, serve, measure."""
 
 app = App(
     order=ORDER,
@@ -49,6 +51,7 @@ app.command("size")(size_command)
 app.command("redispatch")(redispatch_command)
 for _command in (settle, worth, pareto):
     app.command()(_command)
+app.command("outage")(outage_command)
 
 
 @app.command()
@@ -69,6 +72,8 @@ def dispatch(
     peak_to_date: Annotated[float | None, typer.Option(metavar="MW", help="The month's maximum demand so far [MW] (built-in cases); default: from the metered history where it covers the month, else the documented profile.")] = None,
     dr_event: Annotated[list[str] | None, typer.Option(metavar="KIND,HH:MM-HH:MM,MW[,CNY_PER_MWH]", help="Add a demand-response event to the day (built-in cases; repeatable): peak_shaving or valley_filling, the local window, the amount [MW] and optionally the price [CNY/MWh], e.g. peak_shaving,20:00-22:00,8.")] = None,
     regulation: Annotated[str, typer.Option(metavar="on|off", help="on: the batteries offer frequency regulation where the case has a market (teda-east does), and the day is solved again without it to say what it earns and costs; off: the market is left out.")] = "on",
+    outage: Annotated[str | None, typer.Option(metavar="HH:MM-HH:MM", help="A known outage of the supply point (e.g. a maintenance notice), local time: no import or export then, the district islanded.")] = None,
+    backup_hours: Annotated[float | None, typer.Option(metavar="HOURS", help="Keep a backup reserve: the batteries always hold the critical load, less the PV, for this many hours [h].")] = None,
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png
     (and regulation_bid.csv when the batteries offer frequency regulation)."""
@@ -76,6 +81,7 @@ def dispatch(
     from vpp.cases import resolve_case
     from vpp.dispatch import run_day_ahead
     from vpp.regulation import write_bid
+    from vpp.microgrid import plan_microgrid
     from vpp.results import write_outputs, write_summary
 
     hints = {"mip_gap": "--mip-gap", "time_limit_s": "--time-limit", "threads": "--threads"}
@@ -93,13 +99,14 @@ def dispatch(
     extra = _template_options(peak_to_date, dr_event)
     try:
         inputs = _forecast_inputs(weather, load_history)
-        resolved = resolve_case(case, day, **inputs, **extra)
+        resolved = plan_microgrid(resolve_case(case, day, **inputs, **extra), outage, backup_hours,
+                                  where=("--outage", "--backup-hours"))
         result = run_day_ahead(resolved, None, options, exclusivity, engine=engine,  # type: ignore[arg-type]
                                regulation=offer)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
-        err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False, markup=False)
+        err.print(f"[bold red]no schedule[/] ({exc.status}): {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     paths = write_outputs(result, out_dir, chart=chart)
     bid = write_bid(result.summary, out_dir)
@@ -109,11 +116,26 @@ def dispatch(
         write_summary(result.summary, summary_json)
     meta = result.case.meta or {}
     _print_summary(result.summary)
+    _print_microgrid(result)
     print_assumptions(meta)
     print_notes(meta)
     for series, source in (meta.get("series_sources") or {}).items():
         out.print(f"{series}: {source}", highlight=False, markup=False)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def _print_microgrid(result: Any) -> None:
+    """The known outage and the backup reserve of the day, when it has them."""
+    from vpp.microgrid.islanding import reserve_line
+
+    outage = (result.case.meta or {}).get("outage")
+    if outage:
+        past = " (it runs past the horizon's end)" if outage["beyond_horizon"] else ""
+        out.print(f"islanded {outage['window']}{past}: steps {outage['steps'][0]}-{outage['steps'][1] - 1} "
+                  "without import or export", highlight=False, markup=False)
+    line = reserve_line(result)
+    if line:
+        out.print(line, highlight=False, markup=False)
 
 
 def print_assumptions(meta: dict) -> None:

@@ -125,6 +125,7 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
         day = body.date or TEMPLATES[body.template].tomorrow().isoformat()  # tomorrow where the template lives
         params = {"template": body.template, "date": day, "options": options, **body.template_inputs()}
     params["regulation"] = body.regulation
+    params |= body.model_dump(include={"outage", "backup_hours"}, exclude_none=True)
     job = new_job("schedule", params, created_by=who.name)
     if run_async:
         await run_in_threadpool(_store_job, request, job)

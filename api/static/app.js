@@ -53,6 +53,7 @@
     } else {
       body.template = $("case").value; body.date = $("date").value;
     }
+    if (window.VPP_OUTAGE) window.VPP_OUTAGE.extend(body);  // outage.js: a known outage, a backup reserve
     $("request").disabled = true;
     status("Solving…");
     try {
@@ -325,7 +326,7 @@
   $("csv").addEventListener("click", downloadCsv);
   window.addEventListener("resize", () => current && draw());
   const origShow = show;
-  show = async function (id) { await origShow(id); await loadCaseNodes(); if (current) draw(); };  // eslint-disable-line no-func-assign
+  show = async function (id) { await origShow(id); await loadCaseNodes(); if (current) draw(); if (current && window.VPP_OUTAGE) window.VPP_OUTAGE.show(current); };  // eslint-disable-line no-func-assign
   $("date").value = tomorrow();
   showToken();
   refreshRecent();

@@ -382,6 +382,7 @@ def _build(
         _ev_fleet(x),
         *_thermal_storage(x),
     ]
+    _critical_loads(x, assets)
     assets += _green_contracts(x, tariff, pv, import_floor_mw(assets, x.steps))
     events = _demand_response(x, overrides.get("dr_events") or []) if overrides.get("demand_response", True) else []
     peak = _peak_to_date(x)
@@ -563,6 +564,25 @@ def _district_load(x: _Day, load_history: pd.Series | None) -> tuple[list[Asset]
             }
         )
     return assets, district
+
+
+
+def _critical_loads(x: _Day, assets: list[Asset]) -> None:
+    """The share of each load kept on through an outage (``critical_load``; model.md §5.5 ``critical_fraction``).
+
+    Every fixed load takes the sum of the kinds' shares; the interruptible plant its own share.
+    """
+    cl = x.d["critical_load"]
+    kinds = ", ".join(f"{kind} {share:g} {x.src(f'critical_load.kinds.{kind}').split(']')[0]}]"
+                      for kind, share in cl["kinds"].items())
+    district = x.derive("critical_load.district_fraction", float(sum(cl["kinds"].values())),
+                        f"sum of the shares by kind of load: {kinds}")
+    for a in assets:
+        if a["type"] in ("load", "curtailable_load"):
+            share, source = ((district, f"[assumed] {district:g}: {kinds}") if a["type"] == "load"
+                             else (cl["plant_fraction"], x.src("critical_load.plant_fraction")))
+            a["critical_fraction"] = share
+            a["meta"]["sources"]["critical_fraction"] = source
 
 
 class _PV:
