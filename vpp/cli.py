@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -60,6 +60,14 @@ def dispatch(
     weather: Annotated[Path | None, typer.Option(metavar="FILE", help="Weather forecast (CSV/JSON) for PV from the pvlib chain (built-in cases).")] = None,
     load_history: Annotated[Path | None, typer.Option(metavar="FILE", help="District load history [MW] to forecast the load from (built-in cases).")] = None,
     engine: Annotated[str, typer.Option(help="matrix: write the standard form directly (fastest); pyomo: build the Pyomo model and compile it (same optimum).")] = "matrix",
+    scenarios: Annotated[int, typer.Option(metavar="K", help="Plan for K scenarios of PV and load drawn from the forecasts (a two-stage stochastic day; built-in cases); 0: the forecast only.")] = 0,
+    risk_weight: Annotated[float, typer.Option(metavar="LAMBDA", help="With --scenarios: weight of the CVaR of the scenario costs in the objective.")] = 0.0,
+    risk_beta: Annotated[float, typer.Option(metavar="BETA", help="With --scenarios: the CVaR's level (the worst 1 - BETA of the probability).")] = 0.9,
+    draws: Annotated[int, typer.Option(help="With --scenarios: days drawn from the forecasts before keeping K of them (k-medoids).")] = 1000,
+    scenario_seed: Annotated[int, typer.Option(help="With --scenarios: seed of the draws.")] = 0,
+    stochastic_method: Annotated[str, typer.Option(help="With --scenarios: auto (decomposition where it applies), extensive (every scenario in one model) or decomposition (scenarios solved apart).")] = "auto",
+    workers: Annotated[int, typer.Option(help="With --scenarios: processes that solve scenarios side by side (Dask).")] = 1,
+    value: Annotated[bool, typer.Option("--value/--no-value", help="With --scenarios: also what the uncertainty is worth (VSS, EVPI), in summary.json and scenarios.png.")] = True,
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png."""
     from models import SolveOptions
@@ -77,23 +85,61 @@ def dispatch(
     if engine not in ("matrix", "pyomo"):
         raise typer.BadParameter(f"expected 'matrix' or 'pyomo', got {engine!r}", param_hint="--engine")
     day = option_date(date)
+    stochastic = _stochastic_settings(scenarios, risk_weight, risk_beta, draws, scenario_seed, stochastic_method,
+                                      workers)
     try:
         inputs = _forecast_inputs(weather, load_history)
-        result = run_day_ahead(case, day, options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
+        if stochastic is None:
+            result = run_day_ahead(case, day, options, exclusivity, engine=engine, **inputs)  # type: ignore[arg-type]
+        else:
+            from vpp.uncertainty import stochastic_day
+
+            result = stochastic_day(case, day, stochastic, options, exclusivity, engine,  # type: ignore[arg-type]
+                                    value=value, method=stochastic_method, workers=workers, **inputs)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
         err.print(f"[bold red]no schedule[/] ({exc.status}): {exc}", highlight=False, markup=False)
         raise typer.Exit(1) from None
     paths = write_outputs(result, out_dir, chart=chart)
+    if stochastic is not None and chart:
+        from vpp.uncertainty_plot import plot_scenarios
+
+        paths["scenarios.png"] = plot_scenarios(result, out_dir / "scenarios.png")
     if summary_json is not None:
         write_summary(result.summary, summary_json)
     meta = result.case.meta or {}
     _print_summary(result.summary)
+    if stochastic is not None:
+        from vpp.uncertainty_cli import print_uncertainty
+
+        print_uncertainty(result.summary)
     print_assumptions(meta)
     for series, source in (meta.get("series_sources") or {}).items():
         out.print(f"{series}: {source}", highlight=False, markup=False)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def _stochastic_settings(count: int, weight: float, beta: float, draws: int, seed: int, method: str,
+                         workers: int) -> Any:
+    """The --scenarios options checked (usage errors naming the option), or None without --scenarios."""
+    from vpp.uncertainty import METHODS, ScenarioSettings
+
+    if count < 0:
+        raise typer.BadParameter(f"expected a whole number of scenarios >= 0, got {count}", param_hint="--scenarios")
+    if method not in METHODS:
+        raise typer.BadParameter(f"expected one of {', '.join(METHODS)}, got {method!r}", param_hint="--stochastic-method")
+    if workers < 1:
+        raise typer.BadParameter(f"expected a positive number, got {workers}", param_hint="--workers")
+    if count == 0:
+        if weight != 0:
+            raise typer.BadParameter("a risk weight applies to scenarios: add --scenarios K", param_hint="--risk-weight")
+        return None
+    settings = ScenarioSettings(count, draws=draws, seed=seed, risk_weight=weight, risk_beta=beta)
+    hints = {"scenarios": "--scenarios", "draws": "--draws", "risk_weight": "--risk-weight", "risk_beta": "--risk-beta"}
+    for p in settings.problems():
+        raise typer.BadParameter(p.message, param_hint=hints.get(p.path, p.path))
+    return settings
 
 
 def print_assumptions(meta: dict) -> None:
