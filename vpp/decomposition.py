@@ -30,9 +30,10 @@ Dask workers (:class:`Pool`):
    scenarios) gives the result: the schedule of every scenario and the summary.
 
 ρ per first-stage variable is its own objective coefficient where it has one
-(the cost-proportional rule of Watson & Woodruff), and at least the MIP gap
-times the wait-and-see cost spread over the first-stage variables: a plan
-cheaper by less than that in one scenario is not worth a disagreement.
+(the cost-proportional rule of Watson & Woodruff), and at least the gap left
+after the wait-and-see step (UB − LB, or the MIP gap times the cost if that is
+larger) spread over the first-stage variables: the disagreement to settle is
+worth that much.
 
 Applies to risk-neutral days whose first stage is all binary and whose
 scenarios share no constraint: no risk term (the CVaR couples the
@@ -278,9 +279,9 @@ def solve_decomposed(
         xbar = {n: sum(p_s * plan[n] for p_s, plan in zip(prob, plans, strict=True)) for n in names}
         evaluate([_rounded(xbar, plans[0]), *by_mass(plans)[:2]])
         history = [{"iteration": 0, "lower_bound_cny": lower, "upper_bound_cny": upper}]
-        spread = float(np.ptp([s.cost_cny for s in ws])) if len(ws) > 1 else 0.0
         size = sum(plans[0][n].size for n in names)
-        rho_floor = max(options.mip_gap * max(abs(upper), 1.0), spread) / max(size, 1)
+        rho_floor = max(options.mip_gap * max(abs(upper), 1.0), upper - lower if math.isfinite(upper) else 0.0) \
+            / max(size, 1)
         rho = _rho(scen[0][2], names, rho_floor)
         w = [{n: np.zeros_like(plans[0][n]) for n in names} for _ in scen]
         iteration, converged = 0, len({_key(p) for p in plans}) == 1

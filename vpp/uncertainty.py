@@ -47,7 +47,7 @@ import pandas as pd
 
 from models import Engine, Exclusivity, SolveOptions
 from vpp.case import Case, load_case
-from vpp.errors import CaseError, Problem
+from vpp.errors import CaseError, InfeasibleError, Problem
 
 if TYPE_CHECKING:
     from vpp.cases.forecasting import DayForecast
@@ -364,37 +364,47 @@ def value_of_uncertainty(
     options = options or SolveOptions()
     t0 = time.perf_counter()
     ev = _solve(mean_value_case(case), options, exclusivity, engine)
-    eev = _solve(case, options, exclusivity, engine, fixed=ev.first_stage)
+    try:
+        eev: _Solved | None = _solve(case, options, exclusivity, engine, fixed=ev.first_stage)
+    except InfeasibleError:
+        eev = None  # the mean day's plan cannot be followed in some scenario
     ws = perfect_cny if perfect_cny is not None else wait_and_see(case, options, workers)
     section = _section(case, result, ev, eev, ws, options)
     section["seconds"] = time.perf_counter() - t0
     return section
 
 
-def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved, ws: dict[str, float],
+def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved | None, ws: dict[str, float],
              options: SolveOptions) -> dict[str, Any]:
     assert case.scenarios
     ids = [sc.id for sc in case.scenarios]
     p = np.array([sc.probability for sc in case.scenarios])
     rp_costs = _scenario_costs(result)
     stochastic = np.array([rp_costs[i] for i in ids])
-    ev_plan = np.array([eev.scenario_costs[i] for i in ids])
+    ev_plan = np.array([eev.scenario_costs[i] for i in ids]) if eev is not None else np.full(len(ids), np.nan)
     perfect = np.array([ws[i] for i in ids])
-    rp, eev_objective = result.objective_cny, eev.objective_cny
+    rp = result.objective_cny
     expected = float(p @ stochastic)
     risk = case.risk
     beta = risk.cvar_beta if risk is not None else 0.9
     var, cvar = value_at_risk(stochastic, p, beta)
-    ev_var, ev_cvar = value_at_risk(ev_plan, p, beta)
-    gaps = [g for g in (result.summary.get("mip_gap"), ev.mip_gap, eev.mip_gap) if g is not None]
+    ev_var, ev_cvar = value_at_risk(ev_plan, p, beta) if eev is not None else (None, None)
+    gaps = [g for g in (result.summary.get("mip_gap"), ev.mip_gap, eev.mip_gap if eev else None) if g is not None]
+
+    def number(x: float) -> float | None:
+        return None if eev is None else float(x)
+
     return {
         "objective": "expected cost" if risk is None or risk.cvar_weight == 0 else
                      f"expected cost + {risk.cvar_weight:g} × CVaR at {risk.cvar_beta:g} of the scenario costs",
         "stochastic_objective_cny": rp,
-        "expected_value_plan_objective_cny": eev_objective,
-        "vss_cny": eev_objective - rp,
+        "expected_value_plan_objective_cny": None if eev is None else eev.objective_cny,
+        "vss_cny": None if eev is None else eev.objective_cny - rp,
+        "expected_value_plan_note": None if eev is not None else
+            "the expected-value plan cannot be followed in every scenario (its first stage makes some scenario "
+            "infeasible): the stochastic solution is worth more than any finite amount against it",
         "stochastic_expected_cost_cny": expected,
-        "expected_value_plan_expected_cost_cny": float(p @ ev_plan),
+        "expected_value_plan_expected_cost_cny": number(p @ ev_plan),
         "wait_and_see_cost_cny": float(p @ perfect),
         "evpi_cny": expected - float(p @ perfect),
         "mean_day_cost_cny": ev.objective_cny,
@@ -403,11 +413,11 @@ def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved, ws: 
             "stochastic_plan": {"var_cny": var, "cvar_cny": cvar, "min_cny": float(stochastic.min()),
                                 "max_cny": float(stochastic.max()),
                                 "std_cny": float(np.sqrt(p @ (stochastic - expected) ** 2))},
-            "expected_value_plan": {"var_cny": ev_var, "cvar_cny": ev_cvar, "min_cny": float(ev_plan.min()),
-                                    "max_cny": float(ev_plan.max())},
+            "expected_value_plan": {"var_cny": ev_var, "cvar_cny": ev_cvar, "min_cny": number(ev_plan.min()),
+                                    "max_cny": number(ev_plan.max())},
         },
         "scenarios": [
-            {"id": i, "probability": float(pi), "stochastic_plan_cny": float(a), "expected_value_plan_cny": float(b),
+            {"id": i, "probability": float(pi), "stochastic_plan_cny": float(a), "expected_value_plan_cny": number(b),
              "wait_and_see_cny": float(c)}
             for i, pi, a, b, c in zip(ids, p, stochastic, ev_plan, perfect, strict=True)
         ],
