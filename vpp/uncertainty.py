@@ -286,6 +286,65 @@ def _element(case: Case, owner: str) -> Any:
     return next(e for e in [*case.assets, *case.demand_response] if e.id == owner)
 
 
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of each column of ``values`` (scenarios × steps) under ``weights`` [unit of the values].
+
+    The smallest value whose cumulative weight reaches q.
+    """
+    order = np.argsort(values, axis=0, kind="stable")
+    sorted_values = np.take_along_axis(values, order, axis=0)
+    cum = np.cumsum(weights[order], axis=0)
+    idx = (cum < q - 1e-12).sum(axis=0)
+    return sorted_values[np.minimum(idx, len(weights) - 1), np.arange(values.shape[1])]
+
+
+def scenario_series(result: DispatchResult) -> dict[str, Any]:
+    """Per scenario: PV available, load [MW], net import under the plan [MW]; the forecast; probabilities.
+
+    ``result`` is a stochastic day solved (its schedule has a ``scenario`` column).
+    """
+    from models.scenarios import scenario_cases
+
+    case = result.case
+    cases = scenario_cases(case)
+    ids = [sid for sid, _, _ in cases]
+
+    def total(c: Any, kind: str, field: str) -> np.ndarray:
+        return sum((c.series(getattr(a, field)) for a in c.assets if a.type == kind), np.zeros(c.steps))
+
+    table = result.schedule
+    grid = table[(table["asset"] == "grid") & (table["quantity"] == "net_import_mw")]
+    net = np.array([grid[grid["scenario"] == sid].sort_values("step")["value"].to_numpy() for sid in ids])
+    return {
+        "ids": ids,
+        "probability": np.array([p for _, p, _ in cases]),
+        "pv_mw": np.array([total(c, "pv", "available_mw") for _, _, c in cases]),
+        "load_mw": np.array([total(c, "load", "demand_mw") for _, _, c in cases]),
+        "net_import_mw": net,
+        "forecast_pv_mw": total(case, "pv", "available_mw"),
+        "forecast_load_mw": total(case, "load", "demand_mw"),
+    }
+
+
+def scenario_fan(result: DispatchResult) -> dict[str, Any]:
+    """The fan of a stochastic day for a page or a reader [MW]: the net import of every scenario under the plan,
+    its mean and 10–90 % band, and the 10/50/90 % of PV available and load with the forecast."""
+    s = scenario_series(result)
+    p = s["probability"]
+
+    def band(values: np.ndarray) -> dict[str, list[float]]:
+        return {f"p{int(q * 100)}": _rounded(weighted_quantile(values, p, q)) for q in (0.1, 0.5, 0.9)} | {
+            "mean": _rounded(p @ values)}
+
+    return {
+        "timestamps": [t.isoformat() for t in result.case.timestamps],
+        "net_import_mw": band(s["net_import_mw"]) | {
+            "by_scenario": {i: _rounded(v) for i, v in zip(s["ids"], s["net_import_mw"], strict=True)}},
+        "pv_available_mw": band(s["pv_mw"]) | {"forecast": _rounded(s["forecast_pv_mw"])},
+        "load_mw": band(s["load_mw"]) | {"forecast": _rounded(s["forecast_load_mw"])},
+    }
+
+
 def value_at_risk(costs: np.ndarray, probabilities: np.ndarray, beta: float) -> tuple[float, float]:
     """VaR_β and CVaR_β of a discrete cost distribution [CNY] (Rockafellar & Uryasev 2000).
 
@@ -370,6 +429,7 @@ def value_of_uncertainty(
         eev = None  # the mean day's plan cannot be followed in some scenario
     ws = perfect_cny if perfect_cny is not None else wait_and_see(case, options, workers)
     section = _section(case, result, ev, eev, ws, options)
+    section["fan"] = scenario_fan(result)
     section["seconds"] = time.perf_counter() - t0
     return section
 

@@ -25,48 +25,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vpp.palette import colour  # noqa: E402
+from vpp.uncertainty import scenario_series, weighted_quantile  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from vpp.results import DispatchResult
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
-    """The q-quantile of each column of ``values`` (scenarios × steps) under ``weights`` [unit of the values].
-
-    The smallest value whose cumulative weight reaches q.
-    """
-    order = np.argsort(values, axis=0, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=0)
-    cum = np.cumsum(weights[order], axis=0)
-    idx = (cum < q - 1e-12).sum(axis=0)
-    return sorted_values[np.minimum(idx, len(weights) - 1), np.arange(values.shape[1])]
-
-
-def scenario_series(result: DispatchResult) -> dict[str, Any]:
-    """Per scenario: PV available, load [MW], net import under the plan [MW]; the forecast; probabilities."""
-    from models.scenarios import scenario_cases
-
-    case = result.case
-    cases = scenario_cases(case)
-    ids = [sid for sid, _, _ in cases]
-
-    def total(c: Any, kind: str, field: str) -> np.ndarray:
-        return sum((c.series(getattr(a, field)) for a in c.assets if a.type == kind), np.zeros(c.steps))
-
-    table = result.schedule
-    grid = table[(table["asset"] == "grid") & (table["quantity"] == "net_import_mw")]
-    net = np.array([grid[grid["scenario"] == sid].sort_values("step")["value"].to_numpy() for sid in ids])
-    return {
-        "ids": ids,
-        "probability": np.array([p for _, p, _ in cases]),
-        "pv_mw": np.array([total(c, "pv", "available_mw") for _, _, c in cases]),
-        "load_mw": np.array([total(c, "load", "demand_mw") for _, _, c in cases]),
-        "net_import_mw": net,
-        "forecast_pv_mw": total(case, "pv", "available_mw"),
-        "forecast_load_mw": total(case, "load", "demand_mw"),
-    }
 
 
 def plot_scenarios(result: DispatchResult, path: str | Path) -> Path:

@@ -26,6 +26,7 @@ from vpp.uncertainty import (
     template_day,
     value_at_risk,
     value_of_uncertainty,
+    weighted_quantile,
 )
 
 OPTS = SolveOptions(mip_gap=1e-9, time_limit_s=30)
@@ -78,6 +79,10 @@ def test_vss_and_evpi_of_a_declared_plan_under_an_uncertain_load():
     assert rows["low"]["wait_and_see_cny"] == approx(0) and rows["high"]["wait_and_see_cny"] == approx(200)
     dist = u["cost_distribution"]["stochastic_plan"]
     assert dist["cvar_cny"] == approx(200) and dist["min_cny"] == approx(20) and dist["std_cny"] == approx(90)
+    fan = u["fan"]["net_import_mw"]  # the plan's net import: 0 and 2 MW, ½ each
+    assert fan["by_scenario"] == {"low": [0.0], "high": [2.0]}
+    assert fan["mean"] == [1.0] and fan["p10"] == [0.0] and fan["p90"] == [2.0]
+    assert u["fan"]["load_mw"]["forecast"] == [1.0]
 
 
 def test_a_cvar_weight_changes_the_plan_and_vss_is_measured_on_the_risk_objective():
@@ -169,6 +174,15 @@ def test_the_mean_day_averages_every_scenario_series_by_probability():
     assert mean.grid.buy_cny_per_mwh == approx([0.25 * 0 + 0.75 * 20, 4, 0.25 * 20 + 0.75 * 0])
     with pytest.raises(CaseError, match="expected a stochastic case"):
         mean_value_case(mean)
+
+
+def test_weighted_quantiles_of_each_step():
+    values = np.array([[3.0, 1.0], [1.0, 2.0], [2.0, 3.0]])  # three scenarios, two steps
+    w = np.array([0.2, 0.3, 0.5])
+    # step 0 sorted 1 (0.3), 2 (0.5), 3 (0.2): cumulative 0.3, 0.8, 1; step 1: 1 (0.2), 2 (0.3), 3 (0.5)
+    assert weighted_quantile(values, w, 0.1).tolist() == [1.0, 1.0]
+    assert weighted_quantile(values, w, 0.5).tolist() == [2.0, 2.0]
+    assert weighted_quantile(values, w, 0.9).tolist() == [3.0, 3.0]
 
 
 def test_value_at_risk_and_cvar_of_discrete_costs():
