@@ -60,7 +60,12 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
         opts = params.get("options") or {}
         options = SolveOptions(mip_gap=float(opts.get("mip_gap", 1e-4)),
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)
-        result = solve_case(case, options)
+        if params.get("scenarios"):
+            from vpp.uncertainty import ScenarioSettings, stochastic_day
+
+            result = stochastic_day(case, None, ScenarioSettings(**params["scenarios"]), options)
+        else:
+            result = solve_case(case, options)
     except CaseError as exc:
         # a template that cannot be materialised for the day: its problems without a path are the date's
         default = "date" if params.get("case") is None else ""

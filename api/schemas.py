@@ -36,6 +36,16 @@ class SolveOptionsIn(_Strict):
         None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
 
 
+class ScenariosIn(_Strict):
+    """A stochastic day from the template's forecasts (``vpp dispatch --scenarios K``)."""
+
+    count: int = Field(ge=1, le=20, description="K: scenarios kept (k-medoids) out of those drawn (at most 20: a day solved\n                       in the time limit).")
+    risk_weight: float = Field(0.0, ge=0, description="λ: weight of the CVaR of the scenario costs.")
+    risk_beta: float = Field(0.9, ge=0, lt=1, description="β: the CVaR's level.")
+    draws: int = Field(1000, ge=1, le=2000, description="Days drawn from the forecasts before the reduction.")
+    seed: int = Field(0, ge=0, description="Seed of the draws.")
+
+
 class ScheduleRequest(_Strict):
     """Either a canonical ``case`` or a ``template`` with a ``date``; ``async`` answers 202 at once."""
 
@@ -51,6 +61,9 @@ class ScheduleRequest(_Strict):
         examples=["2026-07-15"])
     options: SolveOptionsIn = Field(default_factory=SolveOptionsIn)
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
+    scenarios: ScenariosIn = Field(  # type: ignore[assignment]
+        None, description="Plan for scenarios of PV and load drawn from the template's forecasts (template only); "
+                          "the summary then has an 'uncertainty' section (VSS, EVPI, the cost distribution, the fan).")
 
     @field_validator("template")
     @classmethod
@@ -72,6 +85,8 @@ class ScheduleRequest(_Strict):
             raise ValueError("give either 'case' (a canonical case) or 'template' (with 'date'), not both or neither")
         if self.case is not None and self.date is not None:
             raise ValueError("'date' applies to a template only; a case carries its own start")
+        if self.case is not None and self.scenarios is not None:
+            raise ValueError("'scenarios' are drawn from a template's forecasts; a case carries its own scenarios")
         return self
 
 

@@ -124,6 +124,9 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
     else:
         day = body.date or TEMPLATES[body.template].tomorrow().isoformat()  # tomorrow where the template lives
         params = {"template": body.template, "date": day, "options": options}
+        if body.scenarios is not None:  # a stochastic day takes many solves: always in the background
+            params["scenarios"] = body.scenarios.model_dump()
+            run_async = True
     job = new_job("schedule", params, created_by=who.name)
     if run_async:
         await run_in_threadpool(_store_job, request, job)
