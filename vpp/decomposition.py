@@ -93,7 +93,7 @@ class Pool:
             from dask.distributed import Client, LocalCluster
 
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=":0", silence_logs=40)
+                                         dashboard_address=":0", silence_logs=50)
             self._client = Client(self._cluster)
         return self
 
