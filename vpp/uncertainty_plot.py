@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vpp.palette import colour  # noqa: E402
+from vpp.plot import save_figure  # noqa: E402
 from vpp.uncertainty import scenario_series, weighted_quantile  # noqa: E402
 
 if TYPE_CHECKING:
@@ -35,11 +36,7 @@ if TYPE_CHECKING:
 
 def plot_scenarios(result: DispatchResult, path: str | Path) -> Path:
     """Draw the stochastic day and save it as a PNG at ``path``."""
-    fig = scenarios_figure(result)
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return save_figure(scenarios_figure(result), path)
 
 
 def scenarios_figure(result: DispatchResult) -> Figure:

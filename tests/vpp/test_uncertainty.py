@@ -337,3 +337,19 @@ def test_the_teda_east_day_gets_its_scenarios_from_its_own_forecasts():
     assert "clear-sky-index error spread" in meta["pv_forecast"] and "±5 %" in meta["load_forecast"]
     # the demand-response baseline is settled from history: it stays the case's
     assert not any(k.endswith("baseline_mw") for sc in stoch.scenarios for k in sc.series)
+
+
+def test_the_chart_draws_the_scenarios_the_fan_and_the_costs(tmp_path):
+    from vpp.uncertainty_plot import plot_scenarios, scenarios_figure
+
+    case = load_case(newsvendor(short=30, long=10))
+    result, _ = solve_stochastic(case, OPTS)
+    result.summary["uncertainty"] = value_of_uncertainty(case, result, OPTS)
+    fig = scenarios_figure(result)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[0].startswith("newsvendor: 2 scenarios of PV and load")
+    assert "VSS 0.0 k CNY" in titles[2] and "EVPI 0.0 k CNY" in titles[2]  # 10 CNY each, in thousands
+    legend = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert legend == ["expected-value plan", "perfect information", "CVaR at 0.9", "expected cost", "stochastic plan"]
+    path = plot_scenarios(result, tmp_path / "scenarios.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
