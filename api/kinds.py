@@ -30,10 +30,16 @@ def schedule_series(result: Any) -> dict[str, Any]:
     """The per-step series of a DispatchResult: timestamps and one list of values per element and quantity.
 
     Values are floats, or None where the tidy table has no row (a demand-response
-    quantity outside its window).
+    quantity outside its window). A stochastic day's series are those of its most
+    probable scenario (named in ``scenario``); the summary's ``uncertainty`` section has the fan.
     """
     case = result.case
     table = result.schedule
+    shown: dict[str, Any] = {}
+    if "scenario" in table.columns and case.scenarios:
+        likeliest = max(case.scenarios, key=lambda sc: sc.probability).id
+        table = table[table["scenario"] == likeliest]
+        shown = {"scenario": likeliest}
     keys = ["asset", "type", "node", "quantity", "unit"]
     series = []
     for key, group in table.groupby(keys, sort=False):
@@ -42,7 +48,7 @@ def schedule_series(result: Any) -> dict[str, Any]:
             values[int(step)] = float(value)
         series.append(dict(zip(keys, key, strict=True)) | {"values": values})
     return {"timestamps": [t.isoformat() for t in case.timestamps], "step_minutes": case.step_minutes,
-            "series": series}
+            "series": series, **shown}
 
 
 def run_schedule(params: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,12 @@ def test_the_page_asks_for_scenarios_and_draws_the_fan_and_what_it_is_worth(serv
                     "CVaR at 0.9 (worst 10 %)", "day-ahead decisions (stochastic plan)", "dr-evening-peak"):
             assert row in table, row
         assert errors == []
+        # the main charts show the most probable scenario's schedule, named
+        schedule_id = page.text_content("#status").split()[1].rstrip(":")
+        with server.client() as c:
+            body = c.get(f"/v1/schedules/{schedule_id}").json()
+        likeliest = max(body["summary"]["scenarios"], key=lambda s: s["probability"])["id"]
+        assert body["schedule"]["scenario"] == likeliest
 
         # a case file carries its own scenarios: the inputs are hidden for it
         page.select_option("#case", "file")
