@@ -28,6 +28,7 @@ Dask workers (:class:`Pool`):
 4. The best plan held fixed in the whole stochastic case (one solve of the
    extensive form with its first stage fixed, which is as easy as its
    scenarios) gives the result: the schedule of every scenario and the summary.
+   Steps 1–3 stop at the time limit; this one always has a whole limit of its own.
 
 ρ per first-stage variable is its own objective coefficient where it has one
 (the cost-proportional rule of Watson & Woodruff), and at least the gap left
@@ -317,7 +318,10 @@ def solve_decomposed(
         raise SolverError("the scenario decomposition found no plan feasible in every scenario "
                           "within the time limit", status="time_limit_no_solution")
     t = time.perf_counter()
-    final = SolveOptions(mip_gap=options.mip_gap, time_limit_s=max(deadline - time.perf_counter(), 10.0),
+    # the plan is chosen; this solve only writes it out for every scenario, so it gets a whole limit of its own
+    # when little is left (the extensive form with its first stage fixed is as easy as its scenarios)
+    final = SolveOptions(mip_gap=options.mip_gap,
+                         time_limit_s=max(deadline - time.perf_counter(), options.time_limit_s),
                          threads=options.threads, log=options.log)
     result = solve_case(case, final, exclusivity, engine, fixed=best_plan)
     seconds["final"] = time.perf_counter() - t
