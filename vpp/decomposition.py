@@ -28,7 +28,8 @@ Dask workers (:class:`Pool`):
 4. The best plan held fixed in the whole stochastic case (one solve of the
    extensive form with its first stage fixed, which is as easy as its
    scenarios) gives the result: the schedule of every scenario and the summary.
-   Steps 1–3 stop at the time limit; this one always has a whole limit of its own.
+   Steps 1–3 stop at the time limit, counted from when the workers are up; this
+   one always has a whole limit of its own.
 
 ρ per first-stage variable is its own objective coefficient where it has one
 (the cost-proportional rule of Watson & Woodruff), and at least the gap left
@@ -166,6 +167,19 @@ def _key(plan: Plan) -> tuple:
     return tuple((name, tuple(int(round(v)) for v in plan[name])) for name in sorted(plan))
 
 
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _by_mass(prob: np.ndarray, plans: list[Plan]) -> list[Plan]:
+    """The distinct plans, the one chosen by the most probability first."""
+    mass: dict[tuple, float] = {}
+    for p_s, plan in zip(prob, plans, strict=True):
+        mass[_key(plan)] = mass.get(_key(plan), 0.0) + p_s
+    first = {_key(p): p for p in plans}
+    return [first[k] for k in sorted(mass, key=lambda k: -mass[k])]
+
+
 def _rounded(mean: Plan, template: Plan) -> Plan:
     """The consensus x̄ made a plan: a family with one choice among many (a start: Σ x = 1) takes its most
     likely choice, any other binary is 1 when at least half the probability says so."""
@@ -196,17 +210,20 @@ class Decomposition:
 
     @property
     def gap(self) -> float:
+        """(UB − LB)/|UB| [-]; infinite while a scenario has no lower bound (its solve found none in time)."""
         ub, lb = self.upper_bound_cny, self.lower_bound_cny
-        return max(0.0, (ub - lb) / max(abs(ub), 1e-9))
+        return max(0.0, (ub - lb) / max(abs(ub), 1e-9)) if math.isfinite(lb) else math.inf
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "method": "scenario decomposition: wait-and-see bound, candidate plans evaluated scenario by scenario, "
                       "progressive hedging (vpp.decomposition)",
-            "lower_bound_cny": self.lower_bound_cny, "upper_bound_cny": self.upper_bound_cny, "gap": self.gap,
+            "lower_bound_cny": _finite(self.lower_bound_cny), "upper_bound_cny": _finite(self.upper_bound_cny),
+            "gap": _finite(self.gap),
             "iterations": self.iterations, "candidates_evaluated": self.candidates,
             "subproblem_solves": self.subproblem_solves, "converged": self.converged,
-            "seconds": self.seconds, "history": self.history,
+            "seconds": self.seconds,
+            "history": [{k: _finite(v) if isinstance(v, float) else v for k, v in h.items()} for h in self.history],
         }
 
 
@@ -233,19 +250,21 @@ def solve_decomposed(
         raise ValueError(f"scenario decomposition does not apply: {reason}")
     options = options or SolveOptions()
     start = time.perf_counter()
-    deadline = start + options.time_limit_s
+    deadline = start + options.time_limit_s  # from when the workers are up (below)
     scen = [(sid, p, sc.model_copy(update={"scenarios": None, "risk": None})) for sid, p, sc in scenario_cases(case)]
     ids = [s[0] for s in scen]
     prob = np.array([s[1] for s in scen])
-    seconds = {"wait_and_see": 0.0, "candidates": 0.0, "hedging": 0.0, "bound": 0.0, "final": 0.0}
+    seconds = {"workers_up": 0.0, "wait_and_see": 0.0, "candidates": 0.0, "hedging": 0.0, "bound": 0.0, "final": 0.0}
     solves = 0
 
-    def left() -> SolveOptions:
-        return SolveOptions(mip_gap=options.mip_gap, time_limit_s=max(deadline - time.perf_counter(), 1.0),
-                            threads=1)
+    def left() -> SolveOptions:  # what is left of the limit, but a tenth of it at least: a scenario is small
+        return SolveOptions(mip_gap=options.mip_gap, threads=1,
+                            time_limit_s=max(deadline - time.perf_counter(), options.time_limit_s / 10))
 
     evaluated: dict[tuple, float] = {}
     with Pool(workers) as pool:
+        seconds["workers_up"] = time.perf_counter() - start
+        deadline += seconds["workers_up"]
         t0 = time.perf_counter()
         ws = pool.map(solve_scenario, [(sc, left()) for _, _, sc in scen])
         solves += len(ws)
@@ -271,11 +290,7 @@ def solve_decomposed(
             seconds["candidates"] += time.perf_counter() - t
 
         def by_mass(plans: list[Plan]) -> list[Plan]:
-            mass: dict[tuple, float] = {}
-            for p_s, plan in zip(prob, plans, strict=True):
-                mass[_key(plan)] = mass.get(_key(plan), 0.0) + p_s
-            first = {_key(p): p for p in plans}
-            return [first[k] for k in sorted(mass, key=lambda k: -mass[k])]
+            return _by_mass(prob, plans)
 
         xbar = {n: sum(p_s * plan[n] for p_s, plan in zip(prob, plans, strict=True)) for n in names}
         evaluate([_rounded(xbar, plans[0]), *by_mass(plans)[:2]])
@@ -314,9 +329,8 @@ def solve_decomposed(
             lower = max(lower, float(prob @ [s.bound_cny for s in subs]))
             history.append({"iteration": iteration, "lower_bound_cny": lower, "upper_bound_cny": upper})
             seconds["bound"] += time.perf_counter() - t
-    if not math.isfinite(upper):
-        raise SolverError("the scenario decomposition found no plan feasible in every scenario "
-                          "within the time limit", status="time_limit_no_solution")
+    if not math.isfinite(upper):  # no candidate evaluated in time: the likeliest wait-and-see plan, evaluated below
+        best_plan = _by_mass(prob, [s.plan for s in ws])[0]
     t = time.perf_counter()
     # the plan is chosen; this solve only writes it out for every scenario, so it gets a whole limit of its own
     # when little is left (the extensive form with its first stage fixed is as easy as its scenarios)
@@ -330,8 +344,8 @@ def solve_decomposed(
     info = Decomposition(lower, upper, iteration, len(evaluated), solves,
                          dict(zip(ids, ws, strict=True)), seconds, history, converged)
     gap = info.gap
-    result.summary["mip_gap"] = gap
-    result.summary["best_bound_cny"] = lower
+    result.summary["mip_gap"] = gap if math.isfinite(gap) else None
+    result.summary["best_bound_cny"] = lower if math.isfinite(lower) else None
     result.summary["status"] = "optimal" if gap <= options.mip_gap + 1e-12 else "feasible"
     result.summary["decomposition"] = info.as_dict()
     return result, info

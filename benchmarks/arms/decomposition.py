@@ -44,7 +44,8 @@ def run(case: Case, settings: Settings, *, name: str = "decomposition", workers:
         constraints=report.constraints,
         binaries=report.binaries,
         nonzeros=report.nonzeros,
-        note=(f"{info.subproblem_solves} scenario solves, {info.iterations} hedging iteration(s); wait-and-see "
+        note=(f"{info.subproblem_solves} scenario solves, {info.iterations} hedging iteration(s); workers up "
+              f"{s['workers_up']:.1f} s, wait-and-see "
               f"{s['wait_and_see']:.1f} s, candidates {s['candidates']:.1f} s, hedging {s['hedging']:.1f} s, "
               f"bound {s['bound']:.1f} s"),
     )

@@ -353,3 +353,11 @@ def test_the_chart_draws_the_scenarios_the_fan_and_the_costs(tmp_path):
     assert legend == ["expected-value plan", "perfect information", "CVaR at 0.9", "expected cost", "stochastic plan"]
     path = plot_scenarios(result, tmp_path / "scenarios.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_decomposition_on_two_dask_workers_finds_the_same_plan():
+    case = load_case(shiftable_case())
+    result, info = solve_decomposed(case, OPTS, workers=2)
+    assert result.objective_cny == approx(4) and info.gap == approx(0)
+    assert result.summary["shiftable_loads"][0]["start_step"] == 1
+    assert info.subproblem_solves >= 2 * len(case.scenarios)  # wait-and-see, then candidates held in each
