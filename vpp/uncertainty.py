@@ -108,7 +108,9 @@ class ScenarioSettings:
 def relative_quantiles(quantiles: pd.DataFrame) -> tuple[np.ndarray, list[float]]:
     """The forecast's quantiles divided by its median at each step (steps × levels) [-], and the levels.
 
-    Where the median is zero (PV at night) the spread is none: every level is 1.
+    Where the median is below 0.1 % of its largest value (PV at night and in the first
+    minutes of light) the spread is none: every level is 1 (a ratio of two near-zero
+    numbers says nothing about the case's own series there).
     """
     levels = [float(c) for c in quantiles.columns]
     if 0.5 not in levels:
@@ -117,7 +119,7 @@ def relative_quantiles(quantiles: pd.DataFrame) -> tuple[np.ndarray, list[float]
     q = np.sort(quantiles.to_numpy(dtype=float), axis=1)
     median = q[:, levels.index(0.5)]
     scale = np.abs(median).max() if median.size else 0.0
-    ok = np.abs(median) > 1e-9 * max(scale, 1.0)
+    ok = np.abs(median) > 1e-3 * scale if scale > 0 else np.zeros(median.shape, dtype=bool)
     out = np.ones_like(q)
     out[ok] = q[ok] / median[ok, None]
     return out, levels

@@ -284,6 +284,18 @@ def test_one_scenario_of_a_forecast_without_spread_reproduces_the_deterministic_
     assert result.summary["expected_cost_cny"] == approx(deterministic.objective_cny)
 
 
+def test_the_spread_is_the_forecast_over_its_median_and_none_where_the_median_is_near_zero():
+    from vpp.uncertainty import relative_quantiles
+
+    q = pd.DataFrame({0.1: [0.0, 0.00001, 5.0, 16.0], 0.5: [0.0, 0.0001, 10.0, 20.0], 0.9: [0.0, 0.001, 12.0, 30.0]})
+    rel, levels = relative_quantiles(q)
+    assert levels == [0.1, 0.5, 0.9]
+    # 0.0001 is below 0.1 % of the largest median (20): no spread there, as at night
+    assert rel.tolist() == [[1, 1, 1], [1, 1, 1], [0.5, 1, 1.2], [0.8, 1, 1.5]]
+    with pytest.raises(CaseError, match=r"expected a median \(0.5\) among the quantile levels, got \[0.1, 0.9\]"):
+        relative_quantiles(q[[0.1, 0.9]])
+
+
 def test_a_risk_weight_is_written_into_the_case():
     case = load_case(small_day())
     pv, load = forecast(np.array([0, 3, 4, 0.0]), 0.5), forecast(np.array([4, 5, 5, 4.0]), 0.1)
