@@ -13,8 +13,10 @@ Dask workers (:class:`Pool`):
    probability-weighted sum of their lower bounds is a lower bound LB of the
    stochastic optimum (the stochastic plan is one choice each scenario could
    have made); their first-stage decisions are the first candidate plans.
-2. **Candidates.** A candidate plan is held fixed in every scenario (K solves);
-   its expected cost is an upper bound UB, the best one so far is kept.
+2. **Candidates.** The rounded consensus of the wait-and-see plans is held
+   in the whole case at once (step 4's solve); when it closes the gap it is the
+   result. Other candidate plans are held fixed in every scenario (K solves);
+   the expected cost of each is an upper bound UB, the best one so far is kept.
 3. **Progressive hedging** (Rockafellar & Wets, Math. Oper. Res. 16, 1991; for
    binary first stages Watson & Woodruff, Comput. Manag. Sci. 8, 2011) while
    UB − LB is above the gap: with x̄ = Σ_s π_s·x_s and multipliers
@@ -27,7 +29,8 @@ Dask workers (:class:`Pool`):
    computed when the loop stops short of the gap.
 4. The best plan held fixed in the whole stochastic case (one solve of the
    extensive form with its first stage fixed, which is as easy as its
-   scenarios) gives the result: the schedule of every scenario and the summary.
+   scenarios) gives the result: the schedule of every scenario and the summary
+   (for the consensus of step 2, the solve made there).
    Steps 1–3 stop at the time limit, counted from when the workers are up; this
    one always has a whole limit of its own.
 
@@ -292,8 +295,26 @@ def solve_decomposed(
         def by_mass(plans: list[Plan]) -> list[Plan]:
             return _by_mass(prob, plans)
 
+        def write_out(plan: Plan) -> DispatchResult:
+            """The whole case with ``plan`` held: the schedules of every scenario, and the plan's value."""
+            t = time.perf_counter()
+            # a plan chosen only needs writing out, so this solve gets a whole limit of its own when little is
+            # left (the extensive form with its first stage fixed is as easy as its scenarios)
+            final = SolveOptions(mip_gap=options.mip_gap,
+                                 time_limit_s=max(deadline - time.perf_counter(), options.time_limit_s),
+                                 threads=options.threads, log=options.log)
+            out = solve_case(case, final, exclusivity, engine, fixed=plan)
+            seconds["final"] += time.perf_counter() - t
+            return out
+
         xbar = {n: sum(p_s * plan[n] for p_s, plan in zip(prob, plans, strict=True)) for n in names}
-        evaluate([_rounded(xbar, plans[0]), *by_mass(plans)[:2]])
+        # the consensus first, written out at once: when it closes the gap (the scenarios mostly agree) it is the result
+        best_plan = _rounded(xbar, plans[0])
+        result = write_out(best_plan)
+        upper = evaluated.setdefault(_key(best_plan), result.objective_cny)
+        result_plan = best_plan
+        if (upper - lower) > options.mip_gap * max(abs(upper), 1.0):
+            evaluate(by_mass(plans)[:2])
         history = [{"iteration": 0, "lower_bound_cny": lower, "upper_bound_cny": upper}]
         size = sum(plans[0][n].size for n in names)
         rho_floor = max(options.mip_gap * max(abs(upper), 1.0), upper - lower if math.isfinite(upper) else 0.0) \
@@ -329,16 +350,8 @@ def solve_decomposed(
             lower = max(lower, float(prob @ [s.bound_cny for s in subs]))
             history.append({"iteration": iteration, "lower_bound_cny": lower, "upper_bound_cny": upper})
             seconds["bound"] += time.perf_counter() - t
-    if not math.isfinite(upper):  # no candidate evaluated in time: the likeliest wait-and-see plan, evaluated below
-        best_plan = _by_mass(prob, [s.plan for s in ws])[0]
-    t = time.perf_counter()
-    # the plan is chosen; this solve only writes it out for every scenario, so it gets a whole limit of its own
-    # when little is left (the extensive form with its first stage fixed is as easy as its scenarios)
-    final = SolveOptions(mip_gap=options.mip_gap,
-                         time_limit_s=max(deadline - time.perf_counter(), options.time_limit_s),
-                         threads=options.threads, log=options.log)
-    result = solve_case(case, final, exclusivity, engine, fixed=best_plan)
-    seconds["final"] = time.perf_counter() - t
+        if _key(best_plan) != _key(result_plan):
+            result = write_out(best_plan)
     seconds["total"] = time.perf_counter() - start
     upper = min(upper, result.objective_cny)
     info = Decomposition(lower, upper, iteration, len(evaluated), solves,
