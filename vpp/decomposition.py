@@ -170,6 +170,12 @@ def _key(plan: Plan) -> tuple:
     return tuple((name, tuple(int(round(v)) for v in plan[name])) for name in sorted(plan))
 
 
+def same_plan(a: Plan, b: Plan) -> bool:
+    """Whether every first-stage decision of ``a`` is made the same in ``b`` (to 1e-6; ``b`` may hold more,
+    such as the CVaR threshold a stochastic solve also chooses)."""
+    return all(n in b and np.allclose(a[n], b[n], atol=1e-6) for n in a)
+
+
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 

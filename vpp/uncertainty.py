@@ -424,11 +424,18 @@ def value_of_uncertainty(
     """
     options = options or SolveOptions()
     t0 = time.perf_counter()
+    from vpp.decomposition import same_plan
+
     ev = _solve(mean_value_case(case), options, exclusivity, engine)
-    try:
-        eev: _Solved | None = _solve(case, options, exclusivity, engine, fixed=ev.first_stage)
-    except InfeasibleError:
-        eev = None  # the mean day's plan cannot be followed in some scenario
+    eev: _Solved | None
+    if same_plan(ev.first_stage, result.first_stage):  # the stochastic plan is the mean day's: no solve needed
+        eev = _Solved(result.objective_cny, result.summary.get("mip_gap"), _scenario_costs(result),
+                      result.first_stage, first_stage_digest(result.summary))
+    else:
+        try:
+            eev = _solve(case, options, exclusivity, engine, fixed=ev.first_stage)
+        except InfeasibleError:
+            eev = None  # the mean day's plan cannot be followed in some scenario
     ws = perfect_cny if perfect_cny is not None else wait_and_see(case, options, workers)
     section = _section(case, result, ev, eev, ws, options)
     section["fan"] = scenario_fan(result)

@@ -373,3 +373,12 @@ def test_the_decomposition_on_two_dask_workers_finds_the_same_plan():
     assert result.objective_cny == approx(4) and info.gap == approx(0)
     assert result.summary["shiftable_loads"][0]["start_step"] == 1
     assert info.subproblem_solves >= 2 * len(case.scenarios)  # wait-and-see, then candidates held in each
+
+
+def test_two_plans_are_the_same_when_every_decision_of_the_first_is_made_alike_in_the_second():
+    from vpp.decomposition import same_plan
+
+    a = {"dr[e].w": np.array([1.0]), "asset[s].x": np.array([0.0, 1.0, 0.0])}
+    assert same_plan(a, a | {"risk.cvar_threshold": np.array([123.0])})
+    assert not same_plan(a, {"dr[e].w": np.array([1.0]), "asset[s].x": np.array([1.0, 0.0, 0.0])})
+    assert not same_plan(a, {"dr[e].w": np.array([1.0])})
