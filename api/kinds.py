@@ -44,12 +44,20 @@ def schedule_series(result: Any) -> dict[str, Any]:
 
     Values are floats, or None where the tidy table has no row (a demand-response
     quantity outside its window): :func:`vpp.results.schedule_to_series`, the converter
-    :func:`api.store.tidy_table` reads back with its pair.
+    :func:`api.store.tidy_table` reads back with its pair. A stochastic day's series are
+    those of its most probable scenario (named in ``scenario``); the summary's
+    ``uncertainty`` section has the fan.
     """
     from vpp.results import schedule_to_series
 
     case = result.case
-    return schedule_to_series(result.schedule, case.timestamps) | {"step_minutes": case.step_minutes}
+    table = result.schedule
+    shown: dict[str, Any] = {}
+    if "scenario" in table.columns and case.scenarios:
+        likeliest = max(case.scenarios, key=lambda sc: sc.probability).id
+        table = table[table["scenario"] == likeliest].drop(columns="scenario")
+        shown = {"scenario": likeliest}
+    return schedule_to_series(table, case.timestamps) | {"step_minutes": case.step_minutes} | shown
 
 
 def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +82,16 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
         opts = params.get("options") or {}
         options = SolveOptions(mip_gap=float(opts.get("mip_gap", 1e-4)),
                                time_limit_s=float(opts.get("time_limit_s", 60.0)), threads=1)
-        result = solve_day(case, options, regulation=params.get("regulation", True))
-        case = result.case  # without its regulation market when switched off
+        if params.get("scenarios"):
+            from vpp.regulation import without_regulation
+            from vpp.uncertainty import ScenarioSettings, stochastic_day
+
+            if not params.get("regulation", True):
+                case = without_regulation(case)
+            result = stochastic_day(case, None, ScenarioSettings(**params["scenarios"]), options)
+        else:
+            result = solve_day(case, options, regulation=params.get("regulation", True))
+        case = result.case  # without its regulation market when switched off; with its scenarios
     except CaseError as exc:
         # a template that cannot be materialised for the day: its problems without a path are the date's
         default = "date" if params.get("case") is None else ""

@@ -109,6 +109,16 @@ class SolveOptionsIn(_Strict):
         None, gt=0, description="Solver time limit [s]; default VPP_DEFAULT_TIME_LIMIT_S, at most VPP_MAX_TIME_LIMIT_S.")
 
 
+class ScenariosIn(_Strict):
+    """A stochastic day from the template's forecasts (``vpp dispatch --scenarios K``)."""
+
+    count: int = Field(ge=1, le=20, description="K: scenarios kept (k-medoids) out of those drawn (at most 20: a day solved in the time limit).")
+    risk_weight: float = Field(0.0, ge=0, description="λ: weight of the CVaR of the scenario costs.")
+    risk_beta: float = Field(0.9, ge=0, lt=1, description="β: the CVaR's level.")
+    draws: int = Field(1000, ge=1, le=2000, description="Days drawn from the forecasts before the reduction.")
+    seed: int = Field(0, ge=0, description="Seed of the draws.")
+
+
 class DrEventIn(_Strict):
     """A demand-response event added to the template's day (as ``vpp dispatch --dr-event``)."""
 
@@ -201,7 +211,16 @@ class ScheduleRequest(DayRequest):
         "the district islanded.", examples=["10:00-12:00"])
     backup_hours: float = Field(None, gt=0, le=8760, description="Keep a backup reserve: the batteries always hold "  # type: ignore[assignment]
                                 "the critical load, less the PV, for this many hours [h].")
+    scenarios: ScenariosIn = Field(  # type: ignore[assignment]
+        None, description="Plan for scenarios of PV and load drawn from the template's forecasts (template only); "
+                          "the summary then has an 'uncertainty' section (VSS, EVPI, the cost distribution, the fan).")
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once and solve in the background.")
+
+    @model_validator(mode="after")
+    def _scenarios_of_a_template(self) -> ScheduleRequest:
+        if self.case is not None and self.scenarios is not None:
+            raise ValueError("'scenarios' are drawn from a template's forecasts; a case carries its own scenarios")
+        return self
 
 
 class Links(BaseModel):

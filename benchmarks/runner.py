@@ -12,11 +12,17 @@ Suites:
 - ``quick`` (CI): TEDA east and small generated cases, each also restricted to
   what PyPSA can express, so that every arm meets every other;
 - ``full``: one axis at a time (substations, days, resolution, features,
-  regulation) and the 7-day, 15-minute, 50-asset case with its time limit.
+  regulation) and the 7-day, 15-minute, 50-asset case with its time limit;
+- ``stochastic``: the TEDA east day with 1, 5, 10, 20 and 50 scenarios drawn
+  from its forecasts (:func:`vpp.uncertainty.add_scenarios`, 1,000 draws, seed 0)
+  at a gap of 1e-3 and the default 60 s limit, by the extensive form
+  (``product``) and by scenario decomposition here and on two Dask workers
+  (:mod:`benchmarks.arms.decomposition`).
 
-Every case with a frequency-regulation market (TEDA east has one) is also run
-without it (``<case>/no-regulation``, :func:`vpp.regulation.without_regulation`):
-the same case, so that the report can set the solve times side by side.
+In ``quick`` and ``full``, every case with a frequency-regulation market (TEDA
+east has one) is also run without it (``<case>/no-regulation``,
+:func:`vpp.regulation.without_regulation`): the same case, so that the report
+can set the solve times side by side.
 
 Outputs in ``--out``: ``bench.csv``, ``bench.md`` (tables and the targets),
 ``time_vs_size.png`` (total time against model size, per arm and axis) and
@@ -36,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.arms import ArmResult, Settings
+from benchmarks.arms import ArmResult, Settings, decomposition
 from benchmarks.arms.product import VARIANTS
 from benchmarks.generator import Scale, generate
 from benchmarks.report import NO_REGULATION
@@ -125,6 +131,8 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
         return _with_twins(_restricted(cases) if pypsa_subsets else cases)
 
     teda = BenchCase("teda-east-2026-07-15", "teda", materialize("teda-east", dt.date(2026, 7, 15)))
+    if name == "stochastic":
+        return stochastic_cases(teda.case), 3
     if name == "quick":
         scales = [
             ("gen-default", "substations", Scale()),
@@ -137,7 +145,7 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
         cases = [teda] + [BenchCase(n, axis, generate(s)) for n, axis, s in scales]
         return restricted(cases), 2
     if name != "full":
-        raise ValueError(f"suite: expected 'quick' or 'full', got {name!r}")
+        raise ValueError(f"suite: expected 'quick', 'full' or 'stochastic', got {name!r}")
     cases = [teda]
     for k in (2, 4, 8, 16, 32):
         s = Scale(substations=k, pv=k, loads=k, batteries=k, curtailable=max(1, k // 4), shiftable=max(1, k // 8),
@@ -165,6 +173,19 @@ def suite(name: str, pypsa_subsets: bool = True) -> tuple[list[BenchCase], int]:
     return restricted(cases), 3
 
 
+SCENARIO_COUNTS = (1, 5, 10, 20, 50)
+STOCHASTIC_SETTINGS = Settings(mip_gap=1e-3, time_limit_s=60.0)
+STOCHASTIC_ARMS = ("product", *decomposition.VARIANTS)
+
+
+def stochastic_cases(day: Case) -> list[BenchCase]:
+    """The day with each number of scenarios of :data:`SCENARIO_COUNTS`; from 20 on one timed run, no warm-up."""
+    from vpp.uncertainty import ScenarioSettings, add_scenarios
+
+    return [BenchCase(f"teda-east-2026-07-15-{k}-scenarios", "scenarios", add_scenarios(day, ScenarioSettings(k)),
+                      STOCHASTIC_SETTINGS, repeats=1 if k >= 20 else None) for k in SCENARIO_COUNTS]
+
+
 def _rss_kib(field_name: str) -> int:
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
@@ -187,7 +208,8 @@ def measure(arm: Arm, bc: BenchCase, repeats: int) -> dict[str, Any]:
     reason = arm.supports(bc.case)
     row: dict[str, Any] = {"case": bc.name, "axis": bc.axis, "arm": arm.name, "steps": bc.case.steps,
                            "assets": len(bc.case.assets), "nodes": len(bc.case.network.nodes),
-                           "regulation": bool(regulating_batteries(bc.case))}
+                           "regulation": bool(regulating_batteries(bc.case)),
+                           "scenarios": len(bc.case.scenarios or [])}
     if reason is not None:
         return {**row, "status": "unsupported", "note": reason}
     if bc.repeats is None:
@@ -227,13 +249,18 @@ def run_suite(name: str, arms: Iterable[str] | None = None, progress: Callable[[
               repeats: int | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Run a suite; return one row per case and arm, and the arms that could not run here."""
     wanted = list(arms) if arms else None
-    known = [*VARIANTS, *OPTIONAL_ARMS]
+    known = [*VARIANTS, *OPTIONAL_ARMS, *decomposition.VARIANTS]
     for a in wanted or []:
         if a not in known:
             raise ValueError(f"arm: expected one of {sorted(known)}, got {a!r}")
     available, missing = available_arms(wanted)
+    if name == "stochastic":
+        available |= {n: Arm(n, fn, decomposition.supports) for n, fn in decomposition.VARIANTS.items()}
+        wanted = wanted or list(STOCHASTIC_ARMS)
+    elif wanted and set(wanted) & set(decomposition.VARIANTS):
+        raise ValueError(f"arm: the decomposition arms run in the stochastic suite only, got {wanted!r}")
     chosen = [available[a] for a in (wanted or available) if a in available]
-    cases, default_repeats = suite(name, pypsa_subsets="pypsa" in available)
+    cases, default_repeats = suite(name, pypsa_subsets="pypsa" in available and name != "stochastic")
     rows = []
     for bc in cases:
         for arm in chosen:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -497,7 +497,7 @@ def partial_asset(raw: Mapping[str, Any], failed: set[str]) -> Any:
     return schema.model_construct(**values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_adapter(schema: type, name: str) -> TypeAdapter[Any]:
     f = schema.model_fields[name]  # type: ignore[attr-defined]
     return TypeAdapter(Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation)

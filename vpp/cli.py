@@ -74,14 +74,22 @@ def dispatch(
     regulation: Annotated[str, typer.Option(metavar="on|off", help="on: the batteries offer frequency regulation where the case has a market (teda-east does), and the day is solved again without it to say what it earns and costs; off: the market is left out.")] = "on",
     outage: Annotated[str | None, typer.Option(metavar="HH:MM-HH:MM", help="A known outage of the supply point (e.g. a maintenance notice), local time: no import or export then, the district islanded.")] = None,
     backup_hours: Annotated[float | None, typer.Option(metavar="HOURS", help="Keep a backup reserve: the batteries always hold the critical load, less the PV, for this many hours [h].")] = None,
+    scenarios: Annotated[int, typer.Option(metavar="K", help="Plan for K scenarios of PV and load drawn from the forecasts (a two-stage stochastic day; built-in cases); 0: the forecast only.")] = 0,
+    risk_weight: Annotated[float, typer.Option(metavar="LAMBDA", help="With --scenarios: weight of the CVaR of the scenario costs in the objective.")] = 0.0,
+    risk_beta: Annotated[float, typer.Option(metavar="BETA", help="With --scenarios: the CVaR's level (the worst 1 - BETA of the probability).")] = 0.9,
+    draws: Annotated[int, typer.Option(help="With --scenarios: days drawn from the forecasts before keeping K of them (k-medoids).")] = 1000,
+    scenario_seed: Annotated[int, typer.Option(help="With --scenarios: seed of the draws.")] = 0,
+    stochastic_method: Annotated[str, typer.Option(help="With --scenarios: auto (decomposition where it applies), extensive (every scenario in one model) or decomposition (scenarios solved apart).")] = "auto",
+    workers: Annotated[int, typer.Option(help="With --scenarios: processes that solve scenarios side by side (Dask).")] = 1,
+    value: Annotated[bool, typer.Option("--value/--no-value", help="With --scenarios: also what the uncertainty is worth (VSS, EVPI), in summary.json and scenarios.png.")] = True,
 ) -> None:
     """Solve a day-ahead schedule and write schedule.csv/.parquet, curve.csv, summary.json, dispatch.png
     (and regulation_bid.csv when the batteries offer frequency regulation)."""
     from models import SolveOptions
     from vpp.cases import resolve_case
     from vpp.dispatch import run_day_ahead
-    from vpp.regulation import write_bid
     from vpp.microgrid import plan_microgrid
+    from vpp.regulation import write_bid
     from vpp.results import write_outputs, write_summary
 
     hints = {"mip_gap": "--mip-gap", "time_limit_s": "--time-limit", "threads": "--threads"}
@@ -97,12 +105,22 @@ def dispatch(
     offer = _regulation_switch(regulation)
     day = option_date(date)
     extra = _template_options(peak_to_date, dr_event)
+    stochastic = _stochastic_settings(scenarios, risk_weight, risk_beta, draws, scenario_seed, stochastic_method,
+                                      workers)
     try:
         inputs = _forecast_inputs(weather, load_history)
         resolved = plan_microgrid(resolve_case(case, day, **inputs, **extra), outage, backup_hours,
                                   where=("--outage", "--backup-hours"))
-        result = run_day_ahead(resolved, None, options, exclusivity, engine=engine,  # type: ignore[arg-type]
-                               regulation=offer)
+        if stochastic is None:
+            result = run_day_ahead(resolved, None, options, exclusivity, engine=engine,  # type: ignore[arg-type]
+                                   regulation=offer)
+        else:
+            from vpp.regulation import without_regulation
+            from vpp.uncertainty import stochastic_day
+
+            result = stochastic_day(resolved if offer else without_regulation(resolved), None, stochastic, options,
+                                    exclusivity, engine, value=value, method=stochastic_method,  # type: ignore[arg-type]
+                                    workers=workers, **inputs)
     except CaseError as exc:
         fail(exc)
     except SolverError as exc:
@@ -112,11 +130,19 @@ def dispatch(
     bid = write_bid(result.summary, out_dir)
     if bid is not None:
         paths[bid.name] = bid
+    if stochastic is not None and chart:
+        from vpp.uncertainty_plot import plot_scenarios
+
+        paths["scenarios.png"] = plot_scenarios(result, out_dir / "scenarios.png")
     if summary_json is not None:
         write_summary(result.summary, summary_json)
     meta = result.case.meta or {}
     _print_summary(result.summary)
     _print_microgrid(result)
+    if stochastic is not None:
+        from vpp.uncertainty_cli import print_uncertainty
+
+        print_uncertainty(result.summary)
     print_assumptions(meta)
     print_notes(meta)
     for series, source in (meta.get("series_sources") or {}).items():
@@ -136,6 +162,28 @@ def _print_microgrid(result: Any) -> None:
     line = reserve_line(result)
     if line:
         out.print(line, highlight=False, markup=False)
+
+
+def _stochastic_settings(count: int, weight: float, beta: float, draws: int, seed: int, method: str,
+                         workers: int) -> Any:
+    """The --scenarios options checked (usage errors naming the option), or None without --scenarios."""
+    from vpp.uncertainty import METHODS, ScenarioSettings
+
+    if count < 0:
+        raise typer.BadParameter(f"expected a whole number of scenarios >= 0, got {count}", param_hint="--scenarios")
+    if method not in METHODS:
+        raise typer.BadParameter(f"expected one of {', '.join(METHODS)}, got {method!r}", param_hint="--stochastic-method")
+    if workers < 1:
+        raise typer.BadParameter(f"expected a positive number, got {workers}", param_hint="--workers")
+    if count == 0:
+        if weight != 0:
+            raise typer.BadParameter("a risk weight applies to scenarios: add --scenarios K", param_hint="--risk-weight")
+        return None
+    settings = ScenarioSettings(count, draws=draws, seed=seed, risk_weight=weight, risk_beta=beta)
+    hints = {"scenarios": "--scenarios", "draws": "--draws", "risk_weight": "--risk-weight", "risk_beta": "--risk-beta"}
+    for p in settings.problems():
+        raise typer.BadParameter(p.message, param_hint=hints.get(p.path, p.path))
+    return settings
 
 
 def print_assumptions(meta: dict) -> None:

@@ -41,13 +41,17 @@ SUPPLY = ("pv", "battery_discharge", "grid", "green", "unserved")
 DEMAND_TYPES = ("load", "curtailable_load", "shiftable_load", "flexible_load", "thermal_storage")
 
 
-def plot_dispatch(result: DispatchResult, path: str | Path) -> Path:
-    """Draw the day and save it as a PNG at ``path``."""
-    fig = dispatch_figure(result)
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save ``fig`` as a PNG at ``path`` (110 dpi, as every chart of the product) and close it."""
     p = Path(path)
     fig.savefig(p, dpi=110)
     plt.close(fig)
     return p
+
+
+def plot_dispatch(result: DispatchResult, path: str | Path) -> Path:
+    """Draw the day and save it as a PNG at ``path``."""
+    return save_figure(dispatch_figure(result), path)
 
 
 def dispatch_figure(result: DispatchResult) -> Figure:

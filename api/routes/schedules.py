@@ -124,6 +124,9 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
     else:
         day = body.date or TEMPLATES[body.template].tomorrow().isoformat()  # tomorrow where the template lives
         params = {"template": body.template, "date": day, "options": options, **body.template_inputs()}
+        if body.scenarios is not None:  # a stochastic day takes many solves: always in the background
+            params["scenarios"] = body.scenarios.model_dump()
+            run_async = True
     params["regulation"] = body.regulation
     params |= body.model_dump(include={"outage", "backup_hours"}, exclude_none=True)
     job = new_job("schedule", params, created_by=who.name)

@@ -52,6 +52,8 @@
       try { body.case = JSON.parse(await file.text()); } catch (e) { status("The file is not JSON: " + e.message, "error"); return; }
     } else {
       body.template = $("case").value; body.date = $("date").value;
+      const k = parseInt($("scenarios").value, 10);
+      if (k > 0) body.scenarios = { count: k, risk_weight: parseFloat($("risk-weight").value) || 0 };
     }
     if (window.VPP_OUTAGE) window.VPP_OUTAGE.extend(body);  // outage.js: a known outage, a backup reserve
     $("request").disabled = true;
@@ -209,6 +211,7 @@
 
   function draw() {
     charts.forEach((c) => c.destroy()); charts = [];
+    if (window.vppUncertainty) window.vppUncertainty.render($("uncertainty"), current.summary, makeChart);
     const sched = current.schedule; const labels = timeLabels(sched);
     const b = balance(sched, $("node").value);
     makeChart($("chart-balance"), labels, [...stacked(b.supply, 1), ...stacked(b.demand, -1)], { height: 300 });
@@ -321,7 +324,7 @@
 
   $("token-form").addEventListener("submit", (ev) => { ev.preventDefault(); localStorage.setItem(TOKEN_KEY, $("token").value.trim()); showToken(); refreshRecent(); });
   $("request-form").addEventListener("submit", request);
-  $("case").addEventListener("change", () => { const f = $("case").value === "file"; $("file-label").hidden = !f; $("date-label").hidden = f; $("date").required = !f; });
+  $("case").addEventListener("change", () => { const f = $("case").value === "file"; $("file-label").hidden = !f; $("date-label").hidden = f; $("date").required = !f; $("scenarios-label").hidden = f; $("risk-label").hidden = f; });
   $("node").addEventListener("change", () => current && draw());
   $("csv").addEventListener("click", downloadCsv);
   window.addEventListener("resize", () => current && draw());

@@ -62,7 +62,7 @@ def test_bench_rejects_an_unknown_suite(tmp_path: Path) -> None:
         capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
     )
     assert done.returncode == 2
-    assert "expected 'quick' or 'full', got 'huge'" in done.stderr
+    assert "expected 'quick', 'full' or 'stochastic', got 'huge'" in done.stderr
 
 
 def test_an_arm_whose_package_is_missing_is_skipped_with_a_note(tmp_path: Path) -> None:
