@@ -120,7 +120,7 @@ STATIC_FILE = Path(__file__).resolve().parents[1] / "api" / "static" / "palette.
 def javascript() -> str:
     """The page's copy of this module (``api/static/palette.js``)."""
     data = {"series": {k: {"label": v[0], "colour": v[1]} for k, v in SERIES.items()},
-            "batteries": list(BATTERIES), "cost_terms": COST_TERMS}
+            "batteries": list(BATTERIES), "cost_terms": COST_TERMS, "bill": BILL}
     return (
         "// Generated from vpp/palette.py by `python -m vpp.palette`: edit that file, not this one.\n"
         f"window.VPP_PALETTE = {json.dumps(data, indent=1, ensure_ascii=False)};\n"

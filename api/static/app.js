@@ -250,7 +250,13 @@
     const fmt = (v, d) => (v == null ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
     rows.push(["status", `${s.status} (gap ${s.mip_gap == null ? "–" : Number(s.mip_gap).toExponential(1)})`]);
     rows.push(["total cost [CNY]", fmt(s.objective_cny, 0)]);
-    for (const [k, v] of Object.entries(s.cost_cny)) if (k !== "total" && Math.abs(v) > 0.5) rows.push([`  ${costLabel(k)} [CNY]`, fmt(v, 0)]);
+    // the day as the bill reads it (energy, maximum demand, demand response, deviations, green premium, ...)
+    const bill = s.bill_cny || {};
+    for (const [k, v] of Object.entries(bill)) {
+      if (k !== "total_cny" && Math.abs(v) > 0.5) rows.push([`  ${P.bill[k] || costLabel(k.replace(/_cny$/, ""))} [CNY]`, fmt(v, 0)]);
+    }
+    if (!s.bill_cny) for (const [k, v] of Object.entries(s.cost_cny)) if (k !== "total" && Math.abs(v) > 0.5) rows.push([`  ${costLabel(k)} [CNY]`, fmt(v, 0)]);
+    if (s.emission_factor) rows.push(["emission factor", s.emission_factor]);
     const e = s.energy_mwh;
     rows.push(["consumption [MWh]", fmt(e.consumption_mwh, 1)]);
     rows.push(["import / export [MWh]", `${fmt(e.import_mwh, 1)} / ${fmt(e.export_mwh, 1)}`]);

@@ -108,5 +108,19 @@ window.VPP_PALETTE = {
   "regulation_capacity": "regulation capacity payment",
   "regulation_mileage": "regulation mileage payment",
   "cvar": "risk (CVaR) term"
+ },
+ "bill": {
+  "energy_cny": "energy at the time-of-use price",
+  "green_premium_cny": "green power premium",
+  "maximum_demand_cny": "maximum demand",
+  "demand_response_revenue_cny": "demand response paid",
+  "demand_response_penalty_cny": "demand response shortfall",
+  "deviation_cny": "deviations from the plan",
+  "regulation_revenue_cny": "frequency regulation paid",
+  "export_revenue_cny": "export paid",
+  "carbon_cny": "carbon price",
+  "flexibility_cny": "flexibility used (wear, curtailment)",
+  "unserved_cny": "not served (at VOLL)",
+  "risk_cny": "risk (CVaR) term"
  }
 };

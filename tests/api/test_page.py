@@ -71,8 +71,8 @@ def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path
         assert "buy" in page.text_content("#chart-prices")
 
         summary = page.text_content("#summary")
-        for row in ("status", "total cost [CNY]", "emissions [tCO2]", "renewable share",
-                    "DR dr-peak-shaving-2026-07-16 20:00–22:00"):
+        for row in ("status", "total cost [CNY]", "energy at the time-of-use price [CNY]", "emission factor",
+                    "emissions [tCO2]", "renewable share", "DR dr-peak-shaving-2026-07-16 20:00–22:00"):
             assert row in summary, row
         assert "optimal" in summary
 
@@ -241,7 +241,7 @@ STROKES = """() => Object.fromEntries(window.__charts.filter((u) => u.root.isCon
 
 def test_the_page_reads_as_dispatch_png_does(server: Server) -> None:
     """The palette of vpp/palette.py, readable cost terms, what was assumed, and a whole day unserved as 00:00–24:00."""
-    from vpp.palette import BATTERIES, COST_TERMS, SERIES
+    from vpp.palette import BATTERIES, BILL, SERIES
 
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
         page.add_init_script(CAPTURE_CHARTS)
@@ -263,7 +263,7 @@ def test_the_page_reads_as_dispatch_png_does(server: Server) -> None:
         assert dict(storage)["yujiapu-ice-storage (thermal)"] == SERIES["thermal_storage"][1]
         assert dict(strokes["chart-prices"])["buy price"] == SERIES["buy"][1]
         summary = page.text_content("#summary")
-        assert f"{COST_TERMS['energy']} [CNY]" in summary and f"{COST_TERMS['degradation']} [CNY]" in summary
+        assert f"{BILL['energy_cny']} [CNY]" in summary and f"{BILL['flexibility_cny']} [CNY]" in summary
         assert page.text_content("#assumptions") == (
             "Assumed: 2026-01-01 is a public holiday (New Year's Day): load and heating/cooling follow the "
             "non-working-day profiles")
