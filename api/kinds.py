@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from api.db import Job, Schedule, utcnow
@@ -89,6 +90,10 @@ def run_schedule(params: dict[str, Any]) -> dict[str, Any]:
             if not params.get("regulation", True):
                 case = without_regulation(case)
             result = stochastic_day(case, None, ScenarioSettings(**params["scenarios"]), options)
+        elif params.get("held"):  # a re-dispatch: the day-ahead regulation offers are held
+            from vpp.dispatch import solve_case
+
+            result = solve_case(case, options, fixed={k: np.asarray(v, dtype=float) for k, v in params["held"].items()})
         else:
             result = solve_day(case, options, regulation=params.get("regulation", True))
         case = result.case  # without its regulation market when switched off; with its scenarios

@@ -712,11 +712,13 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
     if m.peak_to_date_mw is not None:
         grid["peak_to_date_mw"] = m.peak_to_date_mw
 
-    if case.regulation is not None and any(a.type == "battery" and a.regulation for a in case.assets):
-        raise CaseError([Problem("plan", "the plan offers frequency regulation: its day-ahead offers cannot yet be "
-                                 "held in a re-dispatch case")], step="building the re-dispatch case")
     if data.get("regulation"):
         _cut_fields(data["regulation"], series_fields(Regulation), k)
+        # the offers were made day-ahead per block of the day; from k on they are held step by step
+        # (:func:`held_offers`), so a block cut by the re-dispatch time keeps both its parts
+        data["regulation"]["block_steps"] = 1
+        if offering(case):
+            notes.append("the day-ahead regulation offers are held: each battery keeps its band from the plan")
 
     assets = []
     offsets: dict[str, float] = {}
@@ -930,11 +932,34 @@ def planned_state(plan: Plan, k: int) -> dict[str, Any]:
     return state
 
 
+def offering(case: Case) -> list[str]:
+    """The batteries of ``case`` that offer frequency regulation (§5.4), in the case's order."""
+    if case.regulation is None:
+        return []
+    return [a.id for a in case.assets if a.type == "battery" and a.regulation]
+
+
+def held_offers(plan: Plan, k: int) -> dict[str, np.ndarray]:
+    """The day-ahead regulation band of each offering battery from step ``k`` on [MW], by the name of
+    its first-stage family (``asset[<id>].r``): what a re-dispatch holds (the offers are sold)."""
+    out = {}
+    for battery in offering(plan.case):
+        band = plan.column(battery, "regulation_mw")[k:]
+        if np.isnan(band).any():
+            raise CaseError([Problem("plan", f"the plan's regulation band of {battery!r} has steps without a value")],
+                            step="reading the plan")
+        out[f"asset[{battery}].r"] = np.maximum(band, 0.0)
+    return out
+
+
 def redispatch(plan: Plan, at: str, state: State, options: SolveOptions | None = None, *,
                case: Case | None = None, where: str = "from") -> DispatchResult:
     """Re-solve the rest of ``plan``'s day from ``at`` (HH:MM) and the measured ``state`` (``case``: see
-    :func:`redispatch_case`)."""
+    :func:`redispatch_case`), holding the day-ahead regulation offers (:func:`held_offers`)."""
     from vpp.dispatch import solve_case
 
     k = from_step(plan.case, at, where)
-    return solve_case(redispatch_case(plan, k, state, case=case, at=at), options)
+    rest = redispatch_case(plan, k, state, case=case, at=at)
+    held = {name: band for name, band in held_offers(plan, k).items()
+            if name.removeprefix("asset[").removesuffix("].r") in offering(rest)}
+    return solve_case(rest, options, fixed=held or None)

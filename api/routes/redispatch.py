@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppSettings, DbSession, Runner, Scheduler
 from api.errors import InvalidInputError
-from api.routes.schedules import _get, create_schedule
+from api.routes.schedules import _get, solve_schedule
 from api.routing import StrictRoute
 from api.schemas import (
     ERRORS,
@@ -45,20 +45,29 @@ class RedispatchRequest(BaseModel):
     run_async: bool = Field(False, alias="async", description="Answer 202 with a job at once.")
 
 
-def _case(schedule: Any, body: RedispatchRequest) -> dict[str, Any]:
-    """The re-dispatch case of a stored schedule (422 with ``from`` or ``state.…`` paths)."""
-    from vpp.redispatch import STATE_STEPS, from_step, plan_from_parts, redispatch_case, state_of
+def _case(schedule: Any, body: RedispatchRequest) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The re-dispatch case of a stored schedule (422 with ``from`` or ``state.…`` paths) and the
+    day-ahead regulation offers it holds."""
+    from vpp.redispatch import (
+        STATE_STEPS,
+        from_step,
+        held_offers,
+        plan_from_parts,
+        redispatch_case,
+        state_of,
+    )
 
     plan = plan_from_parts(schedule.case, curve_csv(schedule.series), schedule.summary, f"schedule {schedule.id}")
     try:
         k = from_step(plan.case, body.at, "from")
         case = redispatch_case(plan, k, state_of(body.state), at=body.at)
+        held = {name: band.tolist() for name, band in held_offers(plan, k).items()}
     except CaseError as exc:
         state = exc.step in STATE_STEPS
         problems = [Problem(f"state.{p.path}" if state and p.path else "state" if state else p.path, p.message)
                     for p in exc.problems]
         raise InvalidInputError(f"{len(problems)} problem(s) while {exc.step}", problems, step=exc.step) from None
-    return json.loads(case.to_json(indent=None))
+    return json.loads(case.to_json(indent=None)), held
 
 
 @router.post(
@@ -75,7 +84,7 @@ async def redispatch_schedule(schedule_id: str, body: RedispatchRequest, who: Sc
                               settings: AppSettings, runner: Runner, request: Request) -> Any:
     """Solve the rest of the day from ``from`` against the schedule's declared plan, stored as a new schedule."""
     schedule = await run_in_threadpool(_get, session, schedule_id)
-    case = await run_in_threadpool(_case, schedule, body)
+    case, held = await run_in_threadpool(_case, schedule, body)
     solve = ScheduleRequest.model_validate({"case": case, "options": body.options.model_dump(exclude_none=True),
                                             "async": body.run_async})
-    return await create_schedule(solve, who, settings, runner, request)
+    return await solve_schedule(solve, who, settings, runner, request, held=held)

@@ -113,6 +113,13 @@ def _accepted(job: Job) -> JSONResponse:
 async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSettings, runner: Runner,
                           request: Request) -> Any:
     """Solve ``case`` (or the ``template`` for ``date``); 201 with the summary, or 202 with a job."""
+    return await solve_schedule(body, who, settings, runner, request)
+
+
+async def solve_schedule(body: ScheduleRequest, who: Any, settings: Any, runner: Any, request: Request,
+                         held: dict[str, list[float]] | None = None) -> Any:
+    """:func:`create_schedule`; ``held``: first-stage decisions to hold by family name (a re-dispatch's
+    day-ahead regulation offers, :func:`vpp.redispatch.held_offers`)."""
     limit = _time_limit(body, settings)
     options = {"mip_gap": body.options.mip_gap, "time_limit_s": limit}
     run_async = body.run_async
@@ -129,6 +136,8 @@ async def create_schedule(body: ScheduleRequest, who: Scheduler, settings: AppSe
             run_async = True
     params["regulation"] = body.regulation
     params |= body.model_dump(include={"outage", "backup_hours"}, exclude_none=True)
+    if held:
+        params["held"] = held
     job = new_job("schedule", params, created_by=who.name)
     if run_async:
         await run_in_threadpool(_store_job, request, job)

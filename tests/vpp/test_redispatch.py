@@ -28,6 +28,7 @@ from vpp.redispatch import (
     Plan,
     deviation_defaults,
     from_step,
+    held_offers,
     planned_state,
     read_plan,
     read_plan_folder,
@@ -81,7 +82,7 @@ def cost_before(plan: Plan, k: int) -> float:
     handled = {"energy", "export", "carbon", "degradation", "load_curtailment", "load_curtailment_start",
                "green_energy", "green_fixed",
                "pv_curtailment", "demand", "deviation", "dr_revenue", "dr_penalty", "unserved", "unserved_thermal",
-               "thermal_final_shortfall"}
+               "thermal_final_shortfall", "regulation_capacity", "regulation_mileage"}
     assert set(plan.summary["cost_cny"]) - {"total"} <= handled, plan.summary["cost_cny"]
     cost = float((case.series(grid.buy_cny_per_mwh) * col("grid", "grid_energy_mw"))[:k].sum() * dt_h)
     cost -= float((case.series(grid.sell_cny_per_mwh) * col("grid", "export_mw"))[:k].sum() * dt_h)
@@ -98,6 +99,11 @@ def cost_before(plan: Plan, k: int) -> float:
             cost += a.fixed_cny if plan.report("green_contracts", a.id)["taken"] else 0.0
         elif a.type == "pv":
             cost += a.curtailment_cny_per_mwh * float(col(a.id, "curtailed_mw")[:k].sum() * dt_h)
+        if a.type == "battery" and a.regulation and case.regulation is not None:
+            reg = case.regulation  # the band's capacity and mileage payment (§5.4)
+            paid = case.series(reg.capacity_price_cny_per_mw_h) + case.series(
+                reg.mileage_price_cny_per_mw) * reg.mileage_mw_per_mw_h * a.regulation_performance
+            cost -= float((paid * col(a.id, "regulation_mw"))[:k].sum() * dt_h)
     if grid.demand_charge_cny_per_mw > 0:
         peak = max(grid.peak_to_date_mw, float(col("grid", "import_mw")[:k].max()))
         cost += grid.demand_charge_cny_per_mw * (peak - grid.peak_to_date_mw)
@@ -608,3 +614,25 @@ def test_a_stochastic_thermal_demand_takes_the_same_first_step_offset(tmp_path: 
     rest = redispatch_case(plan, 2, state_of({"thermal_storage": {"ice": {"level_mwh_th": 7.0}}}))
     assert rest.series(rest.assets[0].thermal_demand_mw).tolist() == [2.0, 1.0]
     assert [sc.series["ice.thermal_demand_mw"] for sc in rest.scenarios] == [[2.0, 1.0], [3.0, 1.0]]
+
+
+def test_the_day_ahead_regulation_offers_are_held_from_the_middle_of_a_block(tmp_path: Path) -> None:
+    # HAND with a regulation market of 2-hour blocks; re-dispatched at 03:00, inside the block
+    # 02:00-04:00, with nothing changed: every battery keeps its day-ahead band step by step, the
+    # rest re-solves to the same schedule with no deviation, and the day's cost splits at 03:00
+    # (the band's payment before it recomputed from the written curve by cost_before).
+    day = copy.deepcopy(HAND)
+    day["regulation"] = {"capacity_price_cny_per_mw_h": [60, 60, 80, 80, 20, 20, 90, 90], "block_steps": 2,
+                         "duration_h": 0.25}
+    day["assets"][1]["regulation"] = True
+    plan = dispatched(day, tmp_path / "plan")
+    band = plan.column("bat", "regulation_mw")
+    assert band.max() > 0.1  # the market is worth offering into
+    np.testing.assert_allclose(band[2], band[3], atol=1e-9)  # one offer per block
+    rest = rest_of(plan, "03:00")
+    assert rest.case.regulation.block_steps == 1
+    np.testing.assert_allclose(rest.curve()["bat.regulation_mw"].to_numpy(), band[3:], atol=1e-7)
+    np.testing.assert_allclose(net_of(rest), plan.declared_mw[3:], atol=1e-7)
+    assert rest.summary["cost_cny"]["deviation"] == pytest.approx(0.0, abs=1e-6)
+    assert rest.objective_cny == pytest.approx(plan.summary["objective_cny"] - cost_before(plan, 3), abs=1e-5)
+    assert held_offers(plan, 3).keys() == {"asset[bat].r"}
