@@ -400,10 +400,26 @@ def wait_and_see(case: Case, options: SolveOptions, workers: int | None = None) 
     from models.scenarios import scenario_cases
     from vpp.decomposition import Pool, solve_scenario
 
+    if case.green_share_min is not None or case.emissions_max_t is not None:
+        return _coupled_wait_and_see(case, options)
     jobs = [(sc.model_copy(update={"scenarios": None, "risk": None}), options) for _, _, sc in scenario_cases(case)]
     with Pool(workers) as pool:
         solved = pool.map(solve_scenario, jobs)
     return {sc.id: s.cost_cny for sc, s in zip(case.scenarios or [], solved, strict=True)}
+
+
+def _coupled_wait_and_see(case: Case, options: SolveOptions) -> dict[str, float]:
+    """Wait-and-see where rows hold in expectation over the scenarios (§6: the green share, the
+    emissions cap): one model in which each scenario takes its own first-stage decisions while
+    those rows still add up over the scenarios, so that the bound is never above the stochastic plan.
+    Its cost [CNY] by scenario id (the first-stage terms in each scenario's cost)."""
+    from models import Formulation, build, solve
+    from models.solution import extract
+
+    built = build(case.model_copy(update={"risk": None}), Formulation(perfect_information=True))
+    solve(built, options)  # raises where there is no solution
+    sol = extract(built)
+    return {sc.name: float(sum(v for term, v in sc.cost_cny.items() if term != "cvar")) for sc in sol.scopes}
 
 
 def value_of_uncertainty(

@@ -85,6 +85,10 @@ class Formulation:
         model.md writes it: b[t] of §4.3, y[t] of §3).
     storage_cut: add ch/Pch + dis/Pdis ≤ 1 for every battery: valid for the
         MIP (it follows from the binaries) and a tighter LP relaxation.
+    perfect_information: in a stochastic case, every scenario takes its own
+        first-stage decisions (wait-and-see), while rows that hold in expectation
+        (green share, emissions cap) still add up over the scenarios: the bound
+        the value of perfect information is measured against.
 
     :func:`models.optimize.optimize` starts with none and adds them only where
     a solution needs them.
@@ -92,6 +96,7 @@ class Formulation:
 
     binaries: frozenset[str] | None = None
     storage_cut: bool = False
+    perfect_information: bool = False
 
     def needs(self, element: str) -> bool:
         return self.binaries is None or element in self.binaries
@@ -332,6 +337,7 @@ class Block:
         if n is None:
             n = self.h.steps
             index = range(n) if index is None else index
+        first_stage = first_stage and not self.program.formulation.perfect_information
         if binary:
             integer, lower, upper = True, 0.0, 1.0
         if first_stage:
@@ -457,6 +463,7 @@ class Block:
         weight 1, whatever the weight of the days that share it (a month's demand charge).
         """
         scope = self.scope
+        first_stage = first_stage and not self.program.formulation.perfect_information
         if first_stage and not scope.first:
             return
         if shared is not None:

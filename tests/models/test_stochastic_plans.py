@@ -6,12 +6,14 @@ never below wait-and-see; the scenario decomposition brackets the extensive form
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from models import SolveOptions
+from models.scenarios import scenario_cases
 from tests.models.test_properties import stochastic_cases
 from vpp.case import load_case
 from vpp.decomposition import decomposable, solve_decomposed
@@ -57,3 +59,20 @@ def test_the_decomposition_brackets_the_extensive_forms_optimum(data: dict[str, 
     assert result.objective_cny >= extensive.objective_cny - scale  # a plan the extensive form could choose
     if info.gap <= OPTS.mip_gap:
         assert result.objective_cny == pytest.approx(extensive.objective_cny, rel=1e-6, abs=1e-6)
+
+
+# Found by the property above: an emissions cap that holds in expectation (§6) couples the
+# scenarios, so solving each scenario on its own under the whole cap is no lower bound (it came
+# out 960 CNY above the stochastic plan). Wait-and-see keeps the cap coupled and frees only the
+# first stage (Formulation(perfect_information=True)).
+COUPLED = json.loads('{"name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 120, "steps": 4, "voll_cny_per_mwh": 20000.0, "carbon_price_cny_per_t": 80.0, "network": {"root": "grid", "nodes": []}, "grid": {"import_max_mw": 2.5, "export_max_mw": 4.0, "buy_cny_per_mwh": 508.1, "sell_cny_per_mwh": [208.8, -25.5, 1.0, 89.6], "emission_t_per_mwh": 0.0, "demand_charge_cny_per_mw": 20, "declared_demand_mw": 1.5}, "assets": [{"id": "a0", "type": "battery", "node": "grid", "power_mw": 2.9, "energy_mwh": 0.0, "charge_efficiency": 0.94, "discharge_efficiency": 0.84, "soc_min": 0.15, "soc_max": 0.9, "soc_initial": 0.3, "degradation_cny_per_mwh": 40, "self_discharge_per_hour": 0.1, "max_cycles": 1.0}, {"id": "a1", "type": "thermal_storage", "node": "grid", "max_power_mw": 1.7, "cop": 3.5, "thermal_demand_mw": 1.2, "capacity_mwh_th": 1.1, "level_initial": 0.0, "loss_per_hour": 0.05}, {"id": "a2", "type": "green_contract", "available_mw": [2.7, 1.2, 1.2, 2.9], "price_cny_per_mwh": 10, "fixed_cny": 90, "optional": true, "min_take": 1.0}], "emissions_max_t": 0.5, "scenarios": [{"id": "s0", "probability": 0.09090909090909091, "series": {"a1.thermal_demand_mw": [1.7, 2.3, 1.6, 0.4]}}, {"id": "s1", "probability": 0.45454545454545453, "series": {"grid.buy_cny_per_mwh": 160.8, "grid.emission_t_per_mwh": 1.0, "a1.thermal_demand_mw": 2.4}}, {"id": "s2", "probability": 0.45454545454545453, "series": {"a1.thermal_demand_mw": 1.2, "grid.emission_t_per_mwh": [1.0, 1.0, 0.3, 0.5], "grid.buy_cny_per_mwh": [67.4, -20.0, 447.9, 409.6]}}]}')
+
+
+def test_wait_and_see_keeps_the_rows_that_hold_in_expectation_coupled() -> None:
+    case = load_case(COUPLED)
+    result, _ = solve_stochastic(case, OPTS, method="extensive")
+    u = value_of_uncertainty(case, result, OPTS)
+    assert u["evpi_cny"] >= -1e-6 * abs(result.objective_cny)
+    apart = sum(sc.probability * solve_case(c.model_copy(update={"scenarios": None}), OPTS).objective_cny
+                for sc, (_, _, c) in zip(case.scenarios, scenario_cases(case), strict=True))
+    assert apart > result.objective_cny + 900  # each scenario alone under the whole cap: above the plan, no bound
