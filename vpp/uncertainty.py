@@ -577,6 +577,9 @@ def solve_stochastic(
     if method == "decomposition" and reason is not None:
         raise CaseError([Problem("method", f"scenario decomposition does not apply: {reason}")], step="solving")
     if method == "extensive" or reason is not None or len(case.scenarios or []) < 2:
-        return solve_case(case, options, exclusivity, engine), None
+        result = solve_case(case, options, exclusivity, engine)
+        why = "asked for" if method == "extensive" else reason or "one scenario"
+        result.summary["solved_by"] = f"the extensive form (every scenario in one model): {why}"
+        return result, None
     result, info = solve_decomposed(case, options, exclusivity, engine, workers=workers)
     return result, {sid: s.cost_cny for sid, s in info.wait_and_see.items()}

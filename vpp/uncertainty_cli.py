@@ -24,6 +24,8 @@ def print_uncertainty(summary: dict[str, Any]) -> None:
     if d:
         table.add_row("solved by", f"scenario decomposition, {d['iterations']} hedging iteration(s), "
                                    f"{d['subproblem_solves']} scenario solves, gap {d['gap']:.1e}")
+    elif summary.get("solved_by"):
+        table.add_row("solved by", summary["solved_by"])
     u = summary.get("uncertainty")
     if u:
         dist = u["cost_distribution"]["stochastic_plan"]

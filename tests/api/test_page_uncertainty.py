@@ -32,7 +32,7 @@ def test_the_page_asks_for_scenarios_and_draws_the_fan_and_what_it_is_worth(serv
             assert label in legend, label
         table = page.text_content("#uncertainty-table")
         for row in ("value of the stochastic solution (VSS)", "expected value of perfect information (EVPI)",
-                    "CVaR at 0.9 (worst 10 %)", "day-ahead decisions (stochastic plan)", "dr-evening-peak"):
+                    "CVaR at 0.9 (worst 10 %)", "day-ahead decisions (stochastic plan)", "green-haiyun taken"):
             assert row in table, row
         assert errors == []
         # the main charts show the most probable scenario's schedule, named
