@@ -548,7 +548,8 @@ class DayAheadForecaster:
         linear part and a boosting fitted on the other blocks, which gives held-out errors over
         the whole history. They choose the boosting's weight ``alpha_`` and, normalised by a
         spread per step of the day and working status that is itself fitted without the block,
-        give the conformal offsets of every quantile level.
+        give the conformal offsets of every quantile level: split conformal on the last block,
+        whose errors are those of forecasts made forward in time.
         """
         X, L, ref = feats.X[ok], feats.linear[ok], feats.reference[ok]
         z = y - ref
@@ -583,7 +584,10 @@ class DayAheadForecaster:
                 spread = _spread_table(resid, have & (fold != k), work, slot, days, steps)
                 scores[test] = resid[test] / spread[work[test], slot[test]]
         self.scale_ = _spread_table(resid, have, work, slot, days, steps)
-        self.offsets_ = {q: conformal_quantile(scores, q) for q in self.quantiles if q != 0.5}
+        # Calibrated on the most recent block only: its errors are those of forecasts made
+        # forward in time, from a model that had not seen it or anything after it.
+        recent = scores[fold == folds - 1]
+        self.offsets_ = {q: conformal_quantile(recent, q) for q in self.quantiles if q != 0.5}
         self.coef_ = robust_linear_fit(L, z, prior, self.shrink)
         lin = L @ self.coef_
         self.models_ = {0.5: self._fit_one(np.column_stack([X, lin]), z - lin, 0.5)}
