@@ -428,6 +428,8 @@ class DayAheadForecaster:
     shrink: float = 1e-4
     """Load: how strongly the linear part is pulled towards the same-kind two-line rule (per row,
     against scaled features whose day-to-day deviations are a few per cent)."""
+    calibration_blocks: int = 3
+    """Load: how many of the most recent cross-fitting blocks the conformal offsets are taken from."""
     # Fitted state
     models_: dict[float, object] = field(default_factory=dict, repr=False)
     oos_mae_scaled_: float = float("nan")
@@ -584,9 +586,9 @@ class DayAheadForecaster:
                 spread = _spread_table(resid, have & (fold != k), work, slot, days, steps)
                 scores[test] = resid[test] / spread[work[test], slot[test]]
         self.scale_ = _spread_table(resid, have, work, slot, days, steps)
-        # Calibrated on the most recent block only: its errors are those of forecasts made
+        # Calibrated on the most recent blocks: the last one's errors are those of forecasts made
         # forward in time, from a model that had not seen it or anything after it.
-        recent = scores[fold == folds - 1]
+        recent = scores[fold >= folds - min(self.calibration_blocks, folds)]
         self.offsets_ = {q: conformal_quantile(recent, q) for q in self.quantiles if q != 0.5}
         self.coef_ = robust_linear_fit(L, z, prior, self.shrink)
         lin = L @ self.coef_
