@@ -2,9 +2,7 @@
 
 :class:`DayAheadForecaster` turns the history of one series (timestamp → value
 [MW or any unit]) into quantile forecasts (P10/P50/P90 by default) of the
-whole next day, with LightGBM's gradient boosting and the quantile (pinball)
-loss. It runs single-threaded: a year of 15-minute data (35,040 rows, seven
-fits) trains in about 3 s on this project's 2-core machine.
+whole next day. It runs single-threaded.
 
 What the model may know
 -----------------------
@@ -16,42 +14,56 @@ step:
 - calendar: time of day, weekday, working day per the official Chinese
   calendar (public holidays and adjusted working days, 调休) with a
   Monday–Friday fallback outside its years (``calendar="weekday"`` for other
-  countries), whether the lag days were working days; for load the day of year;
-- lags: same time h days and 7 and 14 days before, the last value before the
-  origin, the mean of the last day and of the same time over the last week,
-  the same time on recent days of the same kind (working or not);
+  countries, plus ``holidays``), whether the lag days were working days;
+- lags: same time h, 7 and 14 days before, the last value before the origin,
+  the mean of the last day and of the same time over the last week, the same
+  time on recent days of the same kind (working or not);
+- load: the kind-of-day reference R(D, t) (:func:`forecasts.rules.kind_reference`:
+  the mean of the last four days like D) and the deviation of the last day
+  before the origin from its own reference, at the same time, over the day,
+  at its last step and over its last four hours;
 - PV: the envelope (the most at that time of day over 14 days; with a site,
   the most of the ratio to the clear sky, times the target day's clear sky),
   the clear-sky index of the last day and of the last week, and with a site
   the Ineichen clear-sky irradiance of the target step;
-- air temperature at the target step, its daily mean and change, where given.
+- air temperature at the target step, its daily mean and change, where given
+  (for load also against the temperature of the reference days).
 
 Targets and lags are divided by a level, so the model is unit-free and follows
 a drifting level, and multiplied back at the end: for load the mean of the
 last 7 days; for PV the envelope, so that PV targets and lags are clear-sky
-indices. Leaves hold at least three days of steps: all steps of a day share
-its daily features, and a leaf of one day would learn that day's weather.
+indices.
 
+Load: reference, linear part, boosting
+--------------------------------------
+The load median is R(D, t) + a linear model of y − R on the deviations above
+(:data:`LINEAR_FEATURES`), fitted with the Huber loss and shrunk towards the
+same-kind two-line rule (:func:`robust_linear_fit`), + ``alpha_`` × a LightGBM
+median of what is left. The linear part follows any level at once, as the
+simple rules do, which trees cannot (they predict a constant per leaf); the
+boosting adds what is not linear: temperature, holidays, particular days.
+Leaves hold at least three days of steps: all steps of a day share its daily
+features, and a leaf of one day would learn that day's weather.
+
+PV: boosting blended with the clear-sky index
+---------------------------------------------
 The PV median blends the boosting with a plain clear-sky-index forecast
 (envelope × the mean of yesterday's and last week's clear-sky index) by the
-weight ``alpha_`` that gives the smallest out-of-sample error: where clouds
-have structure the boosting finds (measured NREL data) it carries the
-forecast; where they do not, the simple forecast does, and either way the
-result beats persistence.
+weight ``alpha_`` that gives the smallest out-of-sample error.
 
 Honest quantiles
 ----------------
-Quantile boosting is over-confident on its own training data, and the errors
-of a day-ahead forecast are larger than its in-sample residuals. So the median
-is cross-fitted first: the history is split into ``folds`` groups (load:
-interleaved whole weeks; PV: contiguous blocks, so the errors include the
-drift of the seasons) and each group is forecast by a model trained on the
-others, which gives out-of-sample errors over the whole history (all of it
-before the origin). Each outer quantile is then the median plus a quantile
-model of those errors (LightGBM again, on features that cannot single out a
-day: :data:`RESIDUAL_FEATURES`), so the spread follows the time of day, the
-kind of day and, for PV, the sun and the recent cloudiness. The same errors,
-as normal scores, give the step-to-step correlation ``rho_`` that
+The history is split into ``folds`` contiguous blocks of days and each block
+is forecast by models trained on the others, which gives held-out errors over
+the whole history (all of it before the origin). For load they choose
+``alpha_`` and calibrate the quantiles by split conformal prediction: each
+error over the spread of its step of the day and working status (fitted
+without its block), and the conformal quantile of those scores on the most
+recent ``calibration_blocks`` blocks (:func:`forecasts.quantiles.conformal_quantile`)
+is each level's offset in spreads. For PV each outer quantile is the median
+plus a quantile model of those errors (LightGBM again, on features that cannot
+single out a day: :data:`RESIDUAL_FEATURES`). The same errors, as normal
+scores, give the step-to-step correlation ``rho_`` that
 :mod:`forecasts.scenarios` uses.
 """
 
@@ -76,10 +88,9 @@ Kind = Literal["load", "pv"]
 KINDS: tuple[str, ...] = ("load", "pv")
 DEFAULT_QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 RESIDUAL_FEATURES: dict[str, tuple[str, ...]] = {
-    "load": ("hour", "working", "weekday", "holiday"),
     "pv": ("hour", "kt_week_day", "clear_sky_kw_per_m2"),
 }
-"""Features the error-quantile models see (see ``DayAheadForecaster._residual_columns``)."""
+"""Features the PV error-quantile models see (see ``DayAheadForecaster._residual_columns``)."""
 DEFAULT_RHO = 0.9
 """Step-to-step correlation of forecast errors (15 min) used when there is too little history to fit it."""
 
@@ -392,7 +403,7 @@ def _row_nanmax(a: np.ndarray) -> np.ndarray:
 
 @dataclass
 class DayAheadForecaster:
-    """Quantile gradient boosting for the next day of a load or PV series (see the module doc).
+    """Quantile forecasts of the next day of a load or PV series (see the module doc).
 
     Parameters
     ----------
@@ -401,7 +412,7 @@ class DayAheadForecaster:
     horizon_days : days from the origin to the target day's end (1 = day ahead).
     calendar : 'china' (chinese_calendar, Monday–Friday fallback) or 'weekday'.
     latitude, longitude : site [deg], PV only: adds the clear-sky features.
-    folds : cross-fitting folds (blocks of whole weeks) for the out-of-sample errors.
+    folds : cross-fitting folds (contiguous blocks of days) for the held-out errors.
     max_iter, learning_rate, max_leaf_nodes : the boosting's.
     min_samples_leaf : rows per leaf; default three days of steps, so that no leaf
         holds a single day (whose daily features would let it learn that day's weather).
