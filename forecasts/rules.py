@@ -47,6 +47,19 @@ LOAD_RULES: tuple[str, ...] = (
 PV_RULES: tuple[str, ...] = ("yesterday", "week_mean", "seasonal_naive")
 """Rules reported beside the learned PV forecast, the baseline (yesterday) first."""
 
+RULE_LABELS: dict[str, str] = {
+    "learned": "learned (P50)",
+    "seasonal_naive": "seasonal naive",
+    "yesterday": "yesterday",
+    "two_line": "two-line rule",
+    "two_line_ratio": "two-line, ratio",
+    "two_line_4w": "two-line, 4-week means",
+    "last_value": "4-week mean + last value's change",
+    "same_kind_two_line": "two-line on the kind-of-day reference",
+    "week_mean": "mean of the last 7 days",
+}
+"""What the backtest tables call the learned median and each rule."""
+
 KIND_WINDOW_DAYS = 35
 """How far back :func:`kind_reference` looks for days of the target's kind [days]."""
 KIND_DAYS = 4
