@@ -160,3 +160,23 @@ def test_forecast_uses_the_template_named_by_case(tmp_path: Path, monkeypatch: p
     assert "peak 250 MW" in json.loads((tmp_path / "half-load.json").read_text())["source"]
     done = CliRunner().invoke(app, ["forecast", "pv", "--case", "teda-west", "-o", str(tmp_path / "x.json")])
     assert done.exit_code == 2 and "--case: unknown template 'teda-west': expected one of" in done.output
+
+
+def test_the_side_by_side_table_says_when_a_rule_does_better():
+    from rich.console import Console
+
+    from vpp.forecast_cli import _side_by_side_table
+
+    metrics = {
+        "beats_every_rule": False,
+        "side_by_side": {
+            "learned": {"mae": 12.0, "rmse": 15.0, "skill_vs_seasonal_naive": 0.2},
+            "seasonal_naive": {"mae": 15.0, "rmse": 19.0, "skill_vs_seasonal_naive": 0.0},
+            "two_line": {"mae": 10.5, "rmse": 14.0, "skill_vs_seasonal_naive": 0.3},
+        },
+    }
+    console = Console(width=120, record=True)
+    console.print(_side_by_side_table(metrics))
+    text = console.export_text()
+    assert "does NOT beat every simple rule" in text
+    assert "two-line rule" in text and "10.5" in text and "0.300" in text  # 1 − 10.5/15
