@@ -9,7 +9,9 @@ assets it will dispatch; from the ``vpp`` package only the domain modules
 - :mod:`forecasts.series`: reading any timestamp/value series;
 - :mod:`forecasts.pv`: clear sky and the pvlib weather chain to MW per array;
 - :mod:`forecasts.load`: the documented district profile and working-day calendar;
-- :mod:`forecasts.model`: the learned day-ahead quantile forecaster (LightGBM);
+- :mod:`forecasts.model`: the learned day-ahead quantile forecaster (a robust linear model of
+  seasonal differences and LightGBM for load, LightGBM for PV; conformal quantiles for load);
+- :mod:`forecasts.rules`: the simple rules it is compared with, and the kind-of-day reference;
 - :mod:`forecasts.quantiles`, :mod:`forecasts.scenarios`: quantile functions and
   correlated scenarios for a stochastic dispatch;
 - :mod:`forecasts.metrics`, :mod:`forecasts.backtest`: scores and rolling-origin backtests;

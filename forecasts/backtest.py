@@ -21,9 +21,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasts.metrics import summarise
-from forecasts.model import DEFAULT_QUANTILES, DayAheadForecaster, baseline_lag_days, seasonal_naive
+from forecasts.metrics import mae, rmse, skill, summarise
+from forecasts.model import (
+    DEFAULT_QUANTILES,
+    DayAheadForecaster,
+    baseline_lag_days,
+    seasonal_naive,
+    to_day_matrix,
+    working_days,
+)
+from forecasts.rules import LOAD_RULES, PV_RULES, day_kinds, load_rules, pv_rules
 from forecasts.series import step_of
+
+RULE_LOOKBACK_DAYS = 45
+"""Days of history the simple rules read (four weeks of the same weekday, plus the kind window)."""
 
 
 def training_window(series: pd.Series, origin: pd.Timestamp) -> pd.Series:
@@ -31,6 +42,33 @@ def training_window(series: pd.Series, origin: pd.Timestamp) -> pd.Series:
     cut = series[series.index < origin]
     cut.attrs = dict(series.attrs)
     return cut
+
+
+def rule_forecasts(
+    history: pd.Series,
+    day: pd.Timestamp,
+    kind: str,
+    *,
+    horizon_days: int = 1,
+    calendar: str = "china",
+    holidays: Sequence[date] = (),
+) -> pd.DataFrame:
+    """Every simple rule's forecast of local ``day`` (:mod:`forecasts.rules`), one column per rule,
+    from ``history`` — which must already be cut before the origin (:func:`training_window`)."""
+    step = step_of(history)
+    target = pd.Timestamp(pd.Timestamp(day).date()).tz_localize(history.index.tz)
+    recent = history[history.index >= target - pd.Timedelta(days=RULE_LOOKBACK_DAYS)]
+    grid = pd.date_range(target - pd.Timedelta(days=RULE_LOOKBACK_DAYS), target + pd.Timedelta(days=1),
+                         freq=pd.Timedelta(minutes=step), inclusive="left")
+    dm = to_day_matrix(recent.reindex(grid), step)
+    row = int(np.flatnonzero(dm.days == target)[0])
+    if kind == "load":
+        work = working_days(dm.days, calendar, holidays)
+        rules = load_rules(dm.values, day_kinds(dm.days.day_of_week.to_numpy(), work), horizon_days)
+    else:
+        rules = pv_rules(dm.values, horizon_days)
+    idx = pd.date_range(target, periods=dm.steps_per_day, freq=pd.Timedelta(minutes=step))
+    return pd.DataFrame({name: values[row] for name, values in rules.items()}, index=idx)
 
 
 @dataclass
@@ -76,6 +114,7 @@ def rolling_backtest(
     latitude: float | None = None,
     longitude: float | None = None,
     temperature: pd.Series | None = None,
+    holidays: Sequence[date] = (),
     forecaster: Callable[[], DayAheadForecaster] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
@@ -103,6 +142,7 @@ def rolling_backtest(
             calendar=calendar,
             latitude=latitude,
             longitude=longitude,
+            holidays=tuple(holidays),
             min_train_days=min(min_train_days, 14),
         )
     )
@@ -158,6 +198,9 @@ def rolling_backtest(
         actual = series.reindex(fc.index)
         base = seasonal_naive(history, day, lag)
         part = fc.copy()
+        rules = rule_forecasts(history, day, kind, horizon_days=horizon_days, calendar=calendar, holidays=holidays)
+        for name in rules.columns:
+            part[f"rule:{name}"] = rules[name].to_numpy()
         part.insert(0, "baseline", base.to_numpy())
         part.insert(0, "actual", actual.to_numpy())
         part.insert(0, "origin", origin)
@@ -166,13 +209,19 @@ def rolling_backtest(
             progress(i + 1, len(days))
     frame = pd.concat(parts)
     levels = [c for c in frame.columns if isinstance(c, float)]
-    complete = frame[["actual", "baseline", *levels]].notna().all(axis=1)
+    rule_columns = [c for c in frame.columns if isinstance(c, str) and c.startswith("rule:")]
+    complete = frame[["actual", "baseline", *levels, *rule_columns]].notna().all(axis=1)
     scored = frame[complete]
     metrics = summarise(
         scored["actual"].to_numpy(),
         {lv: scored[lv].to_numpy() for lv in levels},
         scored["baseline"].to_numpy(),
         kind=kind,
+    )
+    metrics["side_by_side"] = side_by_side(scored, kind)
+    learned = metrics["side_by_side"]["learned"]["mae"]
+    metrics["beats_every_rule"] = bool(
+        all(learned < v["mae"] for k, v in metrics["side_by_side"].items() if k != "learned")
     )
     metrics["n_days"] = int(len(days))
     metrics["n_steps_skipped_missing"] = int((~complete).sum())
@@ -193,12 +242,28 @@ def rolling_backtest(
         "quantiles": levels,
         "baseline": f"seasonal naive: same time {lag} day{'s' if lag > 1 else ''} earlier",
         "calendar": calendar,
+        "holidays": len(holidays),
+        "rules": "each rule reads the same cut history as the model (forecasts.rules)",
         "temperature": None if temperature is None else "measured temperature used as a perfect forecast",
         "site": None if latitude is None else {"latitude": latitude, "longitude": longitude},
         "no_leakage": "each forecast uses only data strictly before its origin (start of the target day "
         "minus horizon − 1 days); each training ends before the origin it is made at",
     }
     return BacktestResult(kind=kind, frame=frame, metrics=metrics, settings=settings, fits=fits)
+
+
+def side_by_side(scored: pd.DataFrame, kind: str) -> dict[str, dict[str, float]]:
+    """MAE, RMSE and skill against seasonal naive (1 − MAE / its MAE) of the learned median and of
+    every simple rule, on the same steps: ``{"learned": {...}, "<rule>": {...}, ...}``."""
+    y = scored["actual"].to_numpy()
+    base = mae(y, scored["baseline"].to_numpy())
+    names = LOAD_RULES if kind == "load" else PV_RULES
+    forecasts = {"learned": scored[0.5].to_numpy()}
+    forecasts.update({n: scored[f"rule:{n}"].to_numpy() for n in names if f"rule:{n}" in scored})
+    return {
+        name: {"mae": mae(y, f), "rmse": rmse(y, f), "skill_vs_seasonal_naive": skill(mae(y, f), base)}
+        for name, f in forecasts.items()
+    }
 
 
 def plot_week(result: BacktestResult, path: str | Path, week_start: date | str | None = None) -> Path:

@@ -60,3 +60,28 @@ def pit_normal_scores(y: np.ndarray, q: np.ndarray, levels: Sequence[float]) -> 
             continue
         out[i] = zl[k] + (y[i] - qi[k]) / dq * (zl[k + 1] - zl[k])
     return np.clip(out, -4.0, 4.0)
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """The split-conformal quantile of held-out ``scores`` at ``level`` in (0, 1).
+
+    Upper levels take the ⌈(n + 1)·level⌉-th smallest of the n finite scores,
+    lower levels the ⌊(n + 1)·level⌋-th (the median the plain sample median),
+    so that a new exchangeable score falls at or below an upper quantile with
+    probability ≥ level, and below a lower one with probability ≤ level.
+    Too few scores for that order (fewer than 1/(1 − level) − 1) give the most
+    extreme score.
+    """
+    s = np.sort(np.asarray(scores, dtype=float)[np.isfinite(scores)])
+    n = len(s)
+    if n == 0:
+        raise ValueError("no finite held-out scores to calibrate the quantiles on")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be within (0, 1), got {level!r}")
+    if level == 0.5:
+        return float(np.median(s))
+    if level > 0.5:
+        k = int(np.ceil((n + 1) * level))
+        return float(s[min(k, n) - 1])
+    k = int(np.floor((n + 1) * level))
+    return float(s[max(k, 1) - 1])

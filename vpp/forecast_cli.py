@@ -283,12 +283,29 @@ def backtest_cmd(
     table.add_row("baseline", st["baseline"])
     table.add_row("training", f"{len(result.fits)} fits, mean {m['mean_fit_seconds']:.2f} s; total {m['total_seconds']:.1f} s")
     out.print(table)
+    out.print(_side_by_side_table(m), highlight=False)
     if st["temperature"]:
         out.print(f"[yellow]![/] {escape(st['temperature'])}", highlight=False)
     for note in st.get("repairs") or []:
         out.print(f"[yellow]![/] {escape(note)}", highlight=False)
     if plot is not None:
         out.print(f"wrote {plot}", highlight=False)
+
+
+def _side_by_side_table(metrics: dict) -> Table:
+    """The learned median beside every simple rule on the same steps: MAE, RMSE, skill."""
+    from forecasts.rules import RULE_LABELS
+
+    rows = metrics["side_by_side"]
+    verdict = "beats" if metrics["beats_every_rule"] else "does NOT beat"
+    table = Table(title=f"The learned median {verdict} every simple rule (same steps)")
+    for name, justify in (("forecast", "left"), ("MAE", "right"), ("RMSE", "right"),
+                          ("skill vs seasonal naive", "right")):
+        table.add_column(name, justify=justify)
+    for name, v in rows.items():
+        table.add_row(RULE_LABELS.get(name, name), f"{v['mae']:.4g}", f"{v['rmse']:.4g}",
+                      f"{v['skill_vs_seasonal_naive']:.3f}")
+    return table
 
 
 @app.command("synthetic")

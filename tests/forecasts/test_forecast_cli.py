@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from forecasts.rules import LOAD_RULES
 from tests.vpp.test_cli import vpp
 
 SHIPPED = str(resources.files("forecasts.data").joinpath("teda_east_2025_15min.csv.gz"))
@@ -37,8 +38,10 @@ def test_backtest_json_and_plot(tmp_path: Path, history):
     path = tmp_path / "load.csv"
     part.to_csv(path, index=False)
     png = tmp_path / "week.png"
+    steps = tmp_path / "steps.csv"
     done = vpp("forecast", "backtest", "--series", str(path), "--kind", "load", "--min-train-days", "28",
-               "--retrain-every", "14", "--json", "--plot", str(png), "--resolution", "30min")
+               "--retrain-every", "14", "--json", "--plot", str(png), "--resolution", "30min",
+               "--forecasts-csv", str(steps))
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     m = doc  # the metrics are at the top level
@@ -47,9 +50,19 @@ def test_backtest_json_and_plot(tmp_path: Path, history):
         assert key in m
     assert m["skill_vs_seasonal_naive"] > 0
     assert png.read_bytes()[:8] == PNG_MAGIC
+    # Every rule beside the learned median, each MAE the one of its column of the written steps.
+    written = pd.read_csv(steps)
+    assert set(m["side_by_side"]) == {"learned", *LOAD_RULES}
+    for name in LOAD_RULES:
+        err = (written[f"rule:{name}"] - written["actual"]).abs().mean()
+        assert m["side_by_side"][name]["mae"] == pytest.approx(err, rel=1e-3), name
+    assert m["side_by_side"]["learned"]["mae"] == pytest.approx((written["p50"] - written["actual"]).abs().mean(), rel=1e-3)
     table = vpp("forecast", "backtest", "--series", str(path), "--min-train-days", "28", "--retrain-every", "14",
                 "--start", "2025-02-04")
     assert table.returncode == 0 and "skill vs seasonal naive" in table.stdout
+    assert "every simple rule" in table.stdout
+    for label in ("learned (P50)", "two-line rule", "two-line, 4-week means", "yesterday"):
+        assert label in table.stdout, label
 
 
 @pytest.mark.parametrize(
@@ -147,3 +160,23 @@ def test_forecast_uses_the_template_named_by_case(tmp_path: Path, monkeypatch: p
     assert "peak 250 MW" in json.loads((tmp_path / "half-load.json").read_text())["source"]
     done = CliRunner().invoke(app, ["forecast", "pv", "--case", "teda-west", "-o", str(tmp_path / "x.json")])
     assert done.exit_code == 2 and "--case: unknown template 'teda-west': expected one of" in done.output
+
+
+def test_the_side_by_side_table_says_when_a_rule_does_better():
+    from rich.console import Console
+
+    from vpp.forecast_cli import _side_by_side_table
+
+    metrics = {
+        "beats_every_rule": False,
+        "side_by_side": {
+            "learned": {"mae": 12.0, "rmse": 15.0, "skill_vs_seasonal_naive": 0.2},
+            "seasonal_naive": {"mae": 15.0, "rmse": 19.0, "skill_vs_seasonal_naive": 0.0},
+            "two_line": {"mae": 10.5, "rmse": 14.0, "skill_vs_seasonal_naive": 0.3},
+        },
+    }
+    console = Console(width=120, record=True)
+    console.print(_side_by_side_table(metrics))
+    text = console.export_text()
+    assert "does NOT beat every simple rule" in text
+    assert "two-line rule" in text and "10.5" in text and "0.300" in text  # 1 − 10.5/15

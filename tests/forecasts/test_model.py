@@ -109,7 +109,9 @@ def test_quantile_coverage_on_noise_of_known_distribution():
     sd = 8.0
     s = toy(120, noise_sd=sd, seed=5)
     truth = toy(120)
-    r = rolling_backtest(s, "load", min_train_days=90, retrain_every_days=14, start="2025-06-01")
+    # The toy works Monday to Friday, so it is told so (the Chinese calendar would call 2 June,
+    # the Dragon Boat holiday, a day off).
+    r = rolling_backtest(s, "load", min_train_days=90, retrain_every_days=14, start="2025-06-01", calendar="weekday")
     frame = r.frame
     cov = r.metrics["coverage_p10_p90"]
     assert 0.72 <= cov <= 0.88, cov
@@ -182,8 +184,9 @@ def test_net_load_that_crosses_zero():
     """A net load (load − PV) is negative at noon: the level is the mean absolute value, so it still forecasts."""
     s = toy(70, noise_sd=1.0) - 120.0  # about −40 … +30 MW
     s.attrs["step_minutes"] = 15
-    r = rolling_backtest(s, "load", min_train_days=56, retrain_every_days=14)
+    # Monday to Friday, as the toy works (the Chinese calendar has May Day holidays in the window).
+    r = rolling_backtest(s, "load", min_train_days=56, retrain_every_days=14, calendar="weekday")
     assert 0.3 < (s < 0).mean() < 0.9
-    # A perfectly weekly series: seasonal naive is as good as it gets, and the blend finds it.
-    assert r.metrics["mae"] < 1.1 * r.metrics["baseline_mae"]
-    assert r.fits[0]["alpha"] <= 0.5
+    # A weekly series with iid noise: averaging the same weekdays beats seasonal naive, whose
+    # error has the noise of two days (MAE ≈ 1.13 MW against ≈ 0.9 MW for a perfect median).
+    assert r.metrics["mae"] < r.metrics["baseline_mae"]
