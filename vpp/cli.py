@@ -26,12 +26,13 @@ from vpp.forecast_cli import app as forecast_app
 from vpp.microgrid_cli import outage as outage_command
 from vpp.palette import BILL, cost_label
 from vpp.redispatch_cli import redispatch as redispatch_command
+from vpp.replay_cli import replay as replay_command
 from vpp.sizing_cli import size as size_command
 from vpp.studies_cli import pareto, settle, worth
 
-ORDER = ("dispatch", "redispatch", "outage", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token",
+ORDER = ("dispatch", "redispatch", "replay", "outage", "case", "forecast", "settle", "worth", "pareto", "size", "serve", "token",
          "bench")
-"""The commands in the order of a user's day: schedule, re-dispatch, test against outages, look at the case,
+"""The commands in the order of a user's day: schedule, re-dispatch, replay a day, test against outages, look at the case,
 forecast, settle, plan, serve, measure."""
 
 app = App(
@@ -49,6 +50,7 @@ app.add_typer(case_app, name="case")
 app.add_typer(forecast_app, name="forecast")
 app.command("size")(size_command)
 app.command("redispatch")(redispatch_command)
+app.command("replay")(replay_command)
 for _command in (settle, worth, pareto):
     app.command()(_command)
 app.command("outage")(outage_command)

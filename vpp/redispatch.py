@@ -69,7 +69,7 @@ from vpp.errors import CaseError, Problem
 from vpp.results import DispatchResult
 
 __all__ = [
-    "STATE_STEPS", "Plan", "State", "deviation_defaults", "fetch_plan", "from_step", "planned_state", "plan_from_parts",
+    "STATE_STEPS", "Plan", "State", "default_deviation", "deviation_defaults", "fetch_plan", "from_step", "planned_state", "plan_from_parts",
     "read_plan", "read_plan_folder", "read_state", "redispatch", "redispatch_case", "state_of",
 ]
 
@@ -590,7 +590,7 @@ def deviation_defaults() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
 
 
-def _default_deviation(case: Case, declared_mw: np.ndarray) -> dict[str, Any]:
+def default_deviation(case: Case, declared_mw: np.ndarray) -> dict[str, Any]:
     """grid.deviation from the defaults: fractions of the buy price, a band around the plan [MW]."""
     d = deviation_defaults()
     buy = case.series(case.grid.buy_cny_per_mwh)
@@ -706,7 +706,7 @@ def redispatch_case(plan: Plan, k: int, state: State, *, case: Case | None = Non
         _cut_fields(grid["deviation"], series_fields(Deviation), k)
         source = "the day-ahead case" if case.grid.deviation is None or case is plan.case else "the case given"
     else:
-        grid["deviation"] = {key: _cut(v, k) for key, v in _default_deviation(case, declared).items()}
+        grid["deviation"] = {key: _cut(v, k) for key, v in default_deviation(case, declared).items()}
         source = f"the defaults of {DEFAULTS_FILE.name}"
     grid["schedule_mw"] = [float(x) for x in declared[k:]]
     if m.peak_to_date_mw is not None:
