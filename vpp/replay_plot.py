@@ -54,6 +54,6 @@ def plot_replay(replay: Replay, path: str | Path) -> Path:
         ax.set_title(f"{case.name} — {case.start:%Y-%m-%d} — replayed every {replay.settings.every_minutes} min"
                      + (" — the supply point out" if world == "outage" else ""))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
-    axes[-1, 0].xaxis.set_major_locator(mdates.HourLocator(interval=3))
+    axes[-1, 0].xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, 3)))
     axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     return save_figure(fig, path)
