@@ -99,8 +99,10 @@ def shipped_history() -> Path:
 def read_actuals(path: str | Path | None, case: Case, where: str = "actuals") -> Actuals:
     """The actual load and PV of ``case``'s day from ``path`` (a CSV of ``timestamp, load_mw, pv_mw``).
 
-    ``path`` None: the shipped synthetic year. The file's steps must be the case's
-    (its timestamps, one row each); every problem names ``where`` and the column.
+    ``path`` None: the shipped synthetic year. The file's rows on the day must be the
+    case's steps (one row each), or evenly spaced at a step dividing the case's (their
+    mean over each step is taken: the 15-minute year for an hourly case); every
+    problem names ``where`` and the column.
     """
     file = shipped_history() if path is None else Path(path)
     name = "the shipped synthetic year" if path is None else str(file)
@@ -120,18 +122,22 @@ def read_actuals(path: str | Path | None, case: Case, where: str = "actuals") ->
         raise CaseError([Problem(f"{where}.timestamp", f"row {i + 1}: {frame['timestamp'].iloc[i]!r} is not an ISO "
                                  "8601 time such as 2025-07-15T00:00:00+08:00")], step=READING)
     first, last = case.timestamps[0], case.timestamps[-1]
-    inside = (stamps >= first) & (stamps <= last)
-    day = frame[inside.to_numpy()]
+    end = last + pd.Timedelta(minutes=case.step_minutes)
+    inside = ((stamps >= first) & (stamps < end)).to_numpy()
+    day = frame[inside]
     if day.empty:
         local = stamps.dt.tz_convert(first.tzinfo)
         raise CaseError([Problem("date", f"{first.date().isoformat()} is outside the actuals of {name}, which "
                                  f"cover {local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}")], step=READING)
-    got = pd.DatetimeIndex(stamps[inside.to_numpy()])
-    want = pd.DatetimeIndex(case.timestamps).tz_convert("UTC")
-    if len(day) != case.steps or not got.equals(want):
+    got = pd.DatetimeIndex(stamps[inside])
+    per = len(day) // case.steps  # rows per step: 1, or more at a finer regular step (averaged)
+    grid = pd.date_range(first, periods=case.steps * max(per, 1),
+                         freq=pd.Timedelta(minutes=case.step_minutes / max(per, 1))).tz_convert("UTC")
+    if per < 1 or len(day) != case.steps * per or not got.equals(grid):
         raise CaseError([Problem(where, (
             f"{len(day)} row(s) of {name} fall on {first.date().isoformat()}: expected {case.steps}, one per "
-            f"{case.step_minutes}-minute step from {first:%H:%M} to {last:%H:%M}"))], step=READING)
+            f"{case.step_minutes}-minute step from {first:%H:%M} to {last:%H:%M} (or a whole number of rows per "
+            "step, evenly spaced, averaged over the step)"))], step=READING)
     values = {}
     problems = []
     for column in ("load_mw", "pv_mw"):
@@ -139,9 +145,10 @@ def read_actuals(path: str | Path | None, case: Case, where: str = "actuals") ->
         wrong = np.flatnonzero(~np.isfinite(numbers) | (numbers < 0))
         if wrong.size:
             i = int(wrong[0])
-            problems.append(Problem(f"{where}.{column}", f"at {case.timestamps[i]:%Y-%m-%d %H:%M}: expected a "
+            when = got[i].tz_convert(first.tzinfo)
+            problems.append(Problem(f"{where}.{column}", f"at {when:%Y-%m-%d %H:%M}: expected a "
                                     f"number >= 0 [MW], got {day[column].iloc[i]!r}"))
-        values[column] = numbers
+        values[column] = numbers.reshape(case.steps, per).mean(axis=1) if not wrong.size else numbers
     if problems:
         raise CaseError(problems, step=READING)
     source = ("the shipped synthetic year (forecasts/data, SYNTHETIC)" if path is None else f"measured: {file}")
