@@ -24,6 +24,7 @@ from api.routes import (
     page,
     pareto,
     redispatch,
+    replays,
     schedules,
     settlement,
     sizing,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.env_tokens = env_tokens
     errors.install(app)
-    for module in (schedules, redispatch, outage, sizing, settlement, pareto, jobs, cases, health, page):
+    for module in (schedules, redispatch, outage, sizing, settlement, pareto, replays, jobs, cases, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.cors_origin_list:

@@ -27,7 +27,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from api.db import Job, Schedule, utcnow
-from api.studies import run_pareto, run_settlement
+from api.studies import run_pareto, run_replay, run_settlement
 
 log = logging.getLogger("vpp.api.worker")
 
@@ -236,3 +236,4 @@ register(JobKind("sizing", run_sizing, job_class="study"))  # the result (sizing
 register(JobKind("settlement", run_settlement, job_class="study"))  # settlement.json and the statements on the job
 register(JobKind("pareto", run_pareto, job_class="study"))  # front.json on the job
 register(JobKind("outage", run_outage, job_class="study"))  # the study's section is kept on the job
+register(JobKind("replay", run_replay, job_class="study"))  # replay.json and its table on the job

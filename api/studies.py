@@ -1,4 +1,4 @@
-"""The settlement and cost–carbon front jobs, run in a worker process (see :mod:`api.kinds`).
+"""The settlement, cost–carbon front and replay jobs, run in a worker process (see :mod:`api.kinds`).
 
 Each takes the job's JSON params and returns ``{"ok": True, "result": {...}}`` or
 ``{"ok": False, "error": {...}, "reason": "..."}``; a bad request or a day without a
@@ -66,3 +66,39 @@ def run_pareto(params: dict[str, Any]) -> dict[str, Any]:
     except (CaseError, SolverError) as exc:
         return _failure(exc)
     return {"ok": True, "result": front.to_dict()}
+
+
+#: The replay's own fields (:mod:`vpp.replay`) → the request's.
+REPLAY_FIELDS = {"strategy": "strategies", "every": "every_minutes", "outage_rate": "outage.rate_per_year",
+                 "outage_hours": "outage.hours", "outage_start": "outage.start"}
+
+
+def run_replay(params: dict[str, Any]) -> dict[str, Any]:
+    """A replayed day (:mod:`vpp.replay`): ``replay.json``'s content and ``replay.csv``'s table by column."""
+    from models import SolveOptions
+    from vpp.case import load_case
+    from vpp.dispatch import resolve_case
+    from vpp.errors import CaseError, Problem, SolverError
+    from vpp.replay import OutageScenario, Settings, read_actuals, replay
+
+    try:
+        if params.get("case") is not None:
+            case = load_case(params["case"])
+        else:
+            case = resolve_case(params["template"], dt.date.fromisoformat(params["date"]))
+        o = params.get("outage")
+        outage = None if o is None else OutageScenario(o["start"], float(o["hours"]), float(o["rate_per_year"]),
+                                                       o["rate_source"])
+        settings = Settings(tuple(params["strategies"]), int(params["every_minutes"]), int(params["scenarios"]),
+                            int(params["seed"]), outage)
+        options = SolveOptions(mip_gap=float(params["mip_gap"]), time_limit_s=float(params["time_limit_s"]), threads=1)
+        actuals = read_actuals(None, case, "actuals_csv", text=params.get("actuals_csv"))
+        result = replay(case, actuals, settings, options)
+    except CaseError as exc:
+        return _failure(CaseError([Problem(REPLAY_FIELDS.get(p.path, p.path), p.message) for p in exc.problems],
+                                  step=exc.step))
+    except SolverError as exc:
+        return _failure(exc)
+    table = result.table()
+    return {"ok": True, "result": result.to_dict() | {
+        "table": {c: [None if isinstance(v, float) and v != v else v for v in table[c].tolist()] for c in table.columns}}}

@@ -42,6 +42,7 @@ step (:func:`actual_case`).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -96,18 +97,19 @@ def shipped_history() -> Path:
     return Path(str(resources.files("forecasts.data").joinpath(HISTORY_FILE)))
 
 
-def read_actuals(path: str | Path | None, case: Case, where: str = "actuals") -> Actuals:
+def read_actuals(path: str | Path | None, case: Case, where: str = "actuals", *, text: str | None = None) -> Actuals:
     """The actual load and PV of ``case``'s day from ``path`` (a CSV of ``timestamp, load_mw, pv_mw``).
 
     ``path`` None: the shipped synthetic year. The file's rows on the day must be the
     case's steps (one row each), or evenly spaced at a step dividing the case's (their
     mean over each step is taken: the 15-minute year for an hourly case); every
-    problem names ``where`` and the column.
+    problem names ``where`` and the column. ``text``: the CSV itself (a request's), instead of a file.
     """
     file = shipped_history() if path is None else Path(path)
-    name = "the shipped synthetic year" if path is None else str(file)
+    name = "the shipped synthetic year" if path is None and text is None else "the CSV given" if text else str(file)
     try:
-        frame = pd.read_csv(file, comment="#", dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text) if text is not None else file, comment="#", dtype=str,
+                            keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise CaseError([Problem(where, f"cannot read {name} as a CSV table: {exc}")], step=READING) from None
     missing = [c for c in ACTUAL_COLUMNS if c not in frame.columns]
@@ -151,7 +153,8 @@ def read_actuals(path: str | Path | None, case: Case, where: str = "actuals") ->
         values[column] = numbers.reshape(case.steps, per).mean(axis=1) if not wrong.size else numbers
     if problems:
         raise CaseError(problems, step=READING)
-    source = ("the shipped synthetic year (forecasts/data, SYNTHETIC)" if path is None else f"measured: {file}")
+    source = ("the shipped synthetic year (forecasts/data, SYNTHETIC)" if path is None and text is None else
+              f"measured: {name}")
     return Actuals(values["load_mw"], values["pv_mw"], source)
 
 

@@ -60,7 +60,8 @@ def test_the_kinds_register_themselves_and_the_runner_only_reads_them() -> None:
 
     assert {name: (k.name, k.job_class) for name, k in KINDS.items()} == {
         "schedule": ("schedule", "control"), "sizing": ("sizing", "study"),
-        "settlement": ("settlement", "study"), "pareto": ("pareto", "study"), "outage": ("outage", "study")}
+        "settlement": ("settlement", "study"), "pareto": ("pareto", "study"), "outage": ("outage", "study"),
+        "replay": ("replay", "study")}
     with pytest.raises(ValueError, match="job kind 'schedule' is registered twice"):
         register(JobKind("schedule", run=lambda params: {}))
     with pytest.raises(ValueError, match=r"job kind 'no-such-kind': unknown class 'batch', expected one of \('control', 'study'\)"):
