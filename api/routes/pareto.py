@@ -34,16 +34,25 @@ class ParetoIn(DayRequest):
              summary="The cost–carbon front of a day (a background job)")
 async def create_front(body: ParetoIn, who: Planner, settings: AppSettings, runner: Runner, request: Request) -> Any:
     """Queue the front; 202 with the job, whose ``result`` is ``front.json``'s content."""
-    limit = body.time_limit_s if body.time_limit_s is not None else min(settings.default_time_limit_s,
-                                                                         settings.max_time_limit_s)
+    params: dict[str, Any] = {"points": body.points, "mip_gap": body.mip_gap,
+                              "time_limit_s": study_time_limit(body.time_limit_s, settings)}
+    params |= await study_day(body, settings)
+    return await queue_study(request, runner, settings, new_job("pareto", params, created_by=who.name), "fronts")
+
+
+def study_time_limit(requested: float | None, settings: Any) -> float:
+    """A study's time limit per solve [s]: the one requested (at most VPP_MAX_TIME_LIMIT_S, 422 otherwise) or the default."""
+    limit = requested if requested is not None else min(settings.default_time_limit_s, settings.max_time_limit_s)
     if limit > settings.max_time_limit_s:
         raise InvalidInputError("the solver time limit is above the service's limit", [Problem(
             "time_limit_s", f"at most {settings.max_time_limit_s:g} s (VPP_MAX_TIME_LIMIT_S), got {limit:g}")])
-    params: dict[str, Any] = {"points": body.points, "mip_gap": body.mip_gap, "time_limit_s": limit}
+    return limit
+
+
+async def study_day(body: DayRequest, settings: Any) -> dict[str, Any]:
+    """A study's day: the ``case`` (its size and validity checked, 413/422) or the ``template`` and ``date``."""
     if body.case is not None:
         _case_size(body.case, settings)
         await run_in_threadpool(_validate, body.case)
-        params["case"] = body.case
-    else:
-        params.update(template=body.template, date=body.date or TEMPLATES[body.template].tomorrow().isoformat())
-    return await queue_study(request, runner, settings, new_job("pareto", params, created_by=who.name), "fronts")
+        return {"case": body.case}
+    return {"template": body.template, "date": body.date or TEMPLATES[body.template].tomorrow().isoformat()}

@@ -13,17 +13,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppSettings, Planner, Runner
-from api.errors import InvalidInputError
 from api.jobs import new_job
-from api.routes.schedules import _case_size, _validate
+from api.routes.pareto import study_day, study_time_limit
 from api.routes.sizing import queue_study
 from api.routing import StrictRoute
 from api.schemas import ERRORS, DayRequest, ErrorBody, JobAccepted, _Strict
-from vpp.cases import TEMPLATES
-from vpp.errors import Problem
 
 router = APIRouter(prefix="/v1/replays", tags=["replays"], route_class=StrictRoute)
 
@@ -59,23 +55,13 @@ async def create_replay(body: ReplayIn, who: Planner, settings: AppSettings, run
     """Queue the replay; 202 with the job, whose ``result`` is ``replay.json``'s content and the per-step table."""
     from vpp.replay import DEFAULT_OUTAGE_RATE_PER_YEAR, OUTAGE_RATE_SOURCE
 
-    limit = body.time_limit_s if body.time_limit_s is not None else min(settings.default_time_limit_s,
-                                                                         settings.max_time_limit_s)
-    if limit > settings.max_time_limit_s:
-        raise InvalidInputError("the solver time limit is above the service's limit", [Problem(
-            "time_limit_s", f"at most {settings.max_time_limit_s:g} s (VPP_MAX_TIME_LIMIT_S), got {limit:g}")])
     params: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"case", "template", "date", "peak_to_date_mw",
                                                                          "dr_events"})
-    params["time_limit_s"] = limit
+    params["time_limit_s"] = study_time_limit(body.time_limit_s, settings)
     if body.outage is not None:
         given = body.outage.rate_per_year is not None
         params["outage"] = {"hours": body.outage.hours, "start": body.outage.start,
                             "rate_per_year": body.outage.rate_per_year if given else DEFAULT_OUTAGE_RATE_PER_YEAR,
                             "rate_source": "[given] request" if given else OUTAGE_RATE_SOURCE}
-    if body.case is not None:
-        _case_size(body.case, settings)
-        await run_in_threadpool(_validate, body.case)
-        params["case"] = body.case
-    else:
-        params.update(template=body.template, date=body.date or TEMPLATES[body.template].tomorrow().isoformat())
+    params |= await study_day(body, settings)
     return await queue_study(request, runner, settings, new_job("replay", params, created_by=who.name), "replays")
