@@ -17,6 +17,9 @@ from vpp.cli_common import bad, err, fail, option_date, out
 from vpp.errors import CaseError, SolverError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from vpp.case import Case
     from vpp.replay import Replay
 
 DEFAULT_OUTAGE_START = "18:00"
@@ -32,7 +35,7 @@ def replay(
     scenarios: Annotated[int, typer.Option(metavar="K", help="Scenarios of the stochastic plan, drawn from the forecasts.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the scenario draws.")] = 0,
     outage_hours: Annotated[float | None, typer.Option(metavar="H", help="Add an unannounced outage of the supply point lasting H hours as a scenario of the stochastic plan, and replay the day with and without it.")] = None,
-    outage_start: Annotated[str, typer.Option(metavar="HH:MM", help="When the outage scenario starts (local time).")] = DEFAULT_OUTAGE_START,
+    outage_start: Annotated[str, typer.Option(metavar="HH:MM", help="When the outage scenario starts (local time; default an [assumed] 18:00, the summer evening peak).")] = DEFAULT_OUTAGE_START,
     outage_rate: Annotated[float | None, typer.Option(metavar="PER_YEAR", help="Outages of the supply point a year; the scenario's probability is rate × H / 8760 (default: an [assumed] 0.5).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for replay.csv, replay.json and replay.png.")] = Path("out-replay"),
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.")] = 1e-4,
@@ -94,7 +97,7 @@ def _options_named(exc: CaseError) -> CaseError:
     return CaseError([Problem(OPTIONS.get(p.path, p.path), p.message) for p in exc.problems], step=exc.step)
 
 
-def _day_case(spec: str, day: object) -> object:
+def _day_case(spec: str, day: dt.date | None) -> Case:
     """--case: a built-in case materialised for --date, or a case file of that day."""
     from vpp.cases import Template, case_source, read_case
 

@@ -20,7 +20,6 @@ from pytest import approx
 from typer.testing import CliRunner
 
 from models import SolveOptions
-from tests.vpp.test_redispatch import HAND as REDISPATCH_HAND
 from vpp.case import load_case
 from vpp.cli import app
 from vpp.errors import CaseError
@@ -33,7 +32,14 @@ from vpp.replay import (
 )
 
 EXACT = SolveOptions(mip_gap=0.0)
-HAND: dict[str, Any] = {**REDISPATCH_HAND, "voll_cny_per_mwh": 10000}
+HAND: dict[str, Any] = {  # tests/vpp/test_redispatch.py's day (this file runs on its own), with a value of lost load
+    "name": "hand", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 60, "steps": 8, "voll_cny_per_mwh": 10000,
+    "grid": {"import_max_mw": 10, "buy_cny_per_mwh": [100, 105, 110, 115, 500, 450, 200, 210],
+             "deviation": {"short_cny_per_mwh": 1000, "long_cny_per_mwh": 800}},
+    "assets": [{"id": "load", "type": "load", "demand_mw": 1},
+               {"id": "bat", "type": "battery", "power_mw": 1, "energy_mwh": 2, "charge_efficiency": 1,
+                "discharge_efficiency": 1, "soc_min": 0, "soc_max": 1, "degradation_cny_per_mwh": 10}],
+}
 HAND_OBJECTIVE = 1160.0
 DETERMINISTIC = Settings(strategies=("deterministic",), every_minutes=60)
 
