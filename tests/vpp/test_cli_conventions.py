@@ -99,7 +99,7 @@ def test_out_is_a_folder_and_output_a_file() -> None:
 def test_commands_are_listed_in_a_users_order() -> None:
     shown = help_of([])
     listed = re.findall(r"│ (\w+)\s{2,}", shown.split("Commands")[1])
-    assert listed == ["dispatch", "redispatch", "outage", "case", "forecast", "settle", "worth", "pareto", "size",
+    assert listed == ["dispatch", "redispatch", "replay", "outage", "case", "forecast", "settle", "worth", "pareto", "size",
                       "serve", "token", "bench"]
     sub = help_of(["forecast"]).split("Commands")[1]
     assert re.findall(r"│ (\w+)\s{2,}", sub) == ["pv", "load", "backtest", "synthetic"]
