@@ -30,8 +30,9 @@ has happened (issue 16, item 4). For each strategy:
    day's realised peak, deviation charges against D, demand response (revenue of
    the events joined, penalty on the realised shortfall), operation (battery
    degradation, PV and load curtailment) and energy not served at the value of
-   lost load. Frequency regulation is off in a replay: a re-dispatch cannot yet
-   hold day-ahead regulation offers (:mod:`vpp.redispatch`).
+   lost load. Frequency regulation is off in a replay: the day is planned and
+   replayed without the regulation market (billing the held regulation bands from
+   the realised flows is still to come).
 
 The actual series (:func:`read_actuals`) are the district's load and PV fleet
 [MW] of the shipped synthetic year (``forecasts/data``; SYNTHETIC) or of a
@@ -625,7 +626,8 @@ def replay(case: Case, actuals: Actuals, settings: Settings, options: SolveOptio
         raise CaseError(problems, step=REPLAYING)
     notes = []
     if case.regulation is not None:
-        notes.append("frequency regulation is off in a replay: a re-dispatch cannot yet hold day-ahead offers")
+        notes.append("frequency regulation is off in a replay: the day is planned and replayed without the "
+                     "regulation market")
     priced = priced_case(case, options)
     forecast = priced.model_copy(update={"scenarios": None, "risk": None})
     actual = actual_series(forecast, actuals)
