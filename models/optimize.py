@@ -26,6 +26,8 @@ build → hand-over → solve.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
@@ -35,8 +37,8 @@ import numpy as np
 from models.build import Built, build
 from models.case import Case
 from models.declare import Formulation
-from models.solve import SolveOptions, SolveReport, Status, solve, solve_pyomo
-from vpp.errors import SolverError
+from models.solve import SolveOptions, SolveReport, Status, run_highs, solve, solve_pyomo
+from vpp.errors import InfeasibleError, SolverError
 
 Exclusivity = Literal["lazy", "spec"]
 Engine = Literal["matrix", "pyomo"]
@@ -78,7 +80,114 @@ def with_needed_binaries(formulation: Formulation, solved: list[Built]) -> Formu
     return replace(formulation, binaries=formulation.binaries | needed)
 
 
+#: At most this many optional demand-response events are decided by enumeration (2^k branches).
+MAX_JOIN_BRANCHES_EVENTS = 3
+
+
+def optional_joins(built: Built, fixed: dict[str, np.ndarray] | None) -> list[str]:
+    """The first-stage join binaries ``dr[<event>].w`` of ``built`` that ``fixed`` leaves free."""
+    return [f.full_name() for f in built.program.families
+            if f.first_stage and f.integer and f.name == "w" and f.path[:1] and f.path[0][:1] == ("dr",)
+            and f.full_name() not in (fixed or {})]
+
+
+def relaxation_bound(built: Built, options: SolveOptions) -> float:
+    """The optimum of ``built``'s linear relaxation [CNY]: a lower bound of its MIP optimum."""
+    arrays = replace(built.arrays, integer=np.zeros_like(built.arrays.integer))
+    report, _ = run_highs(arrays, replace(options, log=False))
+    return report.objective_cny
+
+
 def optimize(
+    case: Case,
+    options: SolveOptions | None = None,
+    exclusivity: Exclusivity = "lazy",
+    storage_cut: bool = False,
+    engine: Engine = "matrix",
+    fixed: dict[str, np.ndarray] | None = None,
+) -> tuple[Built, SolveReport]:
+    """Build and solve ``case``; the optimum is the one of model.md whichever ``exclusivity`` and ``engine``.
+
+    ``engine``: ``"matrix"`` hands the program's standard form to HiGHS (the
+    default: the fastest); ``"pyomo"`` generates the Pyomo model from the same
+    program and compiles it. Returns the final built model (solution in
+    ``built.x``; read it with :func:`models.solution.extract`) and its report,
+    whose build, hand-over and solve seconds add up every round (``rounds``
+    says how many). ``fixed``: first-stage decisions to hold (see
+    :func:`models.build.first_stage_values`), e.g. a plan evaluated on scenarios.
+
+    Optional demand-response events (§5.2) are decided by enumeration: the
+    relaxation of a join binary's big-M row is weak (a fractional join frees a
+    fraction of the whole range of the net import), so HiGHS proves little at
+    its root and can spend its time limit there. Each assignment of the joins,
+    all joined first, is solved with the joins held, unless the linear
+    relaxation of that assignment already costs at least the best schedule so
+    far; the best schedule is the optimum of the whole model, and its bound the
+    least of the branches' bounds.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+    if exclusivity not in ("lazy", "spec"):
+        raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
+    options = options or SolveOptions()
+    if not any(ev.optional for ev in case.demand_response):
+        return _optimize(case, options, exclusivity, storage_cut, engine, fixed)
+    joins = optional_joins(build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), fixed), fixed)
+    if not joins or len(joins) > MAX_JOIN_BRANCHES_EVENTS:
+        return _optimize(case, options, exclusivity, storage_cut, engine, fixed)
+
+    best: tuple[Built, SolveReport] | None = None
+    bounds: list[float] = []
+    proven = True  # every branch solved to the gap, or cut off by its relaxation
+    seconds = {"handover": 0.0, "solve": 0.0, "build": 0.0}
+    rounds = 0
+    infeasible: InfeasibleError | None = None
+    for values in itertools.product((1.0, 0.0), repeat=len(joins)):
+        held = {**(fixed or {}), **{name: np.array([v]) for name, v in zip(joins, values, strict=True)}}
+        left = max(options.time_limit_s - seconds["solve"], 1e-3)
+        try:
+            if best is not None:
+                branch = build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), held)
+                lp = relaxation_bound(branch, replace(options, time_limit_s=left))
+                incumbent = best[1].objective_cny
+                if lp >= incumbent - options.mip_gap * abs(incumbent) or left <= 0.05:
+                    bounds.append(lp)
+                    proven = proven and lp >= incumbent - options.mip_gap * abs(incumbent)
+                    continue
+            built, report = _optimize(case, replace(options, time_limit_s=left), exclusivity, storage_cut,
+                                      engine, held)
+        except InfeasibleError as err:  # this assignment of the joins has no schedule
+            infeasible = err
+            continue
+        except SolverError as err:
+            if best is None or err.status != Status.TIME_LIMIT_NO_SOLUTION:
+                raise
+            bounds.append(-math.inf)
+            proven = False
+            continue
+        seconds["build"] += built.build_seconds
+        seconds["handover"] += report.handover_seconds
+        seconds["solve"] += report.solve_seconds
+        rounds += report.rounds
+        bounds.append(report.best_bound_cny if report.best_bound_cny is not None else -math.inf)
+        proven = proven and report.status == Status.OPTIMAL
+        if best is None or report.objective_cny < best[1].objective_cny:
+            best = (built, report)
+    if best is None:
+        assert infeasible is not None
+        raise infeasible
+    built, report = best
+    bound = min(min(bounds), report.objective_cny)
+    objective = report.objective_cny
+    gap = (objective - bound) / max(abs(objective), 1.0) if math.isfinite(bound) else math.inf
+    built.build_seconds = seconds["build"]
+    report = replace(report, status=Status.OPTIMAL if proven else Status.FEASIBLE,
+                     best_bound_cny=bound if math.isfinite(bound) else None, mip_gap=max(gap, 0.0),
+                     handover_seconds=seconds["handover"], solve_seconds=seconds["solve"], rounds=rounds)
+    return built, report
+
+
+def _optimize(
     case: Case,
     options: SolveOptions | None = None,
     exclusivity: Exclusivity = "lazy",
