@@ -99,39 +99,24 @@ def relaxation_bound(built: Built, options: SolveOptions) -> float:
 
 
 def rounded_start(built: Built, options: SolveOptions) -> tuple[np.ndarray | None, float]:
-    """A feasible point of ``built`` to start its search from, and the seconds it took.
+    """Integer values to start ``built``'s search from (NaN at the continuous columns), and the seconds taken.
 
-    The linear relaxation with its fractional integer columns rounded up (then,
-    if that has no solution, to the nearest), held there while the continuous
-    columns are solved again. The relaxation is often tight in cost but
-    degenerate in its binaries (a regulation offer's o anywhere in
+    The linear relaxation with its fractional integer columns rounded up; HiGHS completes the
+    continuous columns itself (and ignores a start it cannot complete). The relaxation is often
+    tight in cost but degenerate in its binaries (a regulation offer's o anywhere in
     [Rg/U, Rg/R_min], §5.4), which HiGHS's own rounding can miss for seconds.
     """
     a = built.arrays
     integer = a.integer
     if not integer.any():
         return None, 0.0
-    quiet = replace(options, log=False)
-    seconds = 0.0
     try:
-        report, x = run_highs(replace(a, integer=np.zeros_like(integer)), quiet)
+        report, x = run_highs(replace(a, integer=np.zeros_like(integer)), replace(options, log=False))
     except SolverError:
-        return None, seconds
-    seconds += report.solve_seconds
-    values = x[integer]
-    for rounded in (np.ceil(values - 1e-6), np.round(values)):
-        lower, upper = a.col_lower.copy(), a.col_upper.copy()
-        held = np.clip(rounded, lower[integer], upper[integer])
-        lower[integer] = upper[integer] = held
-        try:
-            report, start = run_highs(replace(a, col_lower=lower, col_upper=upper,
-                                              integer=np.zeros_like(integer)), quiet)
-        except SolverError:
-            continue
-        seconds += report.solve_seconds
-        start[integer] = held
-        return start, seconds
-    return None, seconds
+        return None, 0.0
+    start = np.full(x.size, np.nan)
+    start[integer] = np.clip(np.ceil(x[integer] - 1e-6), a.col_lower[integer], a.col_upper[integer])
+    return start, report.solve_seconds
 
 
 def optimize(
