@@ -208,32 +208,13 @@ def optimize(
     return built, report
 
 
-def _optimize(
-    case: Case,
-    options: SolveOptions | None = None,
-    exclusivity: Exclusivity = "lazy",
-    storage_cut: bool = False,
-    engine: Engine = "matrix",
-    fixed: dict[str, np.ndarray] | None = None,
-) -> tuple[Built, SolveReport]:
-    """Build and solve ``case``; the optimum is the one of model.md whichever ``exclusivity`` and ``engine``.
-
-    ``engine``: ``"matrix"`` hands the program's standard form to HiGHS (the
-    default: the fastest); ``"pyomo"`` generates the Pyomo model from the same
-    program and compiles it. Returns the final built model (solution in
-    ``built.x``; read it with :func:`models.solution.extract`) and its report,
-    whose build, hand-over and solve seconds add up every round (``rounds``
-    says how many). ``fixed``: first-stage decisions to hold (see
-    :func:`models.build.first_stage_values`), e.g. a plan evaluated on scenarios.
-    """
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, storage_cut: bool, engine: Engine,
+              fixed: dict[str, np.ndarray] | None) -> tuple[Built, SolveReport]:
+    """:func:`optimize` with every optional join left to HiGHS (or held in ``fixed``): the rounds of the module docstring."""
     solve_fn = ENGINES[engine]
     if exclusivity == "spec":
         built = build(case, Formulation(storage_cut=storage_cut), fixed)
         return built, solve_fn(built, options)
-    if exclusivity != "lazy":
-        raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
 
     options = options or SolveOptions()
     formulation = Formulation(binaries=frozenset(), storage_cut=storage_cut)
