@@ -225,7 +225,9 @@ def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, stora
         built = build(case, formulation, fixed)
         # The time limit is for all rounds together. A round that may need a successor (some pair
         # is left to check) gets half of what is left, so that a successor has time to find a schedule.
-        if rounds == 1 and engine == "matrix":
+        if rounds == 1 and engine == "matrix" and any(f.name == "offered" for f in built.program.families):
+            # only where the degenerate offer binaries are (§5.4): elsewhere the extra linear solve costs
+            # more than HiGHS takes to find the optimum itself
             built.x, seconds = rounded_start(built, replace(options, time_limit_s=options.time_limit_s / 4))
             totals["solve"] += seconds
         left = max(options.time_limit_s - totals["solve"], min(options.time_limit_s, 1e-3))
