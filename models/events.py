@@ -9,7 +9,9 @@ baseline[t]    net-import baseline [MW]
 M[t]           big-M that frees the row of an event not joined
 =============  ============================================================
 
-peak shaving (削峰):   sf[t] ≥ net[t] − (baseline[t] − A) − M[t]·(1 − w),  M = max(0, I[t] − baseline[t] + A)
+peak shaving (削峰):   sf[t] ≥ net[t] − (baseline[t] − A) − M[t]·(1 − w),  M = max(0, N[t] − baseline[t] + A)
+                      N[t] = min(I[t], −Σ_a inj_min[a,t]): the most net import the assets can draw at t
+                      (net = −Σ inj − Σ u, u ≥ 0; inj_min from the bounds of the injections' columns)
 valley filling (填谷): sf[t] ≥ (baseline[t] + A) − net[t] − M[t]·(1 − w),  M = max(0, baseline[t] + A + X[t])
 revenue price·A·w·|W|·Δ;  cost penalty·Σ sf·Δ
 
@@ -50,12 +52,16 @@ def declare_event(m: Block, ev: DemandResponseEvent, h: Horizon) -> None:
     net = m.port_sum("exchange").take(window)
     w: Any = m.var("w", n=1, binary=True, first_stage=True) if ev.optional else 1.0
     sf = m.var("sf", n=n, index=window.tolist())
+    # net = −Σ inj − Σ u with u ≥ 0 (the balances summed over the nodes): the injections' range bounds it
+    least_inj, _ = m.range(m.port_sum("injection").take(window))
     if ev.kind == "peak_shaving":
-        M = np.maximum(0.0, h.series(grid.import_max_mw)[window] - baseline + A)
+        net_max = np.minimum(h.series(grid.import_max_mw)[window], -least_inj)
+        M = np.maximum(0.0, net_max - baseline + A)
         target = baseline - A
         m.add("shortfall_def", sf >= net - target - M * (1 - w), index=window.tolist())
     else:
-        M = np.maximum(0.0, baseline + A + h.series(grid.export_max_mw)[window])
+        net_min = -h.series(grid.export_max_mw)[window]  # u ≥ 0 only lowers net: no bound from the injections
+        M = np.maximum(0.0, baseline + A - net_min)
         target = baseline + A
         m.add("shortfall_def", sf >= target - net - M * (1 - w), index=window.tolist())
     m.cost("dr_penalty", ev.shortfall_penalty_cny_per_mwh * dt * sf)

@@ -26,6 +26,8 @@ build → hand-over → solve.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal
@@ -35,8 +37,8 @@ import numpy as np
 from models.build import Built, build
 from models.case import Case
 from models.declare import Formulation
-from models.solve import SolveOptions, SolveReport, Status, solve, solve_pyomo
-from vpp.errors import SolverError
+from models.solve import SolveOptions, SolveReport, Status, run_highs, solve, solve_pyomo
+from vpp.errors import InfeasibleError, SolverError
 
 Exclusivity = Literal["lazy", "spec"]
 Engine = Literal["matrix", "pyomo"]
@@ -78,6 +80,45 @@ def with_needed_binaries(formulation: Formulation, solved: list[Built]) -> Formu
     return replace(formulation, binaries=formulation.binaries | needed)
 
 
+#: At most this many optional demand-response events are decided by enumeration (2^k branches).
+MAX_JOIN_BRANCHES_EVENTS = 3
+
+
+def optional_joins(built: Built, fixed: dict[str, np.ndarray] | None) -> list[str]:
+    """The first-stage join binaries ``dr[<event>].w`` of ``built`` that ``fixed`` leaves free."""
+    return [f.full_name() for f in built.program.families
+            if f.first_stage and f.integer and f.name == "w" and f.path[:1] and f.path[0][:1] == ("dr",)
+            and f.full_name() not in (fixed or {})]
+
+
+def relaxation_bound(built: Built, options: SolveOptions) -> float:
+    """The optimum of ``built``'s linear relaxation [CNY]: a lower bound of its MIP optimum."""
+    arrays = replace(built.arrays, integer=np.zeros_like(built.arrays.integer))
+    report, _ = run_highs(arrays, replace(options, log=False))
+    return report.objective_cny
+
+
+def rounded_start(built: Built, options: SolveOptions) -> tuple[np.ndarray | None, float]:
+    """Integer values to start ``built``'s search from (NaN at the continuous columns), and the seconds taken.
+
+    The linear relaxation with its fractional integer columns rounded up; HiGHS completes the
+    continuous columns itself (and ignores a start it cannot complete). The relaxation is often
+    tight in cost but degenerate in its binaries (a regulation offer's o anywhere in
+    [Rg/U, Rg/R_min], §5.4), which HiGHS's own rounding can miss for seconds.
+    """
+    a = built.arrays
+    integer = a.integer
+    if not integer.any():
+        return None, 0.0
+    try:
+        report, x = run_highs(replace(a, integer=np.zeros_like(integer)), replace(options, log=False))
+    except SolverError:
+        return None, 0.0
+    start = np.full(x.size, np.nan)
+    start[integer] = np.clip(np.ceil(x[integer] - 1e-6), a.col_lower[integer], a.col_upper[integer])
+    return start, report.solve_seconds
+
+
 def optimize(
     case: Case,
     options: SolveOptions | None = None,
@@ -95,15 +136,85 @@ def optimize(
     whose build, hand-over and solve seconds add up every round (``rounds``
     says how many). ``fixed``: first-stage decisions to hold (see
     :func:`models.build.first_stage_values`), e.g. a plan evaluated on scenarios.
+
+    Optional demand-response events (§5.2) are decided by enumeration: the
+    relaxation of a join binary's big-M row is weak (a fractional join frees a
+    fraction of the whole range of the net import), so HiGHS proves little at
+    its root and can spend its time limit there. Each assignment of the joins,
+    all joined first, is solved with the joins held, unless the linear
+    relaxation of that assignment already costs at least the best schedule so
+    far; the best schedule is the optimum of the whole model, and its bound the
+    least of the branches' bounds.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+    if exclusivity not in ("lazy", "spec"):
+        raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
+    options = options or SolveOptions()
+    if not any(ev.optional for ev in case.demand_response):
+        return _optimize(case, options, exclusivity, storage_cut, engine, fixed)
+    joins = optional_joins(build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), fixed), fixed)
+    if not joins or len(joins) > MAX_JOIN_BRANCHES_EVENTS:
+        return _optimize(case, options, exclusivity, storage_cut, engine, fixed)
+
+    best: tuple[Built, SolveReport] | None = None
+    bounds: list[float] = []
+    proven = True  # every branch solved to the gap, or cut off by its relaxation
+    seconds = {"handover": 0.0, "solve": 0.0, "build": 0.0}
+    rounds = 0
+    infeasible: InfeasibleError | None = None
+    for values in itertools.product((1.0, 0.0), repeat=len(joins)):
+        held = {**(fixed or {}), **{name: np.array([v]) for name, v in zip(joins, values, strict=True)}}
+        left = max(options.time_limit_s - seconds["solve"], 1e-3)
+        try:
+            if best is not None:
+                branch = build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), held)
+                lp = relaxation_bound(branch, replace(options, time_limit_s=left))
+                incumbent = best[1].objective_cny
+                if lp >= incumbent - options.mip_gap * abs(incumbent) or left <= 0.05:
+                    bounds.append(lp)
+                    proven = proven and lp >= incumbent - options.mip_gap * abs(incumbent)
+                    continue
+            built, report = _optimize(case, replace(options, time_limit_s=left), exclusivity, storage_cut,
+                                      engine, held)
+        except InfeasibleError as err:  # this assignment of the joins has no schedule
+            infeasible = err
+            continue
+        except SolverError as err:
+            if best is None or err.status != Status.TIME_LIMIT_NO_SOLUTION:
+                raise
+            bounds.append(-math.inf)
+            proven = False
+            continue
+        seconds["build"] += built.build_seconds
+        seconds["handover"] += report.handover_seconds
+        seconds["solve"] += report.solve_seconds
+        rounds += report.rounds
+        bounds.append(report.best_bound_cny if report.best_bound_cny is not None else -math.inf)
+        proven = proven and report.status == Status.OPTIMAL
+        if best is None or report.objective_cny < best[1].objective_cny:
+            best = (built, report)
+    if best is None:
+        assert infeasible is not None
+        raise infeasible
+    built, report = best
+    bound = min(min(bounds), report.objective_cny)
+    objective = report.objective_cny
+    gap = (objective - bound) / max(abs(objective), 1.0) if math.isfinite(bound) else math.inf
+    built.build_seconds = seconds["build"]
+    report = replace(report, status=Status.OPTIMAL if proven else Status.FEASIBLE,
+                     best_bound_cny=bound if math.isfinite(bound) else None, mip_gap=max(gap, 0.0),
+                     handover_seconds=seconds["handover"], solve_seconds=seconds["solve"], rounds=rounds)
+    return built, report
+
+
+def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, storage_cut: bool, engine: Engine,
+              fixed: dict[str, np.ndarray] | None) -> tuple[Built, SolveReport]:
+    """:func:`optimize` with every optional join left to HiGHS (or held in ``fixed``): the rounds of the module docstring."""
     solve_fn = ENGINES[engine]
     if exclusivity == "spec":
         built = build(case, Formulation(storage_cut=storage_cut), fixed)
         return built, solve_fn(built, options)
-    if exclusivity != "lazy":
-        raise ValueError(f"exclusivity: expected 'lazy' or 'spec', got {exclusivity!r}")
 
     options = options or SolveOptions()
     formulation = Formulation(binaries=frozenset(), storage_cut=storage_cut)
@@ -114,6 +225,11 @@ def optimize(
         built = build(case, formulation, fixed)
         # The time limit is for all rounds together. A round that may need a successor (some pair
         # is left to check) gets half of what is left, so that a successor has time to find a schedule.
+        if rounds == 1 and engine == "matrix" and any(f.name == "offered" for f in built.program.families):
+            # only where the degenerate offer binaries are (§5.4): elsewhere the extra linear solve costs
+            # more than HiGHS takes to find the optimum itself
+            built.x, seconds = rounded_start(built, replace(options, time_limit_s=options.time_limit_s / 4))
+            totals["solve"] += seconds
         left = max(options.time_limit_s - totals["solve"], min(options.time_limit_s, 1e-3))
         share = left / 2 if built.program.pairs else left
         try:

@@ -173,7 +173,7 @@ def run_highs(arrays: Arrays, options: SolveOptions | None = None,
     """Hand ``arrays`` to HiGHS, solve, and return the report and the solution (integer columns rounded).
 
     ``diagnose`` says why, when HiGHS proves the model infeasible; ``start`` is
-    a feasible solution to start the search from. Raises InfeasibleError or
+    a feasible solution to start the search from (NaN where HiGHS is to complete it). Raises InfeasibleError or
     SolverError when there is no schedule to return.
     """
     options = options or SolveOptions()
@@ -185,7 +185,10 @@ def run_highs(arrays: Arrays, options: SolveOptions | None = None,
     h.setOptionValue("time_limit", float(options.time_limit_s))
     use_threads(h, options.threads)
     h.passModel(lp)
-    if start is not None:
+    if start is not None and np.isnan(start).any():  # a partial start: HiGHS completes the other columns
+        given = np.flatnonzero(~np.isnan(start))
+        h.setSolution(int(given.size), given.astype(np.int32), start[given])
+    elif start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start.tolist()
         solution.value_valid = True

@@ -105,6 +105,14 @@ class StandardForm:
             self._integer.append((start, n))
         return start
 
+    def col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The lower and upper bounds of the columns so far."""
+        lower, upper = np.empty(self.n_cols), np.empty(self.n_cols)
+        for start, k, lo, hi in self._cols:
+            lower[start : start + k] = lo
+            upper[start : start + k] = hi
+        return lower, upper
+
     def cost(self, cols: np.ndarray, vals: np.ndarray, element: str, term: str,
              constant: float = 0.0, scope: str = "") -> None:
         """Add ``vals`` to the cost of columns ``cols`` and ``constant`` to the offset, charged to (element, term)."""
@@ -141,10 +149,7 @@ class StandardForm:
 
     def finish(self) -> Arrays:
         n, m = self.n_cols, self.n_rows
-        lower, upper = np.empty(n), np.empty(n)
-        for start, k, lo, hi in self._cols:
-            lower[start : start + k] = lo
-            upper[start : start + k] = hi
+        lower, upper = self.col_bounds()
         integer = np.zeros(n, dtype=bool)
         for start, k in self._integer:
             integer[start : start + k] = True

@@ -388,6 +388,21 @@ class Block:
             raise ValueError("upper() takes a capacity")
         return float(value)
 
+    def range(self, lin: Lin) -> tuple[np.ndarray, np.ndarray]:
+        """The least and the largest value each element of ``lin`` can take within its columns' bounds.
+
+        Interval arithmetic over the bounds declared so far (rows are not looked at), so the range
+        is valid for every solution; ±inf where an unbounded column enters.
+        """
+        lower, upper = self.program.sf.col_bounds()
+        lo_c, hi_c = lower[lin.cols], upper[lin.cols]
+        with np.errstate(invalid="ignore"):  # 0·inf: a coefficient of zero adds nothing
+            a = np.where(lin.vals == 0.0, 0.0, lin.vals * lo_c)
+            b = np.where(lin.vals == 0.0, 0.0, lin.vals * hi_c)
+        least = lin.const + np.bincount(lin.rows, weights=np.minimum(a, b), minlength=lin.m)
+        most = lin.const + np.bincount(lin.rows, weights=np.maximum(a, b), minlength=lin.m)
+        return least, most
+
     def exclusive(self, a: Lin, b: Lin) -> bool:
         """Whether this build keeps ``a`` and ``b`` from being positive together with a binary.
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from models import SolveOptions, optimize
+from models.build import build
+from models.declare import Formulation
+from models.optimize import rounded_start
+from models.solve import run_highs
 from vpp.case import load_case
 from vpp.cases import materialize
+from vpp.regulation import without_regulation
 
 EXACT = SolveOptions(mip_gap=1e-9)
 START = "2026-07-15T00:00:00+08:00"
@@ -91,3 +98,35 @@ def test_unknown_exclusivity_is_rejected() -> None:
 def test_unknown_engine_is_rejected() -> None:
     with pytest.raises(ValueError, match="engine: expected one of 'matrix', 'pyomo', got 'cplex'"):
         optimize(load_case(sell_above_buy()), EXACT, engine="cplex")  # type: ignore[arg-type]
+
+
+def test_an_optional_event_decided_by_enumeration_keeps_the_optimum_of_either_join() -> None:
+    # The cold-snap demand-response day: the optimum is the better of the day solved with the event
+    # joined and with it declined, each join held (an independent route to the same optimum).
+    case = without_regulation(materialize("teda-east", dt.date(2026, 1, 15)))
+    (event,) = case.demand_response
+    assert event.optional
+    tight = SolveOptions(mip_gap=1e-6)
+    _, report = optimize(case, tight)
+    name = f"dr[{event.id}].w"
+    held = [optimize(case, tight, fixed={name: np.array([w])})[1].objective_cny for w in (1.0, 0.0)]
+    assert report.objective_cny == pytest.approx(min(held), rel=2e-6)
+    assert str(report.status) == "optimal"
+    assert report.best_bound_cny is not None and report.best_bound_cny <= report.objective_cny + 1e-6
+    assert report.best_bound_cny >= report.objective_cny * (1 - tight.mip_gap) - 1e-6
+
+
+def test_the_rounded_relaxation_is_a_feasible_start() -> None:
+    # Its integer values, held, leave a feasible linear program (solved here on its own).
+    case = materialize("teda-east", dt.date(2026, 7, 16))
+    built = build(case, Formulation(binaries=frozenset()))
+    start, seconds = rounded_start(built, EXACT)
+    assert start is not None and seconds > 0
+    a = built.arrays
+    assert np.all(np.isnan(start[~a.integer]))
+    held = start[a.integer]
+    assert np.array_equal(held, np.round(held))
+    lower, upper = a.col_lower.copy(), a.col_upper.copy()
+    lower[a.integer] = upper[a.integer] = held
+    report, _ = run_highs(replace(a, col_lower=lower, col_upper=upper, integer=np.zeros_like(a.integer)), EXACT)
+    assert str(report.status) == "optimal"
