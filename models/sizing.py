@@ -35,6 +35,14 @@ Exclusivity is lazy, as in :mod:`models.optimize`: the days are solved first
 without charge/discharge and import/export binaries; the binaries of exactly
 the batteries (in every day) that charged and discharged in one step are then
 added, with the big-M of the sized capacity, and the model is solved again.
+
+``relax=True`` solves the linear relaxation of the days' own integer decisions
+(a line that stops whole, a batch process's start): many days of them make a
+MIP whose root alone takes minutes, and they hardly move the sizes. The
+objective is then a lower bound of the co-optimum (``SizingOutcome.relaxed``);
+simulating the days at the sizes found (each day's MIP) gives an upper bound,
+and the two bound how far the sizes are from the co-optimum. The
+exclusivity binaries stay integer.
 """
 
 from __future__ import annotations
@@ -83,6 +91,7 @@ class SizingOutcome:
     report: SolveReport
     built: Built = field(repr=False)
     build_seconds: float = 0.0
+    relaxed: bool = False  # the days' own integer decisions relaxed: the objective is a lower bound
 
 
 def _check(days: list[Case], weights: list[float], sites: list[SizedSite]) -> None:
@@ -138,11 +147,13 @@ def co_optimise(
     sites: list[SizedSite],
     options: SolveOptions | None = None,
     billing: list[Any] | None = None,
+    relax: bool = False,
 ) -> SizingOutcome:
     """Minimise weighted operating cost plus annualised capital cost over the sizes (module docstring).
 
     ``billing``: one key per day, the billing period (month) whose maximum-demand charge the
     day shares: days with the same key have one peak, charged once (not by the days' weights).
+    ``relax``: the days' own integer decisions relaxed (module docstring).
     """
     _check(days, weights, sites)
     if billing is not None and len(billing) != len(days):
@@ -152,6 +163,7 @@ def co_optimise(
     build_s = 0.0
     rounds = 0
     enabled = gc.isenabled()
+    own: set[str] | None = None  # the days' own integer families (the first round has no exclusivity binaries)
     while True:
         rounds += 1
         gc.disable()
@@ -161,6 +173,13 @@ def co_optimise(
             if enabled:
                 gc.enable()
         build_s += built.build_seconds
+        if relax:
+            families = [f for f in built.program.families if f.integer]
+            if own is None:
+                own = {f.full_name() for f in families}
+            for f in families:
+                if f.full_name() in own:
+                    built.arrays.integer[f.start : f.start + f.n] = False
         report = solve(built, options)
         wider = with_needed_binaries(formulation, [built])
         if wider is None:
@@ -191,4 +210,5 @@ def co_optimise(
         report=report,
         built=built,
         build_seconds=build_s,
+        relaxed=relax and bool(own),
     )

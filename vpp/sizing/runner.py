@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from vpp.sizing.year import Day, Plan, RunSettings, Site, build_chunk, solve_chunk
+from vpp.sizing.year import BASE, Day, Plan, RunSettings, Site, Variant, build_chunk, solve_chunk
 
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) as work completes."""
@@ -130,8 +130,17 @@ class Runner:
         points: list[dict[str, tuple[float, float]]],
         settings: RunSettings,
         progress: Progress | None = None,
+        variants: list[Variant] | None = None,
+        starts: dict[int, dict[int, tuple[dict[str, float], float]]] | None = None,
     ) -> tuple[pd.DataFrame, dict[str, float]]:
-        """Solve every chunk of ``plan`` for every point; the rows in (point, day) order and the timings [s]."""
+        """Solve every chunk of ``plan`` for every point; the rows in (point, day) order and the timings [s].
+
+        ``variants``: the change each point makes to every day (:class:`vpp.sizing.year.Variant`; default none);
+        ``starts``: by point, the days to start from a given storage level and peak so far.
+        """
+        variants = variants or [BASE] * len(points)
+        if len(variants) != len(points):
+            raise ValueError(f"expected one variant per point ({len(points)}), got {len(variants)}")
         t0 = time.perf_counter()
         total = len(plan.days) * len(points)
         results: dict[tuple[int, int], list[dict[str, Any]]] = {}
@@ -145,7 +154,8 @@ class Runner:
                         try:
                             if c not in made:
                                 made[c] = build_chunk(chunk)
-                            rows, secs = solve_chunk(made[c], sites, sizes, p, settings, plan.chain)
+                            rows, secs = solve_chunk(made[c], sites, sizes, p, settings, plan.chain, variants[p],
+                                                     (starts or {}).get(p))
                             busy += secs
                             break
                         except Exception as exc:  # noqa: BLE001 - reported per day, as on Dask
@@ -164,8 +174,8 @@ class Runner:
             for p, sizes in enumerate(points):
                 for c in range(len(plan.chunks)):
                     fut = self.client.submit(
-                        solve_chunk, self._chunk_future(plan, c), sites, sizes, p, settings, plan.chain,
-                        retries=self.retries, pure=False,
+                        solve_chunk, self._chunk_future(plan, c), sites, sizes, p, settings, plan.chain, variants[p],
+                        (starts or {}).get(p), retries=self.retries, pure=False,
                     )
                     futures[fut] = (p, c)
             done = 0

@@ -35,22 +35,19 @@ class _Settings(BaseModel):
 
 
 class EconomicsSettings(_Settings):
-    """The cost and finance assumptions (``economics`` in defaults.yaml and in a request)."""
+    """The cost, wear and finance assumptions (``economics`` in defaults.yaml and in a request)."""
 
     power_cny_per_kw: float = Field(ge=0, le=20_000, description="a cost per kW of power from 0 to 20,000 CNY/kW (e.g. 300)")
     energy_cny_per_kwh: float = Field(ge=0, le=20_000, description="a cost per kWh of energy from 0 to 20,000 CNY/kWh (e.g. 800)")
-    fixed_om_cny_per_kw_year: float = Field(ge=0, le=2_000, description="a yearly O&M cost from 0 to 2,000 CNY per kW (e.g. 20)")
+    om_fraction_per_year: float = Field(ge=0, le=0.5, description="a yearly O&M cost as a fraction of the capital cost from 0 to 0.5 (e.g. 0.02)")
     lifetime_years: float = Field(ge=1, le=50, multiple_of=1, description="a whole number of years from 1 to 50 (e.g. 15)")
-    discount_rate: float = Field(ge=0, le=0.5, description="a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06)")
-    cell_life_years: float = Field(ge=0, le=50, description="0 (the cells last the project) or a cell life from 1 to 50 years")
-    replacement_fraction: float = Field(ge=0, le=1, description="a fraction of the first energy cost from 0 to 1 (e.g. 0.5)")
-
-    @field_validator("cell_life_years")
-    @classmethod
-    def _none_or_a_year(cls, v: float) -> float:
-        if 0 < v < 1:
-            raise ValueError("0 or at least 1")
-        return v
+    discount_rate: float = Field(ge=0, le=0.5, description="a real discount rate as a fraction from 0 to 0.5 (e.g. 0.07)")
+    availability: float = Field(gt=0, le=1, description="a share of the time in service above 0, at most 1 (e.g. 0.97)")
+    calendar_fade_per_year: float = Field(ge=0, le=0.5, description="a fraction of the nameplate energy lost a year from 0 to 0.5 (e.g. 0.01)")
+    cycle_life: float = Field(ge=0, le=1_000_000, description="0 (no fade from use) or a number of cycles to end of life up to 1,000,000 (e.g. 7000)")
+    cycle_depth: float = Field(gt=0, le=1, description="a depth of discharge above 0, at most 1 (e.g. 0.8)")
+    end_of_life_fraction: float = Field(gt=0, lt=1, description="a fraction of the nameplate energy above 0, below 1 (e.g. 0.8)")
+    augmentation_cny_per_kwh: float = Field(ge=0, le=20_000, description="a cost per kWh of cells added from 0 to 20,000 CNY/kWh (e.g. 450)")
 
 
 class SizingSettings(_Settings):
@@ -59,10 +56,11 @@ class SizingSettings(_Settings):
     power_max_fraction_of_branch: float = Field(gt=0, le=1, description="a fraction of the branch capacity above 0, at most 1")
     duration_max_h: float = Field(gt=0, le=24, description="a longest duration above 0 h, at most 24 h (e.g. 4)")
     duration_min_h: float = Field(ge=0, le=24, description="a shortest duration from 0 (none) to 24 h (e.g. 1)")
+    co_optimisation_cycles_per_year: float = Field(ge=0, le=2_000, description="a number of equivalent full cycles a year from 0 to 2,000 (e.g. 292)")
 
 
 class BatterySettings(_Settings):
-    """The technical parameters of a battery at a site that has none (``battery``)."""
+    """The technical parameters of a battery at a site that has none (``battery``), and its auxiliaries."""
 
     charge_efficiency: float = Field(gt=0, le=1, description="an efficiency above 0, at most 1 (e.g. 0.9)")
     discharge_efficiency: float = Field(gt=0, le=1, description="an efficiency above 0, at most 1 (e.g. 0.9)")
@@ -70,18 +68,33 @@ class BatterySettings(_Settings):
     soc_max: float = Field(ge=0, le=1, description="a state of charge from 0 to 1")
     soc_initial: float = Field(ge=0, le=1, description="a state of charge from 0 to 1")
     degradation_cny_per_mwh: float = Field(ge=0, le=10_000, description="a wear cost from 0 to 10,000 CNY per MWh discharged")
+    auxiliary_mw_per_mw: float = Field(ge=0, le=0.2, description="an auxiliary draw from 0 to 0.2 MW per MW of power (e.g. 0.0032)")
 
 
-class YearSettings(_Settings):
-    """What the year adds to the days (``year``)."""
+class SensitivitySettings(_Settings):
+    """The tornado's ranges (``sensitivity``)."""
 
-    demand_charge_cny_per_kw_month: float = Field(ge=0, le=1_000, description="a capacity charge from 0 to 1,000 CNY per kW and month")
+    capital_cost_low_factor: float = Field(gt=0, le=1, description="a factor above 0, at most 1 (e.g. 0.716)")
+    capital_cost_high_factor: float = Field(ge=1, le=10, description="a factor from 1 to 10 (e.g. 1.537)")
+    spread_low_factor: float = Field(ge=0, le=1, description="a factor from 0 to 1 (e.g. 0.75)")
+    spread_high_factor: float = Field(ge=1, le=10, description="a factor from 1 to 10 (e.g. 1.25)")
+    event_days_low: float = Field(ge=0, le=366, multiple_of=1, description="a whole number of days from 0 to 366 (e.g. 0)")
+    event_days_high_factor: float = Field(ge=1, le=50, description="a factor on the calendar's event days from 1 to 50 (e.g. 2)")
+    demand_charge_low_factor: float = Field(ge=0, le=1, description="a factor from 0 to 1 (e.g. 0.67)")
+    demand_charge_high_factor: float = Field(ge=1, le=10, description="a factor from 1 to 10 (e.g. 1.33)")
+    discount_rate_low: float = Field(ge=0, le=0.5, description="a discount rate from 0 to 0.5 (e.g. 0.06)")
+    discount_rate_high: float = Field(ge=0, le=0.5, description="a discount rate from 0 to 0.5 (e.g. 0.08)")
+    lifetime_low_years: float = Field(ge=1, le=50, multiple_of=1, description="a whole number of years from 1 to 50 (e.g. 10)")
+    lifetime_high_years: float = Field(ge=1, le=50, multiple_of=1, description="a whole number of years from 1 to 50 (e.g. 20)")
 
 
 SETTINGS: dict[str, type[_Settings]] = {
-    "economics": EconomicsSettings, "sizing": SizingSettings, "battery": BatterySettings, "year": YearSettings,
+    "economics": EconomicsSettings, "sizing": SizingSettings, "battery": BatterySettings, "sensitivity": SensitivitySettings,
 }
-"""The sections of defaults.yaml, each with the range of every setting."""
+"""The flat sections of defaults.yaml, each with the range of every setting (``site_limits`` is by site)."""
+
+SITE_LIMIT_KEYS = {"power_max_mw": "a power from 0 to 100,000 MW", "energy_max_mwh": "an energy from 0 to 1,000,000 MWh"}
+SITE_LIMIT_RANGES = {"power_max_mw": 100_000.0, "energy_max_mwh": 1_000_000.0}
 
 
 def check_settings(plain: dict[str, dict[str, Any]], given: set[str] = frozenset()) -> list[Problem]:  # type: ignore[assignment]
@@ -105,9 +118,16 @@ def check_settings(plain: dict[str, dict[str, Any]], given: set[str] = frozenset
                 field = model.model_fields.get(key)
                 expected = field.description if field is not None else e["msg"]
                 problems.append(Problem(path, f"expected {expected}, got {e.get('input')!r} ({who(path)})"))
+    for site, values in (plain.get("site_limits") or {}).items():
+        for key, value in (values or {}).items():
+            path = f"site_limits.{site}.{key}"
+            if key not in SITE_LIMIT_KEYS:
+                problems.append(Problem(path, f"unknown key {key!r}: expected one of {sorted(SITE_LIMIT_KEYS)}"))
+            elif not 0 <= value <= SITE_LIMIT_RANGES[key]:
+                problems.append(Problem(path, f"expected {SITE_LIMIT_KEYS[key]}, got {value!r} ({who(path)})"))
     if problems:
         return problems
-    s, b = plain["sizing"], plain["battery"]
+    s, b, t = plain["sizing"], plain["battery"], plain["sensitivity"]
     if s["duration_min_h"] > s["duration_max_h"]:
         problems.append(Problem(
             "sizing.duration_max_h",
@@ -119,32 +139,56 @@ def check_settings(plain: dict[str, dict[str, Any]], given: set[str] = frozenset
     elif not b["soc_min"] <= b["soc_initial"] <= b["soc_max"]:
         problems.append(Problem("battery.soc_initial", f"{b['soc_initial']:g} ({who('battery.soc_initial')}) is outside "
                                 f"[battery.soc_min, battery.soc_max] = [{b['soc_min']:g}, {b['soc_max']:g}]"))
+    for low, high in (("discount_rate_low", "discount_rate_high"), ("lifetime_low_years", "lifetime_high_years")):
+        if t[low] > t[high]:
+            problems.append(Problem(f"sensitivity.{high}", f"{t[high]:g} ({who(f'sensitivity.{high}')}) is below "
+                                    f"sensitivity.{low}, {t[low]:g} ({who(f'sensitivity.{low}')})"))
     return problems
 
 
-def load_defaults(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def load_defaults(
+    overrides: dict[str, dict[str, Any]] | None = None,
+    site_limits: dict[str, dict[str, Any]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The defaults as plain numbers by section, and ``{section.key: {value, source}}``, overrides applied.
 
-    A CaseError lists every unknown key, non-number, setting out of its range
-    (:data:`SETTINGS`) and pair of bounds that contradict each other.
+    ``overrides``: ``{section: {key: number}}`` for the flat sections;
+    ``site_limits``: ``{site: {power_max_mw, energy_max_mwh}}``, by node (any
+    node, not only those of the defaults). A CaseError lists every unknown key,
+    non-number, setting out of its range (:data:`SETTINGS`) and pair of bounds
+    that contradict each other.
     """
     from vpp.cases.sources import unwrap_sources
 
     raw = yaml.safe_load(_defaults_text())
     problems = []
     given = set()
+
+    def put(path: str, where: dict[str, Any], key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            problems.append(Problem(path, f"expected a finite number, got {value!r}"))
+        else:
+            where[key] = {"value": value, "source": "[override] given in the request"}
+            given.add(path)
+
     for section, values in (overrides or {}).items():
-        if section not in raw:
-            problems.append(Problem(section, f"unknown section {section!r}: expected one of {sorted(raw)}"))
+        if section not in SETTINGS:
+            problems.append(Problem(section, f"unknown section {section!r}: expected one of {sorted(SETTINGS)}"))
             continue
         for key, value in (values or {}).items():
             if key not in raw[section]:
                 problems.append(Problem(f"{section}.{key}", f"unknown key {key!r}: expected one of {sorted(raw[section])}"))
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                problems.append(Problem(f"{section}.{key}", f"expected a finite number, got {value!r}"))
             else:
-                raw[section][key] = {"value": value, "source": "[override] given in the request"}
-                given.add(f"{section}.{key}")
+                put(f"{section}.{key}", raw[section], key, value)
+    for site, values in (site_limits or {}).items():
+        if not isinstance(values, dict):
+            problems.append(Problem(f"site_limits.{site}", f"expected {{power_max_mw, energy_max_mwh}}, got {values!r}"))
+            continue
+        for key, value in values.items():
+            if key not in SITE_LIMIT_KEYS:
+                problems.append(Problem(f"site_limits.{site}.{key}", f"unknown key {key!r}: expected one of {sorted(SITE_LIMIT_KEYS)}"))
+            else:
+                put(f"site_limits.{site}.{key}", raw["site_limits"].setdefault(site, {}), key, value)
     if problems:
         raise CaseError(problems, step=STEP)
     plain, sources = unwrap_sources(raw, what="the sizing defaults (vpp/sizing/defaults.yaml)")
@@ -154,6 +198,13 @@ def load_defaults(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[d
     return plain, sources
 
 
+def site_limits_from(defaults: dict[str, Any], sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, tuple[float, str]]]:
+    """The site limits as :func:`vpp.sizing.year.candidate_sites` takes them: ``{site: {key: (value, source)}}``."""
+    return {site: {key: (float(v), f"site_limits.{site}.{key}: {sources[f'site_limits.{site}.{key}']['source']}")
+                   for key, v in values.items()}
+            for site, values in (defaults.get("site_limits") or {}).items()}
+
+
 def economics_from(defaults: dict[str, dict[str, Any]]) -> Economics:
     e = defaults["economics"]
     life = e["lifetime_years"]
@@ -161,11 +212,15 @@ def economics_from(defaults: dict[str, dict[str, Any]]) -> Economics:
         return Economics(
             power_cny_per_kw=float(e["power_cny_per_kw"]),
             energy_cny_per_kwh=float(e["energy_cny_per_kwh"]),
-            fixed_om_cny_per_kw_year=float(e["fixed_om_cny_per_kw_year"]),
+            om_fraction_per_year=float(e["om_fraction_per_year"]),
             lifetime_years=int(life) if float(life).is_integer() else life,
             discount_rate=float(e["discount_rate"]),
-            cell_life_years=float(e["cell_life_years"]) or None,
-            replacement_fraction=float(e["replacement_fraction"]),
+            availability=float(e["availability"]),
+            calendar_fade_per_year=float(e["calendar_fade_per_year"]),
+            cycle_life=float(e["cycle_life"]) or None,
+            cycle_depth=float(e["cycle_depth"]),
+            end_of_life_fraction=float(e["end_of_life_fraction"]),
+            augmentation_cny_per_kwh=float(e["augmentation_cny_per_kwh"]),
         )
     except ValueError as exc:
         raise CaseError([Problem("economics", str(exc))], step=STEP) from None
@@ -250,16 +305,22 @@ class SizingRequest(BaseModel):
         description="The year's series at the case's step: a CSV/Parquet file (timestamp, load_mw, pv_mw, "
         "buy_cny_per_mwh, any of them), or the same columns inline as lists (the service takes only these).",
     )
-    typical_days: int | None = Field(None, ge=1, le=366, description="Co-optimise and sweep over K tsam typical days; then check against the full year.")
+    typical_days: int | None = Field(None, ge=1, le=366, description="Co-optimise over K tsam typical days chosen within each month (at least one a month), plus each month's peak day and event days; then check against the full year.")
     sweep: str | dict[str, Any] | None = Field(None, description="power=…,energy=… totals over the sites [MW, MWh]; default: around the co-optimised size, or multiples of the case's storage.")
     sites: list[str] | None = Field(None, description="Node ids where storage may go; default: the nodes of the case's batteries.")
     economics: dict[str, float] = Field(default_factory=dict)
     sizing: dict[str, float] = Field(default_factory=dict)
     battery: dict[str, float] = Field(default_factory=dict)
+    sensitivity: dict[str, float] = Field(default_factory=dict)
+    site_limits: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="The most a site holds, by node: {power_max_mw, energy_max_mwh} (space, fire spacing, connection).")
+    emission_profile_t_per_mwh: list[float] | None = Field(
+        None, min_length=24, max_length=24, description="An hourly grid emission factor (24 values, t/MWh, by local hour) for a second count of the storage's CO2 effect.")
     chunk: Literal["month", "none"] = "month"
     mip_gap: float = Field(1e-4, ge=0, lt=1)
     time_limit_s: float = Field(60.0, gt=0)
     full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage and at the recommended size.")
+    tornado: bool = Field(True, description="Simulate the tornado's price spread, event days and demand charge at the recommended size (the other inputs need no simulation).")
     sweep_full_year: bool = Field(False, description="With typical days: run the sweep over the full year (compares the recommended size with the year's best).")
     scheduler: str | None = Field("local", description="serial, local (a local Dask cluster) or tcp://HOST:PORT")
     workers: int | None = Field(None, ge=1)
@@ -281,7 +342,8 @@ class SizingRequest(BaseModel):
         return pd.DataFrame(self.series)
 
     def overrides(self) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery)) if v}
+        return {k: v for k, v in (("economics", self.economics), ("sizing", self.sizing), ("battery", self.battery),
+                                  ("sensitivity", self.sensitivity)) if v}
 
 
 def check_request(req: SizingRequest) -> None:
@@ -291,7 +353,7 @@ def check_request(req: SizingRequest) -> None:
     """
     from vpp.cases import case_source
 
-    economics_from(load_defaults(req.overrides())[0])
+    economics_from(load_defaults(req.overrides(), req.site_limits)[0])
     if req.sweep is not None:
         parse_sweep(req.sweep)
     if req.case_data is None:

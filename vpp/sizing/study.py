@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,12 +34,21 @@ from vpp.case import load_case, read_case
 from vpp.errors import CaseError, Problem
 from vpp.sizing import economics as fin
 from vpp.sizing.runner import Progress, Runner
-from vpp.sizing.schema import SizingRequest, around, economics_from, load_defaults, parse_sweep
+from vpp.sizing.schema import (
+    SizingRequest,
+    around,
+    economics_from,
+    load_defaults,
+    parse_sweep,
+    site_limits_from,
+)
 from vpp.sizing.typical import typical_plan
 from vpp.sizing.year import (
     Plan,
     RunSettings,
     Site,
+    Variant,
+    binding_limits,
     candidate_sites,
     make_day,
     series_plan,
@@ -116,25 +125,41 @@ def _month_weights(plan: Plan) -> pd.DataFrame:
     return frame.groupby(["day", "month"], as_index=False)["w"].sum()
 
 
-def monthly_table(days: pd.DataFrame, plan: Plan, demand_rate_cny_per_mw_month: float) -> pd.DataFrame:
-    """Cost per point and month [CNY]: every day's terms, plus the demand charge on the month's peak import."""
+def monthly_table(days: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Cost per point and month [CNY]: every day's terms by its weight, the maximum-demand charge once.
+
+    The days carry the month's peak so far (:mod:`vpp.sizing.year`), so their
+    demand terms, counted once, add up to the month's charge on its peak;
+    ``demand_charge_check_cny`` is that charge recomputed from the days'
+    peaks (the rate × the month's largest import), for comparison.
+    """
     mw = _month_weights(plan)
     cols = [c for c in days.columns if c.startswith("cost_") and c.endswith("_cny")] + ["objective_cny"]
-    merged = days[["point", "day", "peak_import_mw", *cols]].merge(mw, on="day")
+    merged = days[["point", "day", "peak_import_mw", "demand_charge_cny_per_mw", *cols]].merge(mw, on="day")
+    merged["monthly_demand_charge_cny"] = merged["cost_demand_cny"] * (merged["w"] > 0)
     for c in cols:
         merged[c] = merged[c] * merged["w"]
-    out = merged.groupby(["point", "month"], as_index=False)[cols].sum()
-    peaks = merged.groupby(["point", "month"], as_index=False)["peak_import_mw"].max()
+    merged["objective_cny"] -= merged["cost_demand_cny"]  # the demand terms counted once, below
+    merged["cost_demand_cny"] = merged["monthly_demand_charge_cny"]
+    out = merged.groupby(["point", "month"], as_index=False)[[*cols, "monthly_demand_charge_cny"]].sum()
+    merged["charge_at_peak"] = merged["demand_charge_cny_per_mw"] * merged["peak_import_mw"]
+    peaks = merged.groupby(["point", "month"], as_index=False).agg(
+        peak_import_mw=("peak_import_mw", "max"), demand_charge_check_cny=("charge_at_peak", "max"))
     out = out.merge(peaks, on=["point", "month"])
-    out["monthly_demand_charge_cny"] = demand_rate_cny_per_mw_month * out["peak_import_mw"]
-    out["total_cny"] = out["objective_cny"] + out["monthly_demand_charge_cny"]
+    out = out.rename(columns={"objective_cny": "dispatch_cost_cny"})
+    out["total_cny"] = out["dispatch_cost_cny"] + out["monthly_demand_charge_cny"]
     return out
 
 
-def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float, dict]], demand_rate: float) -> pd.DataFrame:
-    """Annual figures per point: weighted sums of the days, the monthly demand charges, shares and cycles."""
+def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float, dict]]) -> pd.DataFrame:
+    """Annual figures per point: weighted sums of the days, the monthly demand charges, shares and cycles.
+
+    The demand terms of the days are counted once (their sum over a month is
+    the month's charge on its peak, :func:`monthly_table`), every other term by
+    the day's weight.
+    """
     rows = []
-    monthly = monthly_table(days, plan, demand_rate) if len(days) else pd.DataFrame()
+    monthly = monthly_table(days, plan) if len(days) else pd.DataFrame()
     for p, (ptot, etot, split) in enumerate(sizes):
         d = days[days["point"] == p]
         ok = d[d["status"] != "failed"]
@@ -143,13 +168,19 @@ def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float,
         for s, (ps, es) in sorted(split.items()):
             row[f"power_mw:{s}"] = ps
             row[f"energy_mwh:{s}"] = es
-        for c in SUMMED:
+        for c in [*SUMMED, *(["emissions_profile_t"] if "emissions_profile_t" in d.columns else [])]:
             row[c.replace("_cny", "_cny_per_year").replace("_mwh", "_mwh_per_year").replace("emissions_t", "emissions_t_per_year") if c != "objective_cny" else "dispatch_cost_cny_per_year"] = float((ok[c].to_numpy() * w).sum())
+        if "emissions_profile_t" in row:
+            row["emissions_profile_t_per_year"] = row.pop("emissions_profile_t")
         for c in [c for c in d.columns if c.startswith("cost_") and c.endswith("_cny")]:
             row[c.replace("_cny", "_cny_per_year")] = float((ok[c].to_numpy() * w).sum())
         m = monthly[monthly["point"] == p] if len(monthly) else monthly
-        row["demand_charge_cny_per_year"] = float(m["monthly_demand_charge_cny"].sum()) if len(m) else 0.0
-        row["operating_cost_cny_per_year"] = row["dispatch_cost_cny_per_year"] + row["demand_charge_cny_per_year"]
+        demand = float((ok["cost_demand_cny"].to_numpy() * (w > 0)).sum())
+        row["demand_charge_cny_per_year"] = demand
+        row["cost_demand_cny_per_year"] = demand
+        row["dispatch_cost_cny_per_year"] -= float((ok["cost_demand_cny"].to_numpy() * w).sum())
+        row["operating_cost_cny_per_year"] = row["dispatch_cost_cny_per_year"] + demand
+        row["demand_charge_check_cny_per_year"] = float(m["demand_charge_check_cny"].sum()) if len(m) else 0.0
         row["peak_import_mw"] = float(ok["peak_import_mw"].max()) if len(ok) else float("nan")
         cons = row["consumption_mwh_per_year"]
         row["renewable_share"] = row["renewable_mwh_per_year"] / cons if cons > 0 else float("nan")
@@ -203,18 +234,29 @@ def sweep_marginal(points: pd.DataFrame, best: int) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------
 
 
-def _co_optimise(tplan: Plan, days_made: list[Any], sites: list[Site], econ: fin.Economics, defaults: dict, settings: RunSettings) -> dict[str, Any]:
+def _co_optimise(tdays: list[Any], sites: list[Site], econ: fin.Economics, defaults: dict, settings: RunSettings) -> dict[str, Any]:
+    """Co-optimise the sizes over the typical days; the days of a month share one peak (its billing key)."""
     from models import SolveOptions
     from models.sizing import SizedSite, co_optimise
 
-    per_mw, per_mwh = fin.annualised_coefficients(econ)
-    cases = [with_storage(d.case, sites, {s.id: (s.power_max_mw, s.energy_max_mwh) for s in sites}) for d in days_made]
-    weights = [d.weight for d in days_made]
+    cycles = float(defaults["sizing"]["co_optimisation_cycles_per_year"])
+    per_mw, per_mwh = fin.annualised_coefficients(econ, cycles)
+    weights = [d.weight for d in tdays]
+    # the auxiliaries are a load per MW of the size: priced per MW at the days' buy prices (their effect
+    # on the month's peak left out), the placeholders carry none
+    bare = [replace(s, auxiliary_mw_per_mw=0.0) for s in sites]
+    aux_cny_per_mw = sum(w * float(d.case.series(d.case.grid.buy_cny_per_mwh).sum()) * d.case.dt_hours for w, d in zip(weights, tdays, strict=True))
+    cases = []
+    for d in tdays:
+        case = d.case.model_copy(update={"grid": d.case.grid.model_copy(update={"peak_to_date_mw": 0.0})})
+        cases.append(with_storage(case, bare, {s.id: (s.power_max_mw, s.energy_max_mwh) for s in sites}))
+    billing = [d.date[:7] for d in tdays]
     dmin, dmax = defaults["sizing"]["duration_min_h"], defaults["sizing"]["duration_max_h"]
-    sized = [SizedSite(s.battery_id, per_mw, per_mwh, duration_min_h=dmin or None, duration_max_h=dmax or None) for s in sites]
+    sized = [SizedSite(s.battery_id, per_mw + s.auxiliary_mw_per_mw * aux_cny_per_mw, per_mwh,
+                       duration_min_h=dmin or None, duration_max_h=dmax or None) for s in sites]
     options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=max(settings.time_limit_s, 600.0), threads=1)
     t0 = time.perf_counter()
-    out = co_optimise(cases, weights, sized, options)
+    out = co_optimise(cases, weights, sized, options, billing=billing, relax=settings.relax_co_optimisation)
     secs = time.perf_counter() - t0
     by_battery = {s.battery_id: s.id for s in sites}
     power = {by_battery[k]: v for k, v in out.power_mw.items()}
@@ -224,11 +266,11 @@ def _co_optimise(tplan: Plan, days_made: list[Any], sites: list[Site], econ: fin
     if etot > 1e-6:
         delta = min(1.0, etot)
         fixed = [
-            SizedSite(s.battery_id, per_mw, per_mwh, duration_min_h=dmin or None, duration_max_h=dmax or None,
-                      energy_fixed_mwh=max(energy[s.id] - delta * energy[s.id] / etot, 0.0))
+            SizedSite(s.battery_id, per_mw + s.auxiliary_mw_per_mw * aux_cny_per_mw, per_mwh,
+                      duration_min_h=dmin or None, duration_max_h=dmax or None, energy_fixed_mwh=max(energy[s.id] - delta * energy[s.id] / etot, 0.0))
             for s in sites
         ]
-        less = co_optimise(cases, weights, fixed, options)
+        less = co_optimise(cases, weights, fixed, options, billing=billing, relax=settings.relax_co_optimisation)
         marginal = {
             "cny_per_mwh_year": (less.operating_cny - out.operating_cny) / delta,
             "delta_mwh": delta,
@@ -242,6 +284,7 @@ def _co_optimise(tplan: Plan, days_made: list[Any], sites: list[Site], econ: fin
         "annualised_capital_cny_per_year": out.capital_cny,
         "status": str(out.report.status),
         "mip_gap": out.report.mip_gap,
+        "relaxed": out.relaxed,
         "rounds": out.report.rounds,
         "variables": out.report.variables,
         "binaries": out.report.binaries,
@@ -249,6 +292,10 @@ def _co_optimise(tplan: Plan, days_made: list[Any], sites: list[Site], econ: fin
         "marginal_value_last_mwh": marginal,
         "cost_cny_per_mw_year": per_mw,
         "cost_cny_per_mwh_year": per_mwh,
+        "cycles_per_year_for_fade": cycles,
+        "auxiliaries_cny_per_mw_year": aux_cny_per_mw * (sites[0].auxiliary_mw_per_mw if sites else 0.0),
+        "billing": "one peak per month shared by the month's typical days (its maximum-demand charge counted once); "
+                   "each day's peak so far 0",
     }
 
 
@@ -257,19 +304,20 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     say = log or (lambda _msg: None)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
-    defaults, sources = load_defaults(req.overrides())
+    defaults, sources = load_defaults(req.overrides(), req.site_limits)
     econ = economics_from(defaults)
     grid = parse_sweep(req.sweep) if req.sweep is not None else None
-    settings = RunSettings(mip_gap=req.mip_gap, time_limit_s=req.time_limit_s)
+    profile = tuple(req.emission_profile_t_per_mwh) if req.emission_profile_t_per_mwh is not None else None
+    settings = RunSettings(mip_gap=req.mip_gap, time_limit_s=req.time_limit_s, emission_profile_t_per_mwh=profile)
     plan = make_plan(req)
     first = make_day(plan.days[0])
     if first.case is None:
         raise CaseError([Problem("case", f"the first day ({first.date}) could not be made: {first.error}")], step=STEP)
-    sites = candidate_sites(first.case, req.sites, defaults)
+    wear = fin.wear_cny_per_mwh(econ) if econ.cycle_life is not None else None
+    sites = candidate_sites(first.case, req.sites, defaults, site_limits_from(defaults, sources), wear)
     existing = [a for a in first.case.assets if a.type == "battery" and a.id in {s.battery_id for s in sites}]
     case_p = sum(float(a.power_mw or 0) for a in existing)
     case_e = sum(a.energy_mwh for a in existing)
-    demand_rate = 1000.0 * float(defaults["year"]["demand_charge_cny_per_kw_month"])
 
     co = None
     tplan = None
@@ -281,7 +329,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         tplan = typical_plan(plan, days, req.typical_days)
         tdays = [make_day(i) for i in tplan.days]
         say(f"co-optimising the sizes of {len(sites)} site(s) over {len(tdays)} typical days")
-        co = _co_optimise(tplan, tdays, sites, econ, defaults, settings)
+        co = _co_optimise(tdays, sites, econ, defaults, settings)
         timings["co_optimise_s"] = co["seconds"]
 
     if co is not None:
@@ -298,14 +346,23 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             e0 = case_e or 2 * p0
             grid = {"power": [round(p0 * f, 3) for f in (0.5, 1.0, 2.0)], "energy": [round(e0 * f, 3) for f in (0.5, 1.0, 2.0)]}
     points = split_points(grid, sites, shares)
+    extra: list[int] = []  # points off the grid: the case's own storage (the plan), for the NPV-against-size curve
+    plan_point = next((i for i, (p, e, _) in enumerate(points) if i > 0 and abs(p - case_p) <= 1e-6 and abs(e - case_e) <= 1e-6), None)
+    if plan_point is None and case_p > 0 and case_e > 0:
+        plan_point = len(points)
+        extra.append(plan_point)
+        points.append((case_p, case_e, {s.id: (sum(float(a.power_mw or 0) for a in existing if first.case.node_of(a) == s.node),
+                                               sum(a.energy_mwh for a in existing if first.case.node_of(a) == s.node)) for s in sites}))
     sweep_plan = tplan if tplan is not None and not req.sweep_full_year else plan
     say(f"sweep: {len(points)} points × {len(sweep_plan.days)} {'typical ' if sweep_plan.kind == 'typical' else ''}days on {runner.description}")
     t0 = time.perf_counter()
     days_table, tm = runner.run(sweep_plan, sites, [p[2] for p in points], settings, progress)
     timings["sweep_s"] = time.perf_counter() - t0
     timings["sweep_task_s"] = tm["task_seconds"]
-    table = add_economics(annual_table(days_table, sweep_plan, points, demand_rate), econ)
+    table = add_economics(annual_table(days_table, sweep_plan, points), econ)
     valid = table[table["days_failed"] == 0]
+    table["on_grid"] = ~table["point"].isin(extra)
+    valid = valid[~valid["point"].isin(extra)]
     best_sweep = int(valid.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(valid) else 0
     monthly_source = (days_table, sweep_plan)
 
@@ -336,12 +393,13 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             t0 = time.perf_counter()
             full_days, _ = runner.run(plan, sites, [c[2] for c in checks], settings, progress)
             timings["full_year_s"] = time.perf_counter() - t0
-            full_points = add_economics(annual_table(full_days, plan, checks, demand_rate), econ)
+            full_points = add_economics(annual_table(full_days, plan, checks), econ)
             if sweep_plan is not plan:
                 monthly_source = (full_days, plan)
             days_table = pd.concat([days_table.assign(run="sweep"), full_days.assign(run="full-year check")], ignore_index=True)
-        typ_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks, demand_rate), econ)
+        typ_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks), econ)
         comparison = _compare(typ_points, full_points)
+        rec_points = typ_points
         if sweep_plan is plan:
             b = table[table["point"] == best_sweep].iloc[0]
             comparison["recommended_size"] = {
@@ -359,15 +417,29 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         basis = "full-year simulation at the recommended size"
     elif co is not None:
         checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
-        rec_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks, demand_rate), econ)
+        rec_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks), econ)
         rec_row = rec_points[rec_points["point"] == 1].iloc[0]
         basis = "typical-day simulation at the recommended size"
     else:
         rec_row = table[table["point"] == best_sweep].iloc[0]
         basis = "full-year simulation (the sweep)"
 
+    if full_points is not None:
+        rec_basis_points = full_points
+    elif co is not None:
+        rec_basis_points = rec_points
+    else:
+        rec_basis_points = table[table["point"].isin([0, best_sweep])].replace({"point": {best_sweep: 1}})
+    near_plan = rec_points if co is not None else rec_basis_points  # (0, recommended) on the plan the tornado simulates
+    tornado = None
+    if rec_p > 0 and rec_e > 0:
+        say("tornado: the NPV at the recommended size against its inputs")
+        t0 = time.perf_counter()
+        tornado = _tornado(req, runner, tplan or plan, sites, rec_split, rec_row, near_plan, econ, defaults, settings)
+        timings["tornado_s"] = time.perf_counter() - t0
+
     mdays, mplan = monthly_source
-    monthly = monthly_table(mdays[mdays["status"] != "failed"], mplan, demand_rate)
+    monthly = monthly_table(mdays[mdays["status"] != "failed"], mplan)
     failed = days_table[days_table["status"] == "failed"][["run", "point", "date", "attempts", "reason"]]
     timings["total_s"] = time.perf_counter() - t_all
 
@@ -383,11 +455,19 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "sites": [{"site": s, "power_mw": v[0], "energy_mwh": v[1]} for s, v in rec_split.items()],
             "economics_basis": basis,
             **{k: _num(rec_row[k]) for k in (
-                "capex_cny", "annualised_capital_cny_per_year", "fixed_om_cny_per_year", "saving_cny_per_year",
+                "capex_cny", "annualised_capital_cny_per_year", "om_cny_per_year", "saving_cny_per_year",
                 "net_benefit_cny_per_year", "npv_cny", "irr", "simple_payback_years", "discounted_payback_years",
-                "lcos_cny_per_mwh", "equivalent_cycles_per_year",
+                "lcos_cny_per_mwh", "equivalent_cycles_per_year", "fade_per_year",
             )},
+            "augmentations": rec_row["augmentations"],
+            "cash_flows_cny": rec_row["cash_flows_cny"],
+            "break_even_capital_cost": rec_row["break_even"],
+            "sites_binding": _binding(sites, rec_split),
         },
+        "plan": _plan_dict(table, plan_point, case_p, case_e, sweep_plan.kind),
+        "npv_against_size": _curve(table),
+        "co2": _co2(rec_basis_points, first.case, profile),
+        "tornado": tornado,
         "case_storage": {
             "power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites],
             "source": f"the {base} template's data" if isinstance(base := plan.days[0].base, str) else "the case's batteries",
@@ -412,9 +492,15 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "economics": {k: sources[f"economics.{k}"] for k in defaults["economics"]},
             "sizing": {k: sources[f"sizing.{k}"] for k in defaults["sizing"]},
             "battery_for_new_sites": {k: sources[f"battery.{k}"] for k in defaults["battery"]},
-            "year": {k: sources[f"year.{k}"] for k in defaults["year"]},
+            "sensitivity": {k: sources[f"sensitivity.{k}"] for k in defaults["sensitivity"]},
+            "site_limits": {f"{site}.{k}": sources[f"site_limits.{site}.{k}"] for site, v in (defaults.get("site_limits") or {}).items() for k in v},
+            "wear_cny_per_mwh_discharged": {"value": wear, "source": "the augmentation cost of the fade a MWh discharged causes "
+                                            "(economics: augmentation_cny_per_kwh × (1 − end_of_life_fraction) / (cycle_life × cycle_depth))"}
+            if wear is not None else None,
             "sites": [
                 {"site": s.id, "battery": s.battery_id, "power_max_mw": s.power_max_mw, "energy_max_mwh": s.energy_max_mwh,
+                 "limits": [{"limit": k, "value": v, "source": src} for k, v, src in s.limits],
+                 "auxiliary_mw_per_mw": s.auxiliary_mw_per_mw,
                  "charge_efficiency": s.template.charge_efficiency, "discharge_efficiency": s.template.discharge_efficiency,
                  "soc_min": s.template.soc_min, "soc_max": s.template.soc_max, "soc_initial": s.template.soc_initial,
                  "soc_final_min": s.template.final_min, "degradation_cny_per_mwh": s.template.degradation_cny_per_mwh}
@@ -424,7 +510,10 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "typical_days": tplan.provenance if tplan is not None else None,
             "solver": {"mip_gap": req.mip_gap, "time_limit_s_per_day": req.time_limit_s, "attempts_per_day": settings.attempts,
                        "retry": f"exclusivity binaries on every step and {settings.retry_time_factor:g}× the time limit"},
-            "operating_cost": "each day's objective (model.md §6: energy, degradation, green purchases, load curtailment, demand-response revenue and penalties, unserved energy at VOLL) plus the monthly demand charge on the month's peak import",
+            "operating_cost": "each day's objective (model.md §6: energy under the two-part tariff, wear, green purchases, load "
+                              "curtailment, demand-response revenue and penalties on the calendar's event days, regulation, unserved "
+                              "energy at VOLL) by the day's weight, and the monthly maximum-demand charge on the month's peak "
+                              "(the days' demand terms with the month's peak so far carried, counted once)",
         },
         "timings_s": timings,
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -433,6 +522,131 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     if tplan is not None and rec_p > 0 and rec_e > 0:
         result.typical_dispatch = _typical_dispatch(tplan, sites, rec_split, settings)
     return result
+
+
+TORNADO_SIMULATED = ("price_spread", "event_days", "demand_charge")
+
+
+def _tornado(req: SizingRequest, runner: Runner, plan: Plan, sites: list[Site], split: dict[str, tuple[float, float]],
+             rec: pd.Series, base: pd.DataFrame, econ: fin.Economics, defaults: dict, settings: RunSettings) -> dict[str, Any]:
+    """The NPV at the recommended size with one input at its low and at its high value (``sensitivity``).
+
+    Capital cost, discount rate and life change only the money: the
+    recommended size's appraisal again. The price spread, the event days and
+    the demand charge change the year: the days of ``plan`` are simulated
+    again at no storage and at the size with the change (a
+    :class:`vpp.sizing.year.Variant`), and the NPV moves by what it moves on
+    that plan against the same plan's base run (``base``). Twice the event
+    days is the events' own share of the saving (base − no events) added once
+    more: an extrapolation, labelled.
+    """
+    t = defaults["sensitivity"]
+    p, e = float(rec["power_mw"]), float(rec["energy_mwh"])
+    npv0 = float(rec["npv_cny"])
+
+    def money(e2: fin.Economics, saving: float = float(rec["saving_cny_per_year"])) -> float:
+        return fin.appraise(e2, p, e, saving, float(rec["storage_discharge_mwh_per_year"]),
+                            float(rec["storage_charging_cost_cny_per_year"]))["npv_cny"]
+
+    bars: list[dict[str, Any]] = []
+
+    def bar(name: str, low_label: str, high_label: str, low: float, high: float, how: str) -> None:
+        bars.append({"input": name, "low": low_label, "high": high_label, "npv_low_cny": low, "npv_high_cny": high,
+                     "swing_cny": abs(high - low), "how": how})
+
+    cl, ch = float(t["capital_cost_low_factor"]), float(t["capital_cost_high_factor"])
+    scale = lambda f: replace(econ, power_cny_per_kw=econ.power_cny_per_kw * f, energy_cny_per_kwh=econ.energy_cny_per_kwh * f)  # noqa: E731
+    bar("capital_cost", f"×{cl:g}", f"×{ch:g}", money(scale(cl)), money(scale(ch)), "the appraisal again (O&M a share of it)")
+    dl, dh = float(t["discount_rate_low"]), float(t["discount_rate_high"])
+    bar("discount_rate", f"{dl:g}", f"{dh:g}", money(replace(econ, discount_rate=dl)), money(replace(econ, discount_rate=dh)),
+        "the appraisal again")
+    ll, lh = int(t["lifetime_low_years"]), int(t["lifetime_high_years"])
+    bar("lifetime_years", f"{ll} years", f"{lh} years", money(replace(econ, lifetime_years=ll)),
+        money(replace(econ, lifetime_years=lh)), "the appraisal again (augmentations re-dated)")
+    simulated = None
+    if req.tornado:
+        sl, sh = float(t["spread_low_factor"]), float(t["spread_high_factor"])
+        ml, mh = float(t["demand_charge_low_factor"]), float(t["demand_charge_high_factor"])
+        variants = [Variant("spread_low", spread_factor=sl), Variant("spread_high", spread_factor=sh),
+                    Variant("demand_low", demand_charge_factor=ml), Variant("demand_high", demand_charge_factor=mh),
+                    Variant("no_events", events=False)]
+        checks = [(0.0, 0.0, {}), (p, e, split)]
+        points = [c[2] for _ in variants for c in checks]
+        days, _ = runner.run(plan, sites, points, settings, variants=[v for v in variants for _ in checks])
+        saving0 = _saving(base)
+        moved: dict[str, float] = {}
+        for k, v in enumerate(variants):
+            sub = days[days["point"].isin([2 * k, 2 * k + 1])].replace({"point": {2 * k: 0, 2 * k + 1: 1}})
+            moved[v.name] = _saving(annual_table(sub, plan, checks))
+        d = lambda saving: money(econ, float(rec["saving_cny_per_year"]) + saving - saving0)  # noqa: E731
+        bar("price_spread", f"×{sl:g}", f"×{sh:g}", d(moved["spread_low"]), d(moved["spread_high"]),
+            f"the {plan.kind} days simulated again with the buy price's deviation from its daily mean scaled")
+        ev = int(t["event_days_low"])
+        fh = float(t["event_days_high_factor"])
+        bar("event_days", f"{ev} (none)" if ev == 0 else str(ev), f"×{fh:g}", d(moved["no_events"]),
+            d(saving0 + (fh - 1.0) * (saving0 - moved["no_events"])),
+            f"low: the {plan.kind} days simulated again without events; high: the events' share of the saving "
+            f"(base − none) taken {fh:g} times (an extrapolation)")
+        bar("demand_charge", f"×{ml:g}", f"×{mh:g}", d(moved["demand_low"]), d(moved["demand_high"]),
+            f"the {plan.kind} days simulated again with the maximum-demand rate scaled")
+        simulated = {"plan": plan.kind, "base_saving_cny_per_year": saving0,
+                     "savings_cny_per_year": moved}
+    bars.sort(key=lambda b: -b["swing_cny"])
+    return {"npv_cny": npv0, "bars": bars, "simulated": simulated,
+            "method": "NPV at the recommended size with one input at its low and high value, the others as assumed"}
+
+
+def _saving(points: pd.DataFrame) -> float:
+    """The annual operating cost saved by point 1 against point 0 [CNY/yr]."""
+    op = points.set_index("point")["operating_cost_cny_per_year"]
+    return float(op.loc[0] - op.loc[1])
+
+
+def _binding(sites: list[Site], split: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
+    """Each site's recommended size against its limits: which limit binds (at 0.1 % of it)."""
+    out = []
+    for s in sites:
+        pw, en = split.get(s.id, (0.0, 0.0))
+        lim = binding_limits(s)
+        out.append({"site": s.id, "power_mw": pw, "energy_mwh": en, "power_max_mw": s.power_max_mw,
+                    "energy_max_mwh": s.energy_max_mwh,
+                    "power_limit_binds": lim["power_max_mw"] if pw >= s.power_max_mw * (1 - 1e-3) else None,
+                    "energy_limit_binds": lim["energy_max_mwh"] if en >= s.energy_max_mwh * (1 - 1e-3) else None})
+    return out
+
+
+def _plan_dict(table: pd.DataFrame, point: int | None, p: float, e: float, kind: str) -> dict[str, Any] | None:
+    """The case's own storage (the plan) as simulated in the sweep: its NPV, paybacks and IRR."""
+    if point is None:
+        return None
+    return {**_point_dict(table, point), "source": "the case's own batteries", "simulated_over": kind}
+
+
+def _curve(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """NPV against size: every simulated point of the sweep (the plan's too)."""
+    keys = ("power_mw", "energy_mwh", "npv_cny", "irr", "simple_payback_years", "saving_cny_per_year")
+    return [{**{k: _num(r[k]) for k in keys}, "on_grid": bool(r.get("on_grid", True))}
+            for _, r in table[table["point"] != 0].sort_values(["power_mw", "energy_mwh"]).iterrows()]
+
+
+def _co2(points: pd.DataFrame, case: Any, profile: tuple[float, ...] | None) -> dict[str, Any]:
+    """The storage's annual CO2 effect: emissions with it minus without [t/yr] (negative: it saves CO2)."""
+    r = points.set_index("point")
+    factor = case.grid.emission_t_per_mwh
+    out: dict[str, Any] = {
+        "change_t_per_year": float(r.loc[1, "emissions_t_per_year"] - r.loc[0, "emissions_t_per_year"]),
+        "without_storage_t_per_year": float(r.loc[0, "emissions_t_per_year"]),
+        "emission_factor_t_per_mwh": float(np.mean(factor)) if np.ndim(factor) else float(factor),
+        "method": "the case's grid emission factor on the energy drawn from the grid (imports less green contracts), "
+                  "the recommended size against no storage over the economics' basis; the losses and auxiliaries "
+                  "raise it, shifting to low-price hours moves it by the factor's own profile",
+    }
+    if profile is not None and "emissions_profile_t_per_year" in r.columns:
+        out["hourly_profile"] = {
+            "change_t_per_year": float(r.loc[1, "emissions_profile_t_per_year"] - r.loc[0, "emissions_profile_t_per_year"]),
+            "profile_t_per_mwh": list(profile),
+        }
+    return out
 
 
 def _simulate_at(runner: Runner, plan: Plan, sites: list[Site], checks: list, settings: RunSettings) -> tuple[pd.DataFrame, Plan]:

@@ -1,13 +1,30 @@
-"""Typical days chosen by ``tsam``, with their weights.
+"""Typical days chosen within each month by ``tsam``, with their weights.
 
-The year's days are clustered on three per-step profiles — the total fixed
-load [MW], the total PV available [MW] and the buy price [CNY/MWh] — with
-tsam's hierarchical clustering and *medoid* representation: each typical day
-is a real day of the year (the member closest to its cluster's centre), so it
-keeps everything else of its date (the tariff period, the demand-response
-window, the flexible loads), and its weight is the number of days its
-cluster holds. Annual figures are weight × the typical day's; monthly figures
-map each calendar day to its cluster's typical day.
+The maximum-demand charge is billed per month on the month's peak (model.md
+§3), so the typical days are chosen month by month and every month of the
+year keeps days of its own, the winter critical-peak months included:
+
+- each month's **event days** (a demand-response event on the calendar) are
+  kept as they are, weight 1: they are few and unlike the others;
+- each month's **peak day**, the day of the largest peak of net load
+  (load − PV, without storage) among the others, is kept as it is, weight 1:
+  it sets the month's maximum demand;
+- the month's other days are clustered on three per-step profiles — the total
+  fixed load [MW], the total PV available [MW] and the buy price [CNY/MWh] —
+  with tsam's hierarchical clustering and *medoid* representation: each
+  typical day is a real day of the month (the member closest to its
+  cluster's centre), so it keeps everything else of its date (the tariff
+  period, the flexible loads), and its weight is the number of days its
+  cluster holds.
+
+``K`` typical days are shared over the months in proportion to their other
+days (largest remainders, at least one each), so ``K`` is at least the number
+of months. The days of a month map to the month's own typical days: a month's
+weights add up to its days, its demand charge is charged on the peak of its
+own days (one peak shared by them in the co-optimisation, the billing key of
+:func:`models.sizing.co_optimise`), and in a simulation its days are solved in
+the order of their peak net load, the peak day first, carrying the month's
+peak so far (:func:`vpp.sizing.year.solve_chunk`).
 """
 
 from __future__ import annotations
@@ -43,44 +60,114 @@ def day_features(days: list[Day]) -> pd.DataFrame:
     return pd.DataFrame(data, index=idx, columns=["load_mw", "pv_mw", "buy_cny_per_mwh"])
 
 
-def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
-    """K typical days of ``year`` (its ``days`` made), each a chunk of its own with its weight."""
-    n = len(days)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
-        raise CaseError([Problem("typical_days", f"expected a whole number between 1 and the {n} days of the year, got {k!r}")], step=STEP)
+def shares(k: int, sizes: list[int]) -> list[int]:
+    """``k`` shared over groups of ``sizes`` in proportion, at least one each (none for an empty group), largest remainders.
+
+    No group gets more than its size.
+    """
+    live = [i for i, n in enumerate(sizes) if n > 0]
+    out = [0] * len(sizes)
+    if not live:
+        return out
+    for i in live:
+        out[i] = 1
+    left = min(k, sum(sizes)) - len(live)
+    while left > 0:
+        total = sum(sizes[i] for i in live)
+        want = {i: max(k, len(live)) * sizes[i] / total - out[i] for i in live if out[i] < sizes[i]}
+        if not want:
+            break
+        i = max(want, key=lambda j: (want[j], -j))
+        out[i] += 1
+        left -= 1
+    return out
+
+
+def _clusters(features: pd.DataFrame, members: list[int], k: int, steps: int, hours: float) -> tuple[list[int], list[int]]:
+    """Cluster ``members`` (day positions) into ``k``: each member's cluster and each cluster's medoid (positions)."""
+    n = len(members)
+    if k >= n:
+        return list(range(n)), list(members)
+    rows = np.concatenate([np.arange(m * steps, (m + 1) * steps) for m in members])
+    sub = features.iloc[rows].copy()
+    sub.index = pd.date_range("2001-01-01", periods=len(sub), freq=features.index.freq)
+    sub = sub.loc[:, sub.std() > 0]  # a constant column carries nothing to cluster on
+    if sub.shape[1] == 0:  # every day alike: k groups of consecutive days, each led by its first
+        labels = [int(i * k // n) for i in range(n)]
+        return labels, [members[labels.index(j)] for j in range(k)]
     import tsam
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = tsam.aggregate(
+            sub, k, period_duration=hours,
+            cluster=tsam.ClusterConfig(method="hierarchical", representation="medoid"),
+            preserve_column_means=False,
+        )
+    labels = [int(a) for a in np.asarray(result.cluster_assignments, dtype=int)]
+    centres = [members[int(c)] for c in result.clustering.cluster_centers]
+    return labels, centres
+
+
+def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
+    """The typical days of ``year`` (its ``days`` made), K clustered ones plus each month's peak and event days."""
+    n = len(days)
+    months = list(dict.fromkeys(d.date[:7] for d in days))
+    if isinstance(k, bool) or not isinstance(k, int) or not len(months) <= k <= n:
+        raise CaseError([Problem("typical_days", f"expected a whole number between {len(months)} (one for each of the "
+                                 f"{len(months)} months the days cover) and the {n} days, got {k!r}")], step=STEP)
     features = day_features(days)
-    steps = days[0].case.steps if days[0].case is not None else 96
-    hours = steps * days[0].case.dt_hours if days[0].case is not None else 24
-    features = features.loc[:, features.std() > 0]  # a constant column carries nothing to cluster on
-    if k == n:
-        assignment = np.arange(n)
-        centres = list(range(n))
-    elif features.shape[1] == 0:  # every day alike: k groups of consecutive days, each led by its first
-        assignment = np.arange(n) * k // n
-        centres = [int(np.flatnonzero(assignment == j)[0]) for j in range(k)]
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = tsam.aggregate(
-                features, k, period_duration=hours,
-                cluster=tsam.ClusterConfig(method="hierarchical", representation="medoid"),
-                preserve_column_means=False,
-            )
-        assignment = np.asarray(result.cluster_assignments, dtype=int)
-        centres = [int(c) for c in result.clustering.cluster_centers]
+    first = days[0].case
+    steps, hours = first.steps, first.steps * first.dt_hours
+    load = features["load_mw"].to_numpy().reshape(n, steps)
+    pv = features["pv_mw"].to_numpy().reshape(n, steps)
+    peak_net = (load - pv).max(axis=1)
+    by_month = {m: [i for i, d in enumerate(days) if d.date[:7] == m] for m in months}
+    events = {m: [i for i in by_month[m] if days[i].case.demand_response] for m in months}
+    peaks = {}
+    for m in months:
+        others = [i for i in by_month[m] if i not in events[m]]
+        peaks[m] = max(others, key=lambda i: (peak_net[i], -i)) if others else None
+    rest = {m: [i for i in by_month[m] if i not in events[m] and i != peaks[m]] for m in months}
+    counts = dict(zip(months, shares(k, [len(rest[m]) for m in months]), strict=True))
+
     by_index = {d.index: d for d in year.days}
-    items = []
-    for j, centre in enumerate(centres):
-        src = by_index[days[centre].index]
-        weight = float(np.sum(assignment == j))
-        items.append(DayItem(index=j, date=src.date, weight=weight, base=src.base, load_mw=src.load_mw, pv_mw=src.pv_mw, buy_cny_per_mwh=src.buy_cny_per_mwh))
+    assignment = np.full(n, -1)
+    chunks: list[list[DayItem]] = []
+    dates: dict[str, dict[str, object]] = {}
+    j = 0
+    for m in months:
+        kept: list[tuple[int, float, str, list[int]]] = [(i, 1.0, "event", [i]) for i in events[m]]
+        if peaks[m] is not None:
+            kept.append((peaks[m], 1.0, "peak", [peaks[m]]))
+        if rest[m]:
+            labels, centres = _clusters(features, rest[m], counts[m], steps, hours)
+            for c, centre in enumerate(centres):
+                members = [rest[m][p] for p, label in enumerate(labels) if label == c]
+                kept.append((centre, float(len(members)), "typical", members))
+        kept.sort(key=lambda t: (-peak_net[t[0]], t[0]))  # the month's peak day first (module docstring)
+        chunk = []
+        for position, weight, role, members in kept:
+            src = by_index[days[position].index]
+            chunk.append(DayItem(index=j, date=src.date, weight=weight, base=src.base, load_mw=src.load_mw, pv_mw=src.pv_mw,
+                                 buy_cny_per_mwh=src.buy_cny_per_mwh, overrides=src.overrides, role=role))
+            assignment[members] = j
+            dates[src.date] = {"weight": weight, "role": role, "month": m}
+            j += 1
+        chunks.append(chunk)
     provenance = dict(year.provenance)
     provenance.update(
-        typical_days=len(items),
-        clustering="tsam hierarchical clustering, medoid days, on per-step total load, total PV and buy price",
-        typical_dates={it.date: it.weight for it in items},
+        typical_days=j,
+        clustered=k,
+        clustering=(f"within each month: its event days and its peak day (largest load − PV) as they are, weight 1; "
+                    f"its other days clustered by tsam (hierarchical, medoids) on per-step total load, total PV and buy price "
+                    f"into {k} typical days over the {len(months)} months, shared in proportion to their days"),
+        months={m: {"days": len(by_month[m]), "typical": counts[m], "peak_day": days[peaks[m]].date if peaks[m] is not None else None,
+                    "event_days": [days[i].date for i in events[m]]} for m in months},
+        typical_dates=dates,
         soc_rule="each typical day starts at soc_initial and ends at or above soc_final_min",
+        demand_charge=("the month's typical days share one peak (the co-optimisation's billing key, the month); "
+                       "simulated, they run peak day first with the month's peak so far carried, their demand terms counted once"),
     )
-    return Plan(kind="typical", chunks=[[it] for it in items], chain=False, dates=year.dates, assignment=[int(a) for a in assignment], provenance=provenance)
+    return Plan(kind="typical", chunks=chunks, chain=False, dates=year.dates, assignment=[int(a) for a in assignment],
+                provenance=provenance)

@@ -12,25 +12,49 @@ A *plan* is the list of days to solve and how they are chained:
   measures the difference. Months are what lets a single year run on several
   Dask workers at once; serial and Dask runs solve the same chunks, so they
   give the same table.
-- typical days (:mod:`vpp.sizing.typical`): K days, each with the weight of the
-  days it stands for, each starting from ``soc_initial`` and ending at or above
-  ``soc_final_min`` (the same rule as a simulated day).
+- typical days (:mod:`vpp.sizing.typical`): the typical days of each month, in
+  one chunk per month, each starting from ``soc_initial`` and ending at or
+  above ``soc_final_min`` (the same rule as a simulated day).
+
+**The month's maximum demand.** A case with a maximum-demand charge
+(``grid.demand_charge_cny_per_mw``, the two-part tariff of model.md §3) pays
+on each day only for raising the month's peak so far, ``grid.peak_to_date_mw``
+(P̂). The simulation carries P̂ from day to day: 0 on the first day of a month
+(and of a chunk), then the running maximum of the solved days' imports,
+so the days' demand terms add up to the month's charge on its peak
+(Σ_months c·peak_m: :func:`vpp.sizing.study.annual_table` recomputes it from
+the days' imports and reports the difference). The typical days of a month
+are solved in the order of their peak net load, the month's peak day first,
+with P̂ carried the same way; their demand terms are counted once, not by the
+days' weights.
 
 Where the days come from:
 
 - a built-in template (``teda-east``) materialised for every date of the year
-  (the date gives the tariff period, critical peak, working day and clear-sky
-  PV); when a year of 15-minute history is given (for TEDA 2025 the shipped
-  SYNTHETIC year of ``forecasts/data``), its ``load_mw`` and ``pv_mw`` replace
-  the template's load and PV totals for that day, shared over the case's load
-  and PV assets in the template's own proportions;
+  (the date gives the tariff period, critical peak, working day, clear-sky PV,
+  the demand-response events of the calendar's days and the green contracts'
+  settled deliveries); when a year of 15-minute history is given (for TEDA
+  2025 the shipped SYNTHETIC year of ``forecasts/data``), its ``load_mw`` and
+  ``pv_mw`` replace the template's load and PV totals for that day, shared
+  over the case's load and PV assets in the template's own proportions. An
+  event's baseline is the district's metered history *with its storage*: an
+  event day is materialised again for each size simulated (the template's
+  ``battery_power_mw`` and ``battery_energy_mwh``), so the batteries' usual
+  operation is in the baseline and the event pays only for what is added;
 - any canonical one-day case plus a table of 15-minute (the case's step)
   series for the year: ``load_mw``, ``pv_mw`` and ``buy_cny_per_mwh``, any of
   them (:func:`series_plan`).
 
 A *site* is a node of the network (or the root) where storage may go; a size
-is a power [MW] and an energy [MWh] per site. :func:`with_storage` puts those
-batteries into a day's case.
+is a power [MW] and an energy [MWh] per site, within the site's limits
+(:func:`candidate_sites`). :func:`with_storage` puts those batteries into a
+day's case, with their auxiliaries (a constant load per MW of power) and the
+wear price of a MWh discharged the economics give.
+
+Each day is solved by a :class:`models.resolve.Resolver` per chunk: the days of
+one shape change one HiGHS model in place and start from the previous day's
+basis; a day whose relaxation is not integral (an event day, a first of the
+month) is solved afresh.
 """
 
 from __future__ import annotations
@@ -39,14 +63,14 @@ import calendar as _calendar
 import datetime as dt
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from vpp.case import Battery, Case
+from vpp.case import Battery, Case, Load
 from vpp.errors import CaseError, Problem, VPPError
 
 STEP = "preparing the sizing year"
@@ -54,7 +78,12 @@ STEP = "preparing the sizing year"
 
 @dataclass(frozen=True)
 class Site:
-    """A candidate storage site: a node, the battery id used there, its technical template and size bounds."""
+    """A candidate storage site: a node, the battery id used there, its technical template and size limits.
+
+    ``power_max_mw`` and ``energy_max_mwh``: the most the site holds, the least
+    of its limits; ``limits`` names each limit with its value and source.
+    ``auxiliary_mw_per_mw``: the auxiliaries' constant draw per MW of power.
+    """
 
     id: str
     node: str
@@ -62,11 +91,17 @@ class Site:
     template: Battery
     power_max_mw: float
     energy_max_mwh: float
+    auxiliary_mw_per_mw: float = 0.0
+    limits: tuple[tuple[str, float, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class DayItem:
-    """What is needed to make one day's case, cheap to send to a worker."""
+    """What is needed to make one day's case, cheap to send to a worker.
+
+    ``overrides``: keywords of the template's ``materialize`` (a size's batteries for an event's baseline).
+    ``role``: what the day stands for in a typical-day plan (``typical``, ``peak``, ``event``), else ``day``.
+    """
 
     index: int
     date: str
@@ -75,6 +110,8 @@ class DayItem:
     load_mw: np.ndarray | None = None
     pv_mw: np.ndarray | None = None
     buy_cny_per_mwh: np.ndarray | None = None
+    overrides: tuple[tuple[str, float], ...] = ()
+    role: str = "day"
 
 
 @dataclass
@@ -86,11 +123,15 @@ class Day:
     weight: float
     case: Case | None
     error: str | None = None
+    item: DayItem | None = field(default=None, repr=False)
 
 
 @dataclass
 class Plan:
-    """The days to solve, in chunks; ``chain``: whether a chunk's days follow one another's storage level."""
+    """The days to solve, in chunks; ``chain``: whether a chunk's days follow one another's storage level.
+
+    Within a chunk the month's peak so far is carried from day to day (reset when the month changes).
+    """
 
     kind: str  # "year" or "typical"
     chunks: list[list[DayItem]]
@@ -109,14 +150,24 @@ class Plan:
 # ---------------------------------------------------------------------------
 
 
-def candidate_sites(case: Case, site_ids: list[str] | None, defaults: dict[str, Any]) -> list[Site]:
+def candidate_sites(
+    case: Case,
+    site_ids: list[str] | None,
+    defaults: dict[str, Any],
+    limits: dict[str, dict[str, tuple[float, str]]] | None = None,
+    wear_cny_per_mwh: float | None = None,
+) -> list[Site]:
     """The sites to size: the nodes of the case's batteries by default, or the named nodes.
 
     A site's technical parameters come from the case's battery there (the
-    first, when it has several), else from the defaults' ``battery`` section;
-    its power is at most its branch capacity (the grid's import limit at the
-    root) × ``power_max_fraction_of_branch``; its energy at most that power ×
-    ``duration_max_h``.
+    first, when it has several), else from the defaults' ``battery`` section.
+    Its power is at most its branch's firm capacity (the grid's import limit
+    at the root) × ``power_max_fraction_of_branch`` and at most the site's
+    ``power_max_mw`` (``limits``: space, connection); its energy at most that
+    power × ``duration_max_h`` and at most the site's ``energy_max_mwh``
+    (space and fire spacing). ``wear_cny_per_mwh``: the price of a MWh
+    discharged in the dispatch (the economics' augmentation cost), in place of
+    the case's own degradation cost.
     """
     root = case.network.root
     nodes = {n.id: n for n in case.network.nodes}
@@ -139,31 +190,61 @@ def candidate_sites(case: Case, site_ids: list[str] | None, defaults: dict[str, 
     tech = defaults["battery"]
     frac = float(defaults["sizing"]["power_max_fraction_of_branch"])
     dmax = float(defaults["sizing"]["duration_max_h"])
+    aux = float(tech.get("auxiliary_mw_per_mw", 0.0))
     out = []
     for s in site_ids:
         here = [b for b in batteries if case.node_of(b) == s]
+        update: dict[str, Any] = {"meta": None}
+        if wear_cny_per_mwh is not None:
+            update["degradation_cny_per_mwh"] = float(wear_cny_per_mwh)
         if here:
-            template = here[0].model_copy(update={"meta": None, "soc_final_min": here[0].final_min})
+            template = here[0].model_copy(update={**update, "soc_final_min": here[0].final_min})
         else:
             template = Battery(
                 id=f"bess-{s}", node=None if s == root else s, power_mw=1.0, energy_mwh=1.0,
                 **{k: float(tech[k]) for k in ("charge_efficiency", "discharge_efficiency", "soc_min", "soc_max", "soc_initial", "degradation_cny_per_mwh")},
             )
-            template = template.model_copy(update={"soc_final_min": template.final_min})
+            template = template.model_copy(update={**update, "soc_final_min": template.final_min})
         cap = nodes[s].capacity_mw if s in nodes else case.grid.import_max_mw
         if cap is None:
             cap = case.grid.import_max_mw
-        pmax = frac * float(cap)
-        out.append(Site(id=s, node=s, battery_id=template.id, template=template, power_max_mw=pmax, energy_max_mwh=pmax * dmax))
+        cap = float(np.min(cap)) if np.ndim(cap) else float(cap)
+        where = "the grid's import limit" if s not in nodes or nodes[s].capacity_mw is None else "the branch's firm capacity"
+        found: list[tuple[str, float, str]] = [
+            ("power_max_mw", frac * cap, f"{where} {cap:g} MW × power_max_fraction_of_branch {frac:g}"),
+        ]
+        own = (limits or {}).get(s, {})
+        if "power_max_mw" in own:
+            found.append(("power_max_mw", *own["power_max_mw"]))
+        pmax = min(v for k, v, _ in found if k == "power_max_mw")
+        found.append(("energy_max_mwh", pmax * dmax, f"the site's power {pmax:g} MW × duration_max_h {dmax:g}"))
+        if "energy_max_mwh" in own:
+            found.append(("energy_max_mwh", *own["energy_max_mwh"]))
+        emax = min(v for k, v, _ in found if k == "energy_max_mwh")
+        out.append(Site(id=s, node=s, battery_id=template.id, template=template, power_max_mw=pmax, energy_max_mwh=emax,
+                        auxiliary_mw_per_mw=aux, limits=tuple(found)))
+    return out
+
+
+def binding_limits(site: Site) -> dict[str, str]:
+    """Which limit sets the site's power and energy: ``{"power_max_mw": source, "energy_max_mwh": source}``."""
+    out = {}
+    for key, best in (("power_max_mw", site.power_max_mw), ("energy_max_mwh", site.energy_max_mwh)):
+        out[key] = next(src for k, v, src in site.limits if k == key and v == best)
     return out
 
 
 def with_storage(
     case: Case, sites: list[Site], sizes: dict[str, tuple[float, float]], soc_initial: dict[str, float] | None = None
 ) -> Case:
-    """``case`` with each site's battery replaced by the given (power [MW], energy [MWh]); none where either is 0."""
+    """``case`` with each site's battery replaced by the given (power [MW], energy [MWh]); none where either is 0.
+
+    A battery's auxiliaries (cooling, control, the transformer's no-load losses)
+    are a constant load of ``auxiliary_mw_per_mw`` × its power at its node,
+    ``aux-<battery id>``, whatever it does.
+    """
     ids = {s.battery_id for s in sites}
-    assets = [a for a in case.assets if a.id not in ids]
+    assets = [a for a in case.assets if a.id not in ids and a.id not in {f"aux-{i}" for i in ids}]
     for s in sites:
         p, e = sizes.get(s.id, (0.0, 0.0))
         if p > 0 and e > 0:
@@ -171,6 +252,9 @@ def with_storage(
             if soc_initial and s.id in soc_initial:
                 update["soc_initial"] = soc_initial[s.id]
             assets.append(s.template.model_copy(update=update))
+            if s.auxiliary_mw_per_mw > 0:
+                assets.append(Load(id=f"aux-{s.battery_id}", node=s.template.node, demand_mw=s.auxiliary_mw_per_mw * float(p),
+                                   name=f"auxiliaries of {s.battery_id}"))
     return case.model_copy(update={"assets": assets})
 
 
@@ -428,14 +512,14 @@ def make_day(item: DayItem) -> Day:
         if isinstance(item.base, str):
             from vpp.cases import materialize
 
-            case = lean(materialize(item.base, item.date))
+            case = lean(materialize(item.base, item.date, **dict(item.overrides)))
         else:
             case = item.base
         if item.load_mw is not None or item.pv_mw is not None or item.buy_cny_per_mwh is not None:
             case = apply_series(case, item.load_mw, item.pv_mw, item.buy_cny_per_mwh)
-        return Day(item.index, item.date, item.weight, case)
+        return Day(item.index, item.date, item.weight, case, item=item)
     except (VPPError, ValueError, KeyError) as exc:
-        return Day(item.index, item.date, item.weight, None, error=f"{type(exc).__name__}: {exc}")
+        return Day(item.index, item.date, item.weight, None, error=f"{type(exc).__name__}: {exc}", item=item)
 
 
 def build_chunk(items: list[DayItem]) -> list[Day]:
@@ -444,12 +528,21 @@ def build_chunk(items: list[DayItem]) -> list[Day]:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How each day is solved: gap, time limit per day [s], attempts (1 + retries) and the retry's time-limit factor."""
+    """How each day is solved.
+
+    mip_gap, time_limit_s: of each day [-, s]; attempts: 1 + retries; retry_time_factor: the retry's time limit factor.
+    in_place: re-solve the days of a chunk by changing one HiGHS model (:mod:`models.resolve`), else build each afresh.
+    emission_profile_t_per_mwh: an hourly emission factor (24 values by local hour) for a second CO2 count, or None.
+    relax_co_optimisation: co-optimise with the days' own integer decisions relaxed (:func:`models.sizing.co_optimise`).
+    """
 
     mip_gap: float = 1e-4
     time_limit_s: float = 60.0
     attempts: int = 2
     retry_time_factor: float = 4.0
+    in_place: bool = True
+    emission_profile_t_per_mwh: tuple[float, ...] | None = None
+    relax_co_optimisation: bool = True
 
     def __post_init__(self) -> None:
         if not (0 <= self.mip_gap < 1):
@@ -458,7 +551,42 @@ class RunSettings:
             raise ValueError(f"time_limit_s: expected a positive number of seconds, got {self.time_limit_s}")
         if self.attempts < 1:
             raise ValueError(f"attempts: expected >= 1, got {self.attempts}")
+        p = self.emission_profile_t_per_mwh
+        if p is not None and (len(p) != 24 or not all(math.isfinite(v) and v >= 0 for v in p)):
+            raise ValueError(f"emission_profile_t_per_mwh: expected 24 numbers >= 0 (t/MWh by hour), got {list(p)}")
 
+
+@dataclass(frozen=True)
+class Variant:
+    """A change to every day of a run, for a sensitivity; the base run changes nothing.
+
+    spread_factor: the buy price's deviation from its daily mean scaled by it (the time-of-use spread, the daily
+        mean kept); demand_charge_factor: the maximum-demand charge scaled by it; events: keep the days' events.
+    """
+
+    name: str = "base"
+    spread_factor: float = 1.0
+    demand_charge_factor: float = 1.0
+    events: bool = True
+
+    def apply(self, case: Case) -> Case:
+        if self.spread_factor == 1.0 and self.demand_charge_factor == 1.0 and self.events:
+            return case
+        grid = case.grid
+        update: dict[str, Any] = {}
+        if self.spread_factor != 1.0:
+            buy = case.series(grid.buy_cny_per_mwh)
+            mean = float(buy.mean())
+            update["buy_cny_per_mwh"] = [float(v) for v in mean + self.spread_factor * (buy - mean)]
+        if self.demand_charge_factor != 1.0:
+            update["demand_charge_cny_per_mw"] = grid.demand_charge_cny_per_mw * self.demand_charge_factor
+        out = case.model_copy(update={"grid": grid.model_copy(update=update)}) if update else case
+        if not self.events:
+            out = out.model_copy(update={"demand_response": []})
+        return out
+
+
+BASE = Variant()
 
 COST_TERMS = (
     "energy", "export", "carbon", "demand", "unserved", "unserved_thermal", "degradation", "curtailment",
@@ -467,41 +595,88 @@ COST_TERMS = (
 """The cost terms of model.md §6 as the model names them; any other term lands in ``cost_other_cny``."""
 
 
-def _solve_day(case: Case, settings: RunSettings, attempt: int) -> tuple[dict[str, Any], Any]:
+def _solve_day(case: Case, settings: RunSettings, attempt: int, resolver: Any) -> tuple[dict[str, Any], Any, str]:
     from models import SolveOptions, extract, optimize
     from vpp.results import summarize
 
     limit = settings.time_limit_s * (settings.retry_time_factor ** (attempt - 1))
     options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=limit, threads=1)
-    built, report = optimize(case, options, "lazy" if attempt == 1 else "spec")
+    if attempt == 1 and resolver is not None:
+        built, report, route = resolver.solve(case)
+    else:
+        built, report = optimize(case, options, "lazy" if attempt == 1 else "spec")
+        route = "fresh" if attempt == 1 else "fresh, spec binaries"
     sol = extract(built)
-    return summarize(case, report, sol, built.build_seconds), sol
+    return summarize(case, report, sol, built.build_seconds), sol, route
 
 
-def solve_chunk(days: list[Day], sites: list[Site], sizes: dict[str, tuple[float, float]], point: int, settings: RunSettings, chain: bool) -> tuple[list[dict[str, Any]], float]:
+def _rebaselined(day: Day, sites: list[Site], sizes: dict[str, tuple[float, float]]) -> Day:
+    """An event day of a template materialised again with the size's batteries in its baseline (module docstring)."""
+    item = day.item
+    if day.case is None or not day.case.demand_response or item is None or not isinstance(item.base, str):
+        return day
+    p = sum(sizes.get(s.id, (0.0, 0.0))[0] for s in sites)
+    e = sum(sizes.get(s.id, (0.0, 0.0))[1] for s in sites)
+    ids = {s.battery_id for s in sites}
+    own = [a for a in day.case.assets if a.type == "battery" and a.id in ids]
+    if abs(sum(float(a.power_mw or 0) for a in own) - p) < 1e-9 and abs(sum(a.energy_mwh for a in own) - e) < 1e-9:
+        return day  # the template's own storage: its baseline already
+    again = make_day(replace(item, overrides=(*item.overrides, ("battery_power_mw", p), ("battery_energy_mwh", e))))
+    return again if again.case is not None else day
+
+
+def solve_chunk(
+    days: list[Day],
+    sites: list[Site],
+    sizes: dict[str, tuple[float, float]],
+    point: int,
+    settings: RunSettings,
+    chain: bool,
+    variant: Variant = BASE,
+    starts: dict[int, tuple[dict[str, float], float]] | None = None,
+) -> tuple[list[dict[str, Any]], float]:
     """Solve a chunk's days in order, each from the storage level the last one ended at (when ``chain``).
 
-    A day that fails (infeasible, time limit without a schedule, a case that
-    could not be made) is tried again with the spec's binaries and a longer
-    time limit, then reported with its reason; the next day then starts from
-    the sites' ``soc_initial``. Returns the rows and the seconds spent.
+    The month's peak so far (``grid.peak_to_date_mw``) starts at 0 and is
+    carried from day to day as the running maximum of the solved imports,
+    reset when the month changes (module docstring). ``starts``: a day's
+    storage level by site [fraction] and peak so far [MW] to start from
+    instead (a day solved again apart from its chunk). A day that fails
+    (infeasible, time limit without a schedule, a case that could not be made)
+    is tried again with the spec's binaries and a longer time limit, then
+    reported with its reason; the next day then starts from the sites'
+    ``soc_initial``. Returns the rows and the seconds spent.
     """
+    from models import SolveOptions
+    from models.resolve import Resolver
+
     t0 = time.perf_counter()
     rows = []
     level: dict[str, float] | None = None
-    sized = {s.battery_id: s for s in sites}
+    peak, month = 0.0, None
+    resolver = Resolver(SolveOptions(mip_gap=settings.mip_gap, time_limit_s=settings.time_limit_s, threads=1)) if settings.in_place else None
     for day in days:
         row: dict[str, Any] = {"point": point, "day": day.index, "date": day.date, "weight": day.weight}
+        if day.date[:7] != month:
+            peak, month = 0.0, day.date[:7]
         start = {s.id: (level or {}).get(s.id, s.template.soc_initial) if chain else s.template.soc_initial for s in sites}
+        if starts and day.index in starts:
+            start, peak = {**start, **starts[day.index][0]}, starts[day.index][1]
+        day = _rebaselined(day, sites, sizes)
         reason = day.error
         summary = sol = None
         attempts = 0
+        route = None
+        case = None
         if day.case is not None:
-            case = with_storage(day.case, sites, sizes, soc_initial=start)
+            base = variant.apply(day.case)
+            if base.grid.demand_charge_cny_per_mw > 0:
+                base = base.model_copy(update={"grid": base.grid.model_copy(update={"peak_to_date_mw": peak})})
+            case = with_storage(base, sites, sizes, soc_initial=start)
             for attempt in range(1, settings.attempts + 1):
                 attempts = attempt
                 try:
-                    summary, sol = _solve_day(case, settings, attempt)
+                    summary, sol, route = _solve_day(case, settings, attempt, resolver)
                     reason = None
                     break
                 except (VPPError, ValueError) as exc:
@@ -512,14 +687,17 @@ def solve_chunk(days: list[Day], sites: list[Site], sizes: dict[str, tuple[float
             rows.append(row)
             level = None
             continue
-        row.update(_row_values(day.case if day.case is not None else case, case, summary, sol, sized, sites, sizes, start))
+        row.update(_row_values(case, summary, sol, sites, sizes, start, settings))
+        row["solve_route"] = route
         row["reason"] = None
         rows.append(row)
+        peak = max(peak, row["peak_import_mw"]) if case.grid.demand_charge_cny_per_mw > 0 else peak
         level = {s.id: row[f"soc_end_fraction:{s.id}"] for s in sites if f"soc_end_fraction:{s.id}" in row}
     return rows, time.perf_counter() - t0
 
 
-def _row_values(_base: Case, case: Case, s: dict[str, Any], sol: Any, sized: dict[str, Site], sites: list[Site], sizes: dict[str, tuple[float, float]], start: dict[str, float]) -> dict[str, Any]:
+def _row_values(case: Case, s: dict[str, Any], sol: Any, sites: list[Site], sizes: dict[str, tuple[float, float]],
+                start: dict[str, float], settings: RunSettings) -> dict[str, Any]:
     e = s["energy_mwh"]
     dt_h = case.dt_hours
     buy = case.series(case.grid.buy_cny_per_mwh)
@@ -529,13 +707,20 @@ def _row_values(_base: Case, case: Case, s: dict[str, Any], sol: Any, sized: dic
     other = sum(v for k, v in s["cost_cny"].items() if k not in COST_TERMS and k != "total")
     out["cost_other_cny"] = float(other)
     renewable = (s["renewable_share"] or 0.0) * e["consumption_mwh"]
+    grid_energy = np.asarray(sol.import_mw, dtype=float) - np.asarray(sol.green_mw, dtype=float)
     out.update(
         import_mwh=e["import_mwh"], export_mwh=e["export_mwh"], peak_import_mw=s["peak_import_mw"],
+        peak_to_date_mw=float(case.grid.peak_to_date_mw), demand_charge_cny_per_mw=float(case.grid.demand_charge_cny_per_mw),
         emissions_t=s["emissions_t"], consumption_mwh=e["consumption_mwh"], renewable_mwh=renewable,
         pv_available_mwh=e["pv_available_mwh"], pv_curtailed_mwh=e["pv_curtailed_mwh"],
         unserved_mwh=e["unserved_mwh"], unserved_thermal_mwh_th=e["unserved_thermal_mwh_th"],
+        grid_energy_mwh=float(grid_energy.sum() * dt_h), events=len(case.demand_response),
     )
-    ch = dis = charging = soc0 = soc1 = 0.0
+    profile = settings.emission_profile_t_per_mwh
+    if profile is not None:
+        hours = np.asarray(case.timestamps.hour, dtype=int)
+        out["emissions_profile_t"] = float((np.asarray(profile)[hours] * grid_energy).sum() * dt_h)
+    ch = dis = charging = soc0 = soc1 = aux = 0.0
     for site in sites:
         bid = site.battery_id
         p, en = sizes.get(site.id, (0.0, 0.0))
@@ -549,6 +734,8 @@ def _row_values(_base: Case, case: Case, s: dict[str, Any], sol: Any, sized: dic
             soc1 += float(v["soc_mwh"][-1])
             lo, hi = site.template.soc_min, site.template.soc_max
             frac_end = min(max(float(v["soc_mwh"][-1]) / en, lo), hi)
+            aux += site.auxiliary_mw_per_mw * p * case.steps * dt_h
         out[f"soc_end_fraction:{site.id}"] = frac_end
-    out.update(storage_charge_mwh=ch, storage_discharge_mwh=dis, storage_charging_cost_cny=charging, soc_start_mwh=soc0, soc_end_mwh=soc1)
+    out.update(storage_charge_mwh=ch, storage_discharge_mwh=dis, storage_charging_cost_cny=charging, soc_start_mwh=soc0,
+               soc_end_mwh=soc1, storage_auxiliary_mwh=aux)
     return out

@@ -34,8 +34,9 @@ RATE, LIFE = 0.08, 10
 #: energy cost [CNY/kWh] whose annualised cost is 91,250 CNY per MWh-year at 8 % over 10 years
 ENERGY_CNY_PER_KWH = 91.25 / crf(RATE, LIFE)
 HAND_ECONOMICS = {
-    "power_cny_per_kw": 0.0, "energy_cny_per_kwh": ENERGY_CNY_PER_KWH, "fixed_om_cny_per_kw_year": 0.0,
-    "lifetime_years": LIFE, "discount_rate": RATE, "cell_life_years": 0.0,
+    "power_cny_per_kw": 0.0, "energy_cny_per_kwh": ENERGY_CNY_PER_KWH, "om_fraction_per_year": 0.0,
+    "lifetime_years": LIFE, "discount_rate": RATE, "availability": 1.0, "calendar_fade_per_year": 0.0,
+    "cycle_life": 0.0, "augmentation_cny_per_kwh": 0.0,
 }
 HAND_BATTERY = {
     "charge_efficiency": 1.0, "discharge_efficiency": 1.0, "soc_min": 0.0, "soc_max": 1.0,

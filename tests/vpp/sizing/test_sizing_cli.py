@@ -22,7 +22,7 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
     series = tmp_path / "year.parquet"
     hand_series(365).to_parquet(series)
     out = tmp_path / "out"
-    args = ["size", "--case", str(case), "--series", str(series), "--year", "2025", "--typical-days", "2",
+    args = ["size", "--case", str(case), "--series", str(series), "--year", "2025", "--typical-days", "12",
             "--sweep", "power=10,20,energy=10,20,30", "--no-full-year-check", "--scheduler", "serial",
             "--out", str(out), "--summary-json", str(tmp_path / "s.json")]
     for k, v in HAND_ECONOMICS.items():
@@ -36,10 +36,16 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
     assert summary["recommended"]["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
     assert summary["recommended"]["sites"][0]["site"] == "grid"
     sweep = pd.read_parquet(out / "sweep.parquet")
-    assert len(sweep) == 1 + 2 * 3 and list(sweep["point"]) == list(range(7))
+    # the grid's 2 × 3 points, no storage, and the case's own 5 MW / 10 MWh (the plan) for the NPV-against-size curve
+    assert len(sweep) == 1 + 2 * 3 + 1 and list(sweep["point"]) == list(range(8))
+    assert list(sweep["on_grid"]) == [True] * 7 + [False]
+    plan = summary["plan"]
+    assert (plan["power_mw"], plan["energy_mwh"]) == (5.0, 10.0)
+    assert plan["npv_cny"] == pytest.approx(float(sweep["npv_cny"].iloc[7]), rel=1e-12)
+    assert [(c["power_mw"], c["energy_mwh"]) for c in summary["npv_against_size"] if not c["on_grid"]] == [(5.0, 10.0)]
     assert pd.read_csv(out / "sweep.csv")["npv_cny"].to_numpy() == pytest.approx(sweep["npv_cny"].to_numpy(), rel=1e-9)
     monthly = pd.read_csv(out / "monthly.csv")
-    # two typical days stand for the 365 days: January's cost is 31 hand days without storage
+    # a peak day and a typical day a month stand for the 365 days: January's cost is 31 hand days without storage
     jan = monthly[(monthly["point"] == 0) & (monthly["month"] == "2025-01")]["total_cny"].iloc[0]
     assert jan == pytest.approx(31 * 33_000)
     assert "recommended" in done.output and "20.00 MWh" in done.output

@@ -25,7 +25,7 @@ def hand_request(tmp_path, **kw) -> SizingRequest:
     hand_series(365).to_csv(series, index=False)
     params = dict(
         case_data=hand_case_data(), year=2025, series=str(series), sites=["grid"],
-        economics=HAND_ECONOMICS, battery=HAND_BATTERY, typical_days=1, sweep="power=10,20,energy=10,20,30",
+        economics=HAND_ECONOMICS, battery={**HAND_BATTERY, "auxiliary_mw_per_mw": 0.0}, typical_days=12, sweep="power=10,20,energy=10,20,30",
         full_year_check=False, scheduler="serial",
     )
     params.update(kw)
@@ -93,7 +93,7 @@ def test_run_sizing_request_returns_sizing_json(tmp_path) -> None:
     assert json.loads(json.dumps(out)) == out
     assert out["recommended"]["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
     assert out["assumptions"]["economics"]["discount_rate"] == {"value": 0.08, "source": "[override] given in the request"}
-    assert out["assumptions"]["economics"]["fixed_om_cny_per_kw_year"]["value"] == 0.0
+    assert out["assumptions"]["economics"]["om_fraction_per_year"]["value"] == 0.0
     assert out["complete"] is True and out["failed_days"] == []
 
 
@@ -112,10 +112,13 @@ def test_typical_days_against_the_full_year(tmp_path) -> None:
     assert exact["recommended"]["economics_basis"] == "full-year simulation at the recommended size"
     rough = run_sizing_request(hand_request(tmp_path, series=str(series), typical_days=1, full_year_check=True, sweep="power=10,energy=20"))
     one = rough["typical_vs_full_year"]["operating_cost_without_storage"]
-    (date,) = rough["assumptions"]["typical_days"]["typical_dates"]
+    # one clustered day: the month's peak day (a 20 MW day, weight 1) and one medoid for the other 29
+    chosen = rough["assumptions"]["typical_days"]["typical_dates"]
+    assert sorted(v["role"] for v in chosen.values()) == ["peak", "typical"]
+    (date,) = [d for d, v in chosen.items() if v["role"] == "typical"]
     medoid_day = 33_000 if loads[int(date[-2:]) - 1] == 10.0 else 66_000
-    assert one["typical_days_cny"] == pytest.approx(30 * medoid_day, rel=1e-12)
-    assert one["difference_cny"] == pytest.approx(30 * medoid_day - full_cost, rel=1e-12)
+    assert one["typical_days_cny"] == pytest.approx(66_000 + 29 * medoid_day, rel=1e-12)
+    assert one["difference_cny"] == pytest.approx(66_000 + 29 * medoid_day - full_cost, rel=1e-12)
     # the sweep over the full year finds the size the typical days recommend (a "year" of 30 days here,
     # so the capital cost is scaled to 250 CNY per MWh-day, 7,500 over the 30 days). By hand: MWh 20–30
     # earn 12·199 (10 MW days, 300 CNY hour) + 18·299 (20 MW days, 400 CNY hour) = 7,770 > 7,500;

@@ -133,8 +133,10 @@ def test_defaults_overrides_are_checked() -> None:
     with pytest.raises(CaseError) as exc:
         load_defaults({"economics": {"discount": 0.1}, "finance": {"x": 1}, "sizing": {"duration_max_h": "long"}})
     assert problems(exc) == [
-        "economics.discount: unknown key 'discount': expected one of ['cell_life_years', 'discount_rate', 'energy_cny_per_kwh', 'fixed_om_cny_per_kw_year', 'lifetime_years', 'power_cny_per_kw', 'replacement_fraction']",
-        "finance: unknown section 'finance': expected one of ['battery', 'economics', 'sizing', 'year']",
+        "economics.discount: unknown key 'discount': expected one of ['augmentation_cny_per_kwh', 'availability', "
+        "'calendar_fade_per_year', 'cycle_depth', 'cycle_life', 'discount_rate', 'end_of_life_fraction', 'energy_cny_per_kwh', "
+        "'lifetime_years', 'om_fraction_per_year', 'power_cny_per_kw']",
+        "finance: unknown section 'finance': expected one of ['battery', 'economics', 'sensitivity', 'sizing']",
         "sizing.duration_max_h: expected a finite number, got 'long'",
     ]
     plain, sources = load_defaults()
@@ -143,20 +145,41 @@ def test_defaults_overrides_are_checked() -> None:
 
 
 def test_typical_days_weights_cover_the_year() -> None:
-    # 10 days: 4 with a 10 MW load, 6 with 20 MW; two typical days stand for 4 and 6 days
+    # 10 days of one month: 4 with a 10 MW load, 6 with 20 MW. The month's peak day (the first 20 MW
+    # day, 2 January) is kept as it is; two typical days stand for the other 4 and 5 days.
     case = load_case(hand_case_data())
     plan = series_plan(case, hand_series(10, load=[10, 20, 10, 20, 20, 10, 20, 20, 10, 20]))
     with Runner("serial") as runner:
         days = runner.make_days(plan)
     t = typical_plan(plan, days, 2)
-    weights = sorted(d.weight for d in t.days)
-    assert weights == [4.0, 6.0]
-    loads = {float(d.load_mw[0]): d.weight for d in t.days}
-    assert loads == {10.0: 4.0, 20.0: 6.0}
+    assert sorted((float(d.load_mw[0]), d.weight, d.role) for d in t.days) == [
+        (10.0, 4.0, "typical"), (20.0, 1.0, "peak"), (20.0, 5.0, "typical")]
+    assert t.days[0].date == "2025-01-02"  # the peak day first: the month's peak so far is carried from it
     assert len(t.assignment) == 10 and t.chain is False
     with pytest.raises(CaseError) as exc:
         typical_plan(plan, days, 11)
-    assert problems(exc) == ["typical_days: expected a whole number between 1 and the 10 days of the year, got 11"]
+    assert problems(exc) == ["typical_days: expected a whole number between 1 (one for each of the 1 months the days cover) "
+                             "and the 10 days, got 11"]
+
+
+def test_typical_days_cover_every_month_of_the_year() -> None:
+    # a year: every month keeps its peak day and typical days of its own, whose weights add up to its days
+    case = load_case(hand_case_data())
+    plan = series_plan(case, hand_series(365))
+    with Runner("serial") as runner:
+        days = runner.make_days(plan)
+    t = typical_plan(plan, days, 24)
+    months = t.provenance["months"]
+    assert sorted(months) == [f"2025-{m:02d}" for m in range(1, 13)]
+    for m, info in months.items():
+        mine = [d for d in t.days if d.date[:7] == m]
+        assert sum(d.weight for d in mine) == info["days"]
+        assert [d.role for d in mine].count("peak") == 1
+    assert [len(c) for c in t.chunks] == [3] * 12  # one chunk a month: its peak day and two typical days
+    with pytest.raises(CaseError) as exc:
+        typical_plan(plan, days, 11)
+    assert problems(exc) == ["typical_days: expected a whole number between 12 (one for each of the 12 months the days cover) "
+                             "and the 365 days, got 11"]
 
 
 def test_cli_bad_input_exits_2(tmp_path) -> None:
@@ -194,10 +217,10 @@ DEFAULT = "the default in vpp/sizing/defaults.yaml"
     ("overrides", "expected"),
     [
         ({"economics": {"discount_rate": -0.5}},
-         ["economics.discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06), got -0.5 (given)"]),
-        ({"economics": {"lifetime_years": 15.5, "cell_life_years": 0.5}},
+         ["economics.discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.07), got -0.5 (given)"]),
+        ({"economics": {"lifetime_years": 15.5, "availability": 0}},
          ["economics.lifetime_years: expected a whole number of years from 1 to 50 (e.g. 15), got 15.5 (given)",
-          "economics.cell_life_years: expected 0 (the cells last the project) or a cell life from 1 to 50 years, got 0.5 (given)"]),
+          "economics.availability: expected a share of the time in service above 0, at most 1 (e.g. 0.97), got 0 (given)"]),
         ({"economics": {"energy_cny_per_kwh": -1}},
          ["economics.energy_cny_per_kwh: expected a cost per kWh of energy from 0 to 20,000 CNY/kWh (e.g. 800), got -1 (given)"]),
         ({"sizing": {"duration_max_h": 0.5}},
@@ -213,7 +236,9 @@ DEFAULT = "the default in vpp/sizing/defaults.yaml"
         ({"battery": {"soc_max": 0.1}},
          [f"battery.soc_max: 0.1 (given) is not above battery.soc_min, 0.1 ({DEFAULT})"]),
         ({"year": {"demand_charge_cny_per_kw_month": -3}},
-         ["year.demand_charge_cny_per_kw_month: expected a capacity charge from 0 to 1,000 CNY per kW and month, got -3 (given)"]),
+         ["year: unknown section 'year': expected one of ['battery', 'economics', 'sensitivity', 'sizing']"]),
+        ({"sensitivity": {"lifetime_low_years": 25}},
+         [f"sensitivity.lifetime_high_years: 20 ({DEFAULT}) is below sensitivity.lifetime_low_years, 25 (given)"]),
     ],
 )
 def test_every_setting_is_range_checked_and_bounds_must_agree(overrides: dict, expected: list[str]) -> None:
@@ -234,7 +259,7 @@ def test_the_default_settings_are_within_their_ranges() -> None:
     ("args", "message"),
     [
         (["--economics", "discount_rate=-0.5"],
-         "--economics discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.06), got -0.5 (given)"),
+         "--economics discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.07), got -0.5 (given)"),
         (["--sizing", "duration_max_h=0.5"],
          f"--sizing duration_max_h: 0.5 h (given) is below sizing.duration_min_h, 1 h ({DEFAULT}): no size meets both"),
     ],

@@ -15,7 +15,8 @@ from vpp.sizing.year import candidate_sites, lean, with_storage
 
 def test_fixed_sizes_reproduce_the_day_model_on_teda() -> None:
     # every site sized at will (placeholders at the bounds), then fixed: the day model's optimum at those sizes
-    defaults, _ = load_defaults()
+    # (no auxiliaries: they are a load per MW of the placeholder, priced apart in the co-optimisation)
+    defaults, _ = load_defaults({"battery": {"auxiliary_mw_per_mw": 0.0}})
     case = lean(materialize("teda-east", "2025-07-15"))
     sites = candidate_sites(case, None, defaults)
     placeholder = with_storage(case, sites, {s.id: (s.power_max_mw, s.energy_max_mwh) for s in sites})

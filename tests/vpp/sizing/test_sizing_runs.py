@@ -30,7 +30,9 @@ def test_days_follow_one_another_within_a_chunk() -> None:
     assert (table["status"] == "optimal").all()
     assert table["soc_start_mwh"].iloc[1:].to_numpy() == pytest.approx(table["soc_end_mwh"].iloc[:-1].to_numpy(), abs=1e-9)
     assert table["storage_discharge_mwh"].to_numpy() == pytest.approx(20.0)
-    assert table["objective_cny"].to_numpy() == pytest.approx(33_000 - 6980)
+    # the auxiliaries (0.32 % of the 10 MW, the default) draw 0.032 MW all day at the day's prices (3,300 CNY/MW-day)
+    assert table["storage_auxiliary_mwh"].to_numpy() == pytest.approx(0.032 * 24)
+    assert table["objective_cny"].to_numpy() == pytest.approx(33_000 - 6980 + 0.032 * 3300)
 
 
 def test_a_failed_day_is_retried_then_reported_and_the_next_day_starts_afresh() -> None:
@@ -55,7 +57,7 @@ def test_a_task_that_keeps_failing_is_reported_for_each_of_its_days() -> None:
     with Runner("serial", retries=1) as runner:
         table, _ = runner.run(plan, sites, [{}], RunSettings())
     assert list(table["status"]) == ["failed", "failed"]
-    assert table["reason"].iloc[0] == "task failed after 2 attempts: AttributeError: 'int' object has no attribute 'assets'"
+    assert table["reason"].iloc[0] == "task failed after 2 attempts: AttributeError: 'int' object has no attribute 'demand_response'"
 
 
 def test_dask_local_cluster_gives_the_serial_table_bit_for_bit() -> None:
@@ -78,7 +80,7 @@ def test_dask_local_cluster_gives_the_serial_table_bit_for_bit() -> None:
         broken.chunks[0][1] = DayItem(index=1, date="2025-01-02", weight=1.0, base=42)
         failed, _ = runner.run(broken, sites, [{}], RunSettings())
     assert list(failed["status"]) == ["failed", "failed"]
-    assert failed["reason"].iloc[1] == "task failed after 3 attempts: AttributeError: 'int' object has no attribute 'assets'"
+    assert failed["reason"].iloc[1] == "task failed after 3 attempts: AttributeError: 'int' object has no attribute 'demand_response'"
     assert len(serial) == 2 * 34
     pd.testing.assert_frame_equal(serial, dask, check_exact=True)
     pd.testing.assert_frame_equal(serial, by_address, check_exact=True)
