@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
 import pytest
 from conftest import HAND_BATTERY, HAND_ECONOMICS, hand_case_data, hand_series
 
@@ -149,3 +150,68 @@ def test_days_of_a_billing_period_share_one_peak_charged_once() -> None:
     assert daily.objective_cny == pytest.approx(11_110)
     with pytest.raises(ValueError, match=r"expected one billing period per day \(2\), got 1"):
         co_optimise(days, [10.0, 20.0], [], billing=["2025-07"])
+
+
+def test_a_two_day_year_with_a_monthly_peak_charge(tmp_path) -> None:
+    # Two January days at 100 CNY/MWh all day, a maximum-demand charge of 10,000 CNY per MW of the
+    # month's peak. Day 1: 10 MW all day. Day 2: 5 MW 00:00–06:00, 20 MW at 18:00, 10 MW otherwise.
+    # Without storage: energy 100·(240 + 30 + 20 + 170) = 46,000, the month's peak 20 MW: 200,000.
+    # Storage shaves 18:00 to 10 MW (the month's other peak) with 10 MWh charged in the night below
+    # 10 MW: energy the same (charged and discharged at 100), wear 1 CNY/MWh: 10; peak 10 MW: 100,000.
+    # Capital 3,000 per MW and 2,000 per MWh (annualised): each MW shaved costs 5,000 + 1 and saves
+    # 10,000, so the optimum is 10 MW / 10 MWh (a deeper shave meets day 1's 10 MW).
+    # The co-optimisation (the two days share January's peak) and the chronological run (the peak so
+    # far carried from day 1 to day 2) must both give 146,010 at that size and 246,000 without.
+    day2 = [5.0] * 6 + [10.0] * 12 + [20.0] + [10.0] * 5
+    idx = pd.date_range(pd.Timestamp("2025-01-01").tz_localize("Asia/Shanghai"), periods=48, freq="1h")
+    series = tmp_path / "two.csv"
+    pd.DataFrame({"timestamp": idx, "load_mw": [10.0] * 24 + day2, "buy_cny_per_mwh": 100.0}).to_csv(series, index=False)
+    data = hand_case_data()
+    data["grid"]["demand_charge_cny_per_mw"] = 10_000
+    rate, life = HAND_ECONOMICS["discount_rate"], HAND_ECONOMICS["lifetime_years"]
+    from vpp.sizing.economics import crf
+
+    economics = {**HAND_ECONOMICS, "power_cny_per_kw": 3.0 / crf(rate, life), "energy_cny_per_kwh": 2.0 / crf(rate, life)}
+    out = run_sizing_request(hand_request(tmp_path, case_data=data, series=str(series), economics=economics, typical_days=1,
+                                          sweep="power=10,energy=10", full_year_check=True, tornado=False).model_dump())
+    co = out["co_optimisation"]
+    assert (co["power_mw"]["grid"], co["energy_mwh"]["grid"]) == (pytest.approx(10.0, abs=1e-6), pytest.approx(10.0, abs=1e-6))
+    assert co["operating_cost_cny_per_year"] == pytest.approx(146_010, rel=1e-9)
+    assert co["objective_cny_per_year"] == pytest.approx(146_010 + 50_000, rel=1e-9)
+    cmp_ = out["typical_vs_full_year"]
+    assert cmp_["operating_cost_without_storage"]["full_year_cny"] == pytest.approx(246_000, rel=1e-12)
+    assert cmp_["operating_cost_without_storage"]["typical_days_cny"] == pytest.approx(246_000, rel=1e-12)
+    assert cmp_["operating_cost_with_recommended"]["full_year_cny"] == pytest.approx(146_010, rel=1e-9)
+    assert cmp_["operating_cost_with_recommended"]["typical_days_cny"] == pytest.approx(146_010, rel=1e-9)
+    annual = out["annual"]
+    assert annual["without_storage"]["demand_charge_cny_per_year"] == pytest.approx(200_000, rel=1e-12)
+    assert annual["with_recommended"]["demand_charge_cny_per_year"] == pytest.approx(100_000, rel=1e-9)
+    assert annual["with_recommended"]["peak_import_mw"] == pytest.approx(10.0, abs=1e-6)
+
+
+def test_a_site_limit_binds(tmp_path) -> None:
+    # the hand optimum is 20 MWh; a site that holds 15 MWh gets 15, and says which limit binds
+    out = run_sizing_request(hand_request(tmp_path, site_limits={"grid": {"energy_max_mwh": 15}}, sweep="power=10,energy=10,15",
+                                          tornado=False).model_dump())
+    assert out["co_optimisation"]["energy_mwh"]["grid"] == pytest.approx(15.0, abs=1e-6)
+    (site,) = out["recommended"]["sites_binding"]
+    assert site["energy_max_mwh"] == 15.0
+    assert site["energy_limit_binds"] == "site_limits.grid.energy_max_mwh: [override] given in the request"
+    assert site["power_limit_binds"] is None
+    assert out["assumptions"]["sites"][0]["energy_max_mwh"] == 15.0
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"grid": {"power_mw": 5}}, "site_limits.grid.power_mw: unknown key 'power_mw': expected one of ['energy_max_mwh', 'power_max_mw']"),
+        ({"grid": {"energy_max_mwh": -1}}, "site_limits.grid.energy_max_mwh: expected an energy from 0 to 1,000,000 MWh, got -1 (given)"),
+    ],
+)
+def test_site_limits_are_checked(limits: dict, message: str) -> None:
+    from vpp.errors import CaseError
+    from vpp.sizing.schema import load_defaults
+
+    with pytest.raises(CaseError) as exc:
+        load_defaults(site_limits=limits)
+    assert [f"{p.path}: {p.message}" for p in exc.value.problems] == [message]
