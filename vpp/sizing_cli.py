@@ -171,6 +171,22 @@ def _print(s: dict[str, Any]) -> None:
         t.add_row("saving: typical days vs year", f"{_money(d['typical_days_cny'])} vs {_money(d['full_year_cny'])}")
     sw = s["sweep"]["best"]
     t.add_row("sweep's best point", f"{_size(sw['power_mw'], sw['energy_mwh'])}, NPV {_money(sw['npv_cny'])}")
+    plan = s.get("plan")
+    if plan:
+        t.add_row("the case's own storage", f"{_size(plan['power_mw'], plan['energy_mwh'])}: NPV {_money(plan['npv_cny'])}, IRR "
+                  + ("–" if plan["irr"] is None else f"{100 * plan['irr']:.1f} %") + ", payback "
+                  + ("–" if plan["simple_payback_years"] is None else f"{plan['simple_payback_years']:.1f} yr"))
+    be = r.get("break_even_capital_cost")
+    if be:
+        t.add_row("break-even capital cost", f"×{be['factor']:.2f} of the assumed"
+                  + ("" if be["cny_per_wh"] is None else f" ({be['cny_per_wh']:.2f} CNY/Wh)"))
+    for a in r.get("augmentations") or []:
+        t.add_row("augmentation", f"year {a['year']}: {_money(a['cost_cny'])}")
+    co2 = s.get("co2")
+    if co2:
+        t.add_row("CO2 with storage", f"{co2['change_t_per_year']:+,.0f} t/yr at {co2['emission_factor_t_per_mwh']:.3f} t/MWh")
+    for b in ((s.get("tornado") or {}).get("bars") or [])[:3]:
+        t.add_row(f"NPV by {b['input']}", f"{_money(b['npv_low_cny'])} ({b['low']}) … {_money(b['npv_high_cny'])} ({b['high']})")
     out.print(t)
     note = ((s.get("assumptions") or {}).get("days") or {}).get("note")
     if note:

@@ -32,11 +32,22 @@ def write_outputs(result: Any, out_dir: str | Path, plots: bool = True) -> dict[
     paths["sizing.json"] = out / "sizing.json"
     paths["sizing.json"].write_text(json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if plots:
-        from vpp.sizing.plots import plot_monthly, plot_typical_day, plot_value_heatmap
+        from vpp.sizing.plots import (
+            plot_monthly,
+            plot_npv_curve,
+            plot_tornado,
+            plot_typical_day,
+            plot_value_heatmap,
+        )
 
         rec = result.summary["recommended"]
         if (result.points["point"] != 0).any():
-            paths["value_vs_size.png"] = plot_value_heatmap(result.points, out / "value_vs_size.png", (rec["power_mw"], rec["energy_mwh"]))
+            paths["value_vs_size.png"] = plot_value_heatmap(result.points[result.points["on_grid"]], out / "value_vs_size.png", (rec["power_mw"], rec["energy_mwh"]))
+        if result.summary.get("npv_against_size"):
+            paths["npv_vs_size.png"] = plot_npv_curve(result.summary["npv_against_size"], out / "npv_vs_size.png", rec,
+                                                      result.summary.get("plan"))
+        if (result.summary.get("tornado") or {}).get("bars"):
+            paths["tornado.png"] = plot_tornado(result.summary["tornado"], out / "tornado.png")
         labels = {0: "without storage", 1: f"with {rec['power_mw']:.1f} MW / {rec['energy_mwh']:.1f} MWh"}
         monthly = result.monthly
         if set(monthly["point"].unique()) - {0, 1}:  # a sweep over the full year: show no storage and the best point

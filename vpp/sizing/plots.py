@@ -1,4 +1,4 @@
-"""The sizing plots: value against size, the monthly cost stack, a typical day's dispatch."""
+"""The sizing plots: value against size, NPV against size, the tornado, the monthly cost stack, a typical day's dispatch."""
 
 from __future__ import annotations
 
@@ -119,3 +119,56 @@ def plot_typical_day(result: Any, path: str | Path, weight: float | None = None)
     from vpp.plot import plot_dispatch
 
     return plot_dispatch(result, path)
+
+
+def plot_npv_curve(curve: list[dict[str, Any]], path: str | Path, recommended: dict[str, Any] | None = None,
+                   plan: dict[str, Any] | None = None) -> Path:
+    """NPV [M CNY] against total energy, one line per total power of the sweep; the plan and the recommendation marked."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    grid = [c for c in curve if c["on_grid"] and c["npv_cny"] is not None]
+    for power in sorted({c["power_mw"] for c in grid}):
+        row = sorted((c for c in grid if c["power_mw"] == power), key=lambda c: c["energy_mwh"])
+        ax.plot([c["energy_mwh"] for c in row], [c["npv_cny"] / 1e6 for c in row], "o-", ms=4, label=f"{power:g} MW")
+    ax.axhline(0.0, color="grey", lw=0.8)
+    if plan and plan.get("npv_cny") is not None:
+        irr = "–" if plan.get("irr") is None else f"{100 * plan['irr']:.1f} %"
+        pb = "–" if plan.get("simple_payback_years") is None else f"{plan['simple_payback_years']:.1f} yr"
+        ax.plot(plan["energy_mwh"], plan["npv_cny"] / 1e6, "D", color="black", ms=8,
+                label=f"the plan {plan['power_mw']:g} MW / {plan['energy_mwh']:g} MWh: IRR {irr}, payback {pb}")
+    if recommended and recommended.get("npv_cny") is not None and recommended.get("energy_mwh"):
+        ax.plot(recommended["energy_mwh"], recommended["npv_cny"] / 1e6, "*", color="crimson", ms=14,
+                label=f"recommended {recommended['power_mw']:.1f} MW / {recommended['energy_mwh']:.1f} MWh")
+    ax.set_xlabel("storage energy, all sites [MWh]")
+    ax.set_ylabel("NPV [M CNY]")
+    ax.set_title("NPV against size (lines: total power of the sweep)", fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p
+
+
+def plot_tornado(tornado: dict[str, Any], path: str | Path) -> Path:
+    """NPV at the recommended size with each input at its low and high value [M CNY], widest swing on top."""
+    bars = list(reversed(tornado["bars"]))
+    base = tornado["npv_cny"] / 1e6
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(bars) + 1.6))
+    for k, b in enumerate(bars):
+        lo, hi = b["npv_low_cny"] / 1e6, b["npv_high_cny"] / 1e6
+        ax.barh(k, lo - base, left=base, color="#c0392b", height=0.6)
+        ax.barh(k, hi - base, left=base, color="#27ae60", height=0.6)
+        ax.text(min(lo, hi), k, f"{b['low'] if lo < hi else b['high']} ", ha="right", va="center", fontsize=7)
+        ax.text(max(lo, hi), k, f" {b['high'] if lo < hi else b['low']}", ha="left", va="center", fontsize=7)
+    ax.axvline(base, color="black", lw=1)
+    ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(range(len(bars)), [b["input"].replace("_", " ") for b in bars])
+    ax.set_xlabel("NPV at the recommended size [M CNY] (red: the low value, green: the high value)")
+    ax.set_title(f"what moves the NPV (base {base:.1f} M CNY)", fontsize=10)
+    ax.margins(x=0.25)
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p

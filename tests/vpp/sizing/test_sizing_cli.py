@@ -29,7 +29,8 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
         args += ["--economics", f"{k}={v}"]
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
-    for name in ("sweep.csv", "sweep.parquet", "days.csv", "days.parquet", "monthly.csv", "sizing.json", "value_vs_size.png", "monthly_cost.png", "typical_day.png"):
+    for name in ("sweep.csv", "sweep.parquet", "days.csv", "days.parquet", "monthly.csv", "sizing.json", "value_vs_size.png", "monthly_cost.png", "typical_day.png",
+                 "npv_vs_size.png", "tornado.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "sizing.json").read_text())
     assert summary == json.loads((tmp_path / "s.json").read_text())
@@ -50,7 +51,8 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
     assert jan == pytest.approx(31 * 33_000)
     assert "recommended" in done.output and "20.00 MWh" in done.output
     # the answer's key economics and the storage the case has now, side by side
-    for row in ("NPV", "IRR", "payback simple / discounted", "LCOS", "storage in the case now"):
+    for row in ("NPV", "IRR", "payback simple / discounted", "LCOS", "storage in the case now", "the case's own storage",
+                "break-even capital cost", "CO2 with storage", "NPV by "):
         assert row in done.output, row
     assert "5.00 MW / 10.00 MWh (the case's batteries)" in done.output
     assert summary["case_storage"]["source"] == "the case's batteries"

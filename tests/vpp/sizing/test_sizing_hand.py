@@ -81,6 +81,14 @@ def test_study_co_optimisation_and_sweep_agree_with_the_hand_optimum(tmp_path) -
     # LCOS: capital cost over 20 MWh a day, plus the 100 CNY/MWh it was charged at (wear is an operating cost, not in LCOS)
     annuity = (1 - 1.08**-10) / 0.08
     assert rec["lcos_cny_per_mwh"] == pytest.approx(20 * 1000 * HAND_ECONOMICS["energy_cny_per_kwh"] / (365 * 20 * annuity) + 100, rel=1e-9)
+    # the tornado by hand: the spread ×0.75 around the daily mean (137.5) makes the two blocks worth
+    # 0.75·400 − 1 and 0.75·300 − 1 a MWh: 365·10·(0.75·700 − 2); the capital ×0.716 scales the capital
+    bars = {b["input"]: b for b in s["tornado"]["bars"]}
+    crf_ = 0.1490294887
+    assert bars["price_spread"]["npv_low_cny"] == pytest.approx((365 * 10 * (0.75 * 700 - 2) - 20 * CAPITAL_PER_MWH) / crf_, rel=1e-8)
+    assert bars["capital_cost"]["npv_low_cny"] == pytest.approx((SAVING_20 - 0.716 * 20 * CAPITAL_PER_MWH) / crf_, rel=1e-8)
+    assert bars["demand_charge"]["swing_cny"] == pytest.approx(0.0, abs=1e-6)  # no demand charge in the case
+    assert rec["break_even_capital_cost"]["factor"] == pytest.approx(SAVING_20 / (20 * CAPITAL_PER_MWH), rel=1e-9)
     table = result.points.set_index(["power_mw", "energy_mwh"])
     assert table.loc[(0.0, 0.0), "operating_cost_cny_per_year"] == pytest.approx(BASELINE, rel=1e-12)
     assert table.loc[(10.0, 30.0), "saving_cny_per_year"] == pytest.approx(365 * (3990 + 2990 + 1990), rel=1e-9)
