@@ -23,8 +23,8 @@ def hand_study(**changes: Any) -> dict[str, Any]:
     year = hand_series(365)
     series = {"timestamp": [t.isoformat() for t in year["timestamp"]],
               **{c: year[c].tolist() for c in year.columns if c != "timestamp"}}
-    return {"case": case, "series": series, "typical_days": 2, "sweep": "power=10,20,energy=10,20,30",
-            "full_year_check": False, "economics": HAND_ECONOMICS} | changes
+    return {"case": case, "series": series, "typical_days": 12, "sweep": "power=10,20,energy=10,20,30",
+            "full_year_check": False, "economics": HAND_ECONOMICS, "battery": {"auxiliary_mw_per_mw": 0.0}} | changes
 
 
 @pytest.fixture(scope="module")
