@@ -122,3 +122,34 @@ def test_studies_beyond_the_limit_are_refused_with_retry_after(new_server: Any) 
     assert whole.status_code == 429, whole.text
     assert half.status_code == 422
     assert half.json()["problems"] == [{"path": "typical_days", "message": "Input should be a valid integer"}]
+
+
+def test_the_page_shows_why_the_answer_is_what_it_is(big_server: Server) -> None:
+    """A finished sizing job on the page: the hand answer, the plan's own size, the tornado and the NPV curve."""
+    from tests.api.test_page import _browser_page
+
+    with big_server.client(PLANNER) as planner:
+        r = planner.post("/v1/sizing", json=hand_study())
+        job_id = r.json()["job_id"]
+        job = wait_job(planner, job_id, timeout=120)
+    assert job["status"] == "done", job
+    with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
+        page.goto(big_server.url + "/")
+        page.fill("#token", PLANNER)
+        page.click("#save-token")
+        page.fill("#sizing-job", job_id)
+        page.click("#sizing-show")
+        page.wait_for_selector("#sizing-tornado tbody tr", timeout=30_000)
+        table = page.text_content("#sizing-table")
+        assert "MW / 20.00 MWh (co-optimisation over the typical days)" in table  # the hand optimum
+        assert "the plan 5.00 MW / 10.00 MWh" in table and "break-even capital cost" in table
+        inputs = page.eval_on_selector_all("#sizing-tornado tbody tr", "rs => rs.map(r => r.cells[0].textContent)")
+        assert sorted(inputs) == sorted(["capital cost", "discount rate", "lifetime years", "price spread", "event days", "demand charge"])
+        assert page.eval_on_selector("#chart-sizing canvas", "c => c.width") > 300
+        legend = page.text_content("#chart-sizing")
+        assert "the plan" in legend and "recommended" in legend
+        assert errors == [], errors
+        page.fill("#sizing-job", "no-such-job")  # the browser logs the 404 itself
+        page.click("#sizing-show")
+        page.wait_for_function("document.getElementById('sizing-status').className === 'error'")
+        assert page.text_content("#sizing-status").startswith("404")
