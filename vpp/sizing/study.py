@@ -331,6 +331,9 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         say(f"co-optimising the sizes of {len(sites)} site(s) over {len(tdays)} typical days")
         co = _co_optimise(tdays, sites, econ, defaults, settings)
         timings["co_optimise_s"] = co["seconds"]
+        split_text = ", ".join(f"{k} {v:.2f}/{co['energy_mwh'][k]:.2f}" for k, v in co["power_mw"].items())
+        say(f"co-optimised: {sum(co['power_mw'].values()):.2f} MW / {sum(co['energy_mwh'].values()):.2f} MWh "
+            f"({split_text}) in {co['seconds']:.0f} s")
 
     if co is not None:
         ptot, etot = sum(co["power_mw"].values()), sum(co["energy_mwh"].values())

@@ -51,10 +51,12 @@ is a power [MW] and an energy [MWh] per site, within the site's limits
 day's case, with their auxiliaries (a constant load per MW of power) and the
 wear price of a MWh discharged the economics give.
 
-Each day is solved by a :class:`models.resolve.Resolver` per chunk: the days of
-one shape change one HiGHS model in place and start from the previous day's
-basis; a day whose relaxation is not integral (an event day, a first of the
-month) is solved afresh.
+With ``RunSettings(in_place=True)`` each day is solved by a
+:class:`models.resolve.Resolver` per chunk: the days of one shape change one
+HiGHS model in place and start from the previous day's basis; a day whose
+relaxation is not integral is solved afresh. That pays on days without integer
+decisions; on TEDA east every day's relaxation is fractional (the batch
+process, the lines that stop whole), so it is off by default.
 """
 
 from __future__ import annotations
@@ -531,7 +533,8 @@ class RunSettings:
     """How each day is solved.
 
     mip_gap, time_limit_s: of each day [-, s]; attempts: 1 + retries; retry_time_factor: the retry's time limit factor.
-    in_place: re-solve the days of a chunk by changing one HiGHS model (:mod:`models.resolve`), else build each afresh.
+    in_place: re-solve the days of a chunk by changing one HiGHS model (:mod:`models.resolve`), else build each afresh
+        (off by default: on TEDA east every day's relaxation is fractional, so each day is solved afresh after it).
     emission_profile_t_per_mwh: an hourly emission factor (24 values by local hour) for a second CO2 count, or None.
     relax_co_optimisation: co-optimise with the days' own integer decisions relaxed (:func:`models.sizing.co_optimise`).
     """
@@ -540,7 +543,7 @@ class RunSettings:
     time_limit_s: float = 60.0
     attempts: int = 2
     retry_time_factor: float = 4.0
-    in_place: bool = True
+    in_place: bool = False
     emission_profile_t_per_mwh: tuple[float, ...] | None = None
     relax_co_optimisation: bool = True
 
