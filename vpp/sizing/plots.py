@@ -13,6 +13,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
+def _save(fig: Any, path: str | Path) -> Path:
+    """Lay out, write at 110 dpi and close ``fig``; the path written."""
+    fig.tight_layout()
+    p = Path(path)
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return p
+
+
 def plot_value_heatmap(points: pd.DataFrame, path: str | Path, recommended: tuple[float, float] | None = None) -> Path:
     """Net annual benefit (operating saving − annualised capital) [M CNY/yr] over total power × energy."""
     grid = points[points["point"] != 0]
@@ -49,11 +58,7 @@ def plot_value_heatmap(points: pd.DataFrame, path: str | Path, recommended: tupl
     if recommended and recommended[0] > 0:
         handles.append(Line2D([], [], marker="*", ls="", color="black", ms=9, label="co-optimised / recommended (star by its cell)"))
     ax.legend(handles=handles, loc="upper center", fontsize=7, ncol=2, bbox_to_anchor=(0.5, -0.22))
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return _save(fig, path)
 
 
 _STACK = [
@@ -107,11 +112,7 @@ def plot_monthly(monthly: pd.DataFrame, labels: dict[int, str], path: str | Path
     ax.set_title(f"{title}\neach month: {order}", fontsize=10)
     ax.legend(loc="upper left", ncol=4, fontsize=8, bbox_to_anchor=(0, -0.15))
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return _save(fig, path)
 
 
 def plot_typical_day(result: Any, path: str | Path, weight: float | None = None) -> Path:
@@ -143,11 +144,7 @@ def plot_npv_curve(curve: list[dict[str, Any]], path: str | Path, recommended: d
     ax.set_title("NPV against size (lines: total power of the sweep)", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return _save(fig, path)
 
 
 def plot_tornado(tornado: dict[str, Any], path: str | Path) -> Path:
@@ -167,8 +164,4 @@ def plot_tornado(tornado: dict[str, Any], path: str | Path) -> Path:
     ax.set_xlabel("NPV at the recommended size [M CNY] (red: the low value, green: the high value)")
     ax.set_title(f"what moves the NPV (base {base:.1f} M CNY)", fontsize=10)
     ax.margins(x=0.25)
-    fig.tight_layout()
-    p = Path(path)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return _save(fig, path)
