@@ -108,3 +108,20 @@ def test_days_changed_in_place_give_the_days_solved_afresh() -> None:
     assert warm["storage_discharge_mwh"].to_numpy() == pytest.approx(cold["storage_discharge_mwh"].to_numpy(), rel=1e-9)
     # by hand: a 10 MW load costs 33,000 a day and the battery saves 6,980 less its auxiliaries' 105.6
     assert warm["objective_cny"].iloc[0] == pytest.approx(33_000 - 6980 + 0.032 * 3300)
+
+
+def test_an_hourly_emission_profile_counts_the_grid_energy_of_each_hour() -> None:
+    # the hand day at 10 MW / 20 MWh: the grid brings the 240 MWh of load, the 20 MWh charged and the
+    # auxiliaries' 0.768 MWh, less the 20 MWh discharged (18:00 and 19:00 at 10 MW each)
+    sites, plan = sites_and_plan(1)
+    flat = (0.5,) * 24
+    evening = tuple(1.0 if h in (18, 19) else 0.0 for h in range(24))
+    with Runner("serial") as runner:
+        a, _ = runner.run(plan, sites, [{"grid": (10.0, 20.0)}], RunSettings(emission_profile_t_per_mwh=flat))
+        b, _ = runner.run(plan, sites, [{"grid": (10.0, 20.0)}], RunSettings(emission_profile_t_per_mwh=evening))
+    assert a["grid_energy_mwh"].iloc[0] == pytest.approx(240 + 0.768, rel=1e-9)
+    assert a["emissions_profile_t"].iloc[0] == pytest.approx(0.5 * (240 + 0.768), rel=1e-9)
+    # 18:00 and 19:00: the 10 MW load met by the battery, only the auxiliaries' 0.032 MW from the grid
+    assert b["emissions_profile_t"].iloc[0] == pytest.approx(2 * 0.032, rel=1e-6)
+    with pytest.raises(ValueError, match=r"emission_profile_t_per_mwh: expected 24 numbers >= 0 \(t/MWh by hour\), got \[1.0\]"):
+        RunSettings(emission_profile_t_per_mwh=(1.0,))
