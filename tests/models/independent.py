@@ -53,8 +53,14 @@ class Milp:
                    bounds=Bounds(np.array(self.lb), np.array(self.ub)),
                    constraints=LinearConstraint(A.tocsr(), lo, hi),
                    options={"mip_rel_gap": 1e-10, "time_limit": 60})
+        if res.status == 2:
+            raise IndependentInfeasible(res.message)
         assert res.status == 0, res.message
         return float(res.fun) + self.offset
+
+
+class IndependentInfeasible(Exception):
+    """The independent formulation proves the case infeasible."""
 
 
 def add(*exprs: dict[int, float]) -> dict[int, float]:
