@@ -14,7 +14,7 @@ import pytest
 
 from models import SolveOptions
 from tests.api.conftest import OPERATOR, VIEWER, Server
-from tests.api.test_page import _browser_page
+from tests.api.test_page import _browser_page, painted_pixels, sign_in
 from tests.api.test_schedules import wait_job
 from tests.vpp.test_outage import RESERVE_DAY
 from vpp.case import load_case
@@ -119,9 +119,7 @@ def test_a_study_needs_an_operator_and_a_schedule(server: Server, operator: http
 def test_the_page_requests_a_reserve_and_shows_the_outage_study(server: Server, operator: httpx.Client) -> None:
     made = schedule(operator, backup_hours=1)
     with _browser_page(viewport={"width": 1300, "height": 1400}) as (page, errors):
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         # the request form takes the outage and the reserve
         assert page.is_visible("#outage") and page.is_visible("#backup-hours")
         page.wait_for_selector("#recent tbody tr")
@@ -136,10 +134,7 @@ def test_the_page_requests_a_reserve_and_shows_the_outage_study(server: Server, 
         assert "carried through 1 h" in table
         assert "450" in page.text_content("#outage-cost")
         for chart in ("#chart-survival", "#chart-at-risk"):
-            painted = page.eval_on_selector(
-                f"{chart} canvas",
-                """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                          let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+            painted = painted_pixels(page, chart)
             assert painted > 2000, (chart, painted)
         assert errors == []
     assert made["summary"]["objective_cny"] > 0
@@ -147,9 +142,7 @@ def test_the_page_requests_a_reserve_and_shows_the_outage_study(server: Server, 
 
 def test_the_page_sends_the_outage_and_the_reserve_with_its_request(server: Server) -> None:
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         page.fill("#outage", "25:00-26:00")
         page.click("#request")
         page.wait_for_selector("#problems li")

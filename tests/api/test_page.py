@@ -20,6 +20,21 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def sign_in(page: Any, url: str, token: str = OPERATOR) -> None:
+    """Open the page at ``url`` and save ``token`` as its bearer token."""
+    page.goto(url + "/")
+    page.fill("#token", token)
+    page.click("#save-token")
+
+
+def painted_pixels(page: Any, chart: str) -> int:
+    """How many pixels of the canvas under ``chart`` something was drawn on."""
+    return page.eval_on_selector(
+        f"{chart} canvas",
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+
+
 @contextmanager
 def _browser_page(**page_options: Any) -> Iterator[tuple[Any, list[str]]]:
     """A page of headless Chromium, and the list its page errors and console errors are collected into."""
@@ -58,10 +73,7 @@ def test_the_page_requests_a_schedule_and_draws_the_day(server: Server, tmp_path
 
         # the charts drew something: canvases with coloured pixels
         for chart in ("#chart-balance", "#chart-storage", "#chart-prices"):
-            painted = page.eval_on_selector(
-                f"{chart} canvas",
-                """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                          let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+            painted = painted_pixels(page, chart)
             assert painted > 5000, (chart, painted)
         legend = page.text_content("#chart-balance")
         for label in ("PV used", "grid import", "battery discharge", "fixed load", "battery charge"):
@@ -180,9 +192,7 @@ def test_the_dr_window_is_shaded_over_the_same_time_on_every_chart(server: Serve
     """
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
         page.add_init_script(CAPTURE_CHARTS)
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         page.select_option("#case", "teda-east")
         page.fill("#date", "2026-07-16")  # a heat-wave day on the event calendar
         page.click("#request")
@@ -245,9 +255,7 @@ def test_the_page_reads_as_dispatch_png_does(server: Server) -> None:
 
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
         page.add_init_script(CAPTURE_CHARTS)
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         page.fill("#date", "2026-01-01")  # a public holiday, with the heat store
         page.click("#request")
         page.wait_for_selector("#summary tr", timeout=90_000)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import OPERATOR, Server
-from tests.api.test_page import _browser_page
+from tests.api.conftest import Server
+from tests.api.test_page import _browser_page, sign_in
 
 
 def test_the_page_asks_for_scenarios_and_draws_the_fan_and_what_it_is_worth(server: Server) -> None:
     with _browser_page(viewport={"width": 1300, "height": 1400}) as (page, errors):
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         page.select_option("#case", "teda-east")
         page.fill("#date", "2026-07-15")
         page.fill("#mip-gap", "0.001")

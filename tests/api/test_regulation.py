@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import OPERATOR, Server
-from tests.api.test_page import CAPTURE_CHARTS, DRAWN, _browser_page
+from tests.api.conftest import Server
+from tests.api.test_page import CAPTURE_CHARTS, DRAWN, _browser_page, sign_in
 
 
 def arbitrage() -> dict[str, Any]:
@@ -63,9 +63,7 @@ def test_the_regulation_switch_must_be_true_or_false(operator: httpx.Client) -> 
 def test_the_page_shows_the_bid_its_revenue_and_the_band(server: Server) -> None:
     with _browser_page(viewport={"width": 1300, "height": 1000}) as (page, errors):
         page.add_init_script(CAPTURE_CHARTS)
-        page.goto(server.url + "/")
-        page.fill("#token", OPERATOR)
-        page.click("#save-token")
+        sign_in(page, server.url)
         page.fill("#mip-gap", "0")
         page.select_option("#case", "file")
         page.set_input_files("#case-file", files=[{"name": "arbitrage.json", "mimeType": "application/json",
