@@ -163,13 +163,17 @@ def optimize(
     seconds = {"handover": 0.0, "solve": 0.0, "build": 0.0}
     rounds = 0
     infeasible: InfeasibleError | None = None
+    # a branch the time limit leaves unsolved still bounds the optimum by its linear relaxation,
+    # given this much time beyond the limit (a day's relaxation takes a fraction of it)
+    lp_budget_s = min(1.0, 0.1 * options.time_limit_s)
     for values in itertools.product((1.0, 0.0), repeat=len(joins)):
         held = {**(fixed or {}), **{name: np.array([v]) for name, v in zip(joins, values, strict=True)}}
         left = max(options.time_limit_s - seconds["solve"], 1e-3)
+        branch = None
         try:
             if best is not None:
                 branch = build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), held)
-                lp = relaxation_bound(branch, replace(options, time_limit_s=left))
+                lp = relaxation_bound(branch, replace(options, time_limit_s=max(left, lp_budget_s)))
                 incumbent = best[1].objective_cny
                 if lp >= incumbent - options.mip_gap * abs(incumbent) or left <= 0.05:
                     bounds.append(lp)
@@ -183,7 +187,7 @@ def optimize(
         except SolverError as err:
             if best is None or err.status != Status.TIME_LIMIT_NO_SOLUTION:
                 raise
-            bounds.append(-math.inf)
+            bounds.append(_branch_bound(case, storage_cut, held, branch, replace(options, time_limit_s=lp_budget_s)))
             proven = False
             continue
         seconds["build"] += built.build_seconds
@@ -206,6 +210,16 @@ def optimize(
                      best_bound_cny=bound if math.isfinite(bound) else None, mip_gap=max(gap, 0.0),
                      handover_seconds=seconds["handover"], solve_seconds=seconds["solve"], rounds=rounds)
     return built, report
+
+
+def _branch_bound(case: Case, storage_cut: bool, held: dict[str, np.ndarray], branch: Built | None,
+                  options: SolveOptions) -> float:
+    """The linear relaxation of a branch the time limit left unsolved [CNY] (−inf if it cannot be had)."""
+    try:
+        built = branch or build(case, Formulation(binaries=frozenset(), storage_cut=storage_cut), held)
+        return relaxation_bound(built, options)
+    except SolverError:
+        return -math.inf
 
 
 def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, storage_cut: bool, engine: Engine,

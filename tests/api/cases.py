@@ -84,9 +84,11 @@ def broken() -> dict[str, Any]:
 
 
 def slow() -> dict[str, Any]:
-    """Two days of the benchmark generator's VPP with binaries: optimal after about 3 s of HiGHS on one thread."""
+    """Two days of the benchmark generator's VPP at eight substations, with binaries and two optional
+    events: optimal after about 3 s of HiGHS on one thread; at 1 s a schedule with a finite gap."""
     import json
 
     from benchmarks.generator import Scale, generate
 
-    return json.loads(generate(Scale(days=2)).to_json(indent=None))
+    scale = Scale(days=2, substations=8, pv=8, loads=8, batteries=8, curtailable=2, shiftable=2)
+    return json.loads(generate(scale).to_json(indent=None))

@@ -164,7 +164,9 @@ def test_time_limit_with_an_incumbent_returns_feasible_with_its_gap(big: Any, tm
         pytest.fail("no incumbent within 20 s on the big case")
     assert r.status == "feasible", r.report.model_status
     assert r.report.model_status == "Time limit reached"
-    assert 1e-9 < r.report.mip_gap < 1  # a real, finite gap: stopped before proving optimality
+    # a real, finite gap: stopped before proving optimality (with optional events, a join the limit
+    # left unexplored bounds the optimum by its linear relaxation, which can be far below)
+    assert 1e-9 < r.report.mip_gap < math.inf
     assert r.report.best_bound_cny is not None and r.report.best_bound_cny < r.objective_cny
     # the incumbent is a valid schedule, and the files say so
     write_outputs(r, tmp_path, chart=False)

@@ -30,7 +30,7 @@ OPERATIONS = ["POST /v1/schedules", "GET /v1/schedules", "GET /v1/schedules/{sch
               "GET /v1/schedules/{schedule_id}/curve.csv", "GET /v1/schedules/{schedule_id}/case",
               "GET /v1/jobs/{job_id}", "POST /v1/cases/validate", "GET /healthz", "POST /v1/sizing",
               "POST /v1/schedules/{schedule_id}/redispatch", "POST /v1/schedules/{schedule_id}/outage",
-              "POST /v1/settlements", "GET /v1/settlements/{job_id}/statements/{participant}", "POST /v1/pareto"]
+              "POST /v1/settlements", "GET /v1/settlements/{job_id}/statements/{participant}", "POST /v1/pareto", "POST /v1/replays"]
 #: Who calls: a token with every permission, a read-only one, none, a wrong one.
 CALLERS = {"admin": auth(ADMIN), "viewer": auth(VIEWER), "none": {}, "wrong": auth("wrong-token-0123456789")}
 LEAKS = ("Traceback", "/work/", "site-packages", '.py"', ".py:", 'File "')
