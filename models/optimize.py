@@ -165,7 +165,7 @@ def optimize(
     infeasible: InfeasibleError | None = None
     # a branch the time limit leaves unsolved still bounds the optimum by its linear relaxation,
     # given this much time beyond the limit (a day's relaxation takes a fraction of it)
-    lp_budget_s = min(1.0, 0.1 * options.time_limit_s)
+    lp_budget_s = min(2.0, max(0.5, 0.1 * options.time_limit_s))
     for values in itertools.product((1.0, 0.0), repeat=len(joins)):
         held = {**(fixed or {}), **{name: np.array([v]) for name, v in zip(joins, values, strict=True)}}
         left = max(options.time_limit_s - seconds["solve"], 1e-3)
@@ -247,7 +247,15 @@ def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, stora
         left = max(options.time_limit_s - totals["solve"], min(options.time_limit_s, 1e-3))
         share = left / 2 if built.program.pairs else left
         try:
-            report = solve_fn(built, replace(options, time_limit_s=share))
+            try:
+                report = solve_fn(built, replace(options, time_limit_s=share))
+            except SolverError as err:
+                if err.status != Status.TIME_LIMIT_NO_SOLUTION or share >= left:
+                    raise
+                # no schedule in its half: this round takes the other half too (a successor needs a schedule)
+                totals["solve"] += share
+                share = left = left - share
+                report = solve_fn(built, replace(options, time_limit_s=share))
         except SolverError as err:
             if err.status != Status.TIME_LIMIT_NO_SOLUTION:
                 raise
