@@ -939,11 +939,15 @@ def offering(case: Case) -> list[str]:
     return [a.id for a in case.assets if a.type == "battery" and a.regulation]
 
 
-def held_offers(plan: Plan, k: int) -> dict[str, np.ndarray]:
+def held_offers(plan: Plan, k: int, rest: Case | None = None) -> dict[str, np.ndarray]:
     """The day-ahead regulation band of each offering battery from step ``k`` on [MW], by the name of
-    its first-stage family (``asset[<id>].r``): what a re-dispatch holds (the offers are sold)."""
+    its first-stage family (``asset[<id>].r``): what a re-dispatch holds (the offers are sold).
+    ``rest``: only the batteries that still offer in the re-dispatch case."""
+    still = set(offering(rest)) if rest is not None else None
     out = {}
     for battery in offering(plan.case):
+        if still is not None and battery not in still:
+            continue
         band = plan.column(battery, "regulation_mw")[k:]
         if np.isnan(band).any():
             raise CaseError([Problem("plan", f"the plan's regulation band of {battery!r} has steps without a value")],
@@ -960,6 +964,4 @@ def redispatch(plan: Plan, at: str, state: State, options: SolveOptions | None =
 
     k = from_step(plan.case, at, where)
     rest = redispatch_case(plan, k, state, case=case, at=at)
-    held = {name: band for name, band in held_offers(plan, k).items()
-            if name.removeprefix("asset[").removesuffix("].r") in offering(rest)}
-    return solve_case(rest, options, fixed=held or None)
+    return solve_case(rest, options, fixed=held_offers(plan, k, rest) or None)
