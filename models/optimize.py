@@ -163,9 +163,7 @@ def optimize(
     seconds = {"handover": 0.0, "solve": 0.0, "build": 0.0}
     rounds = 0
     infeasible: InfeasibleError | None = None
-    # a branch the time limit leaves unsolved still bounds the optimum by its linear relaxation,
-    # given this much time beyond the limit (a day's relaxation takes a fraction of it)
-    lp_budget_s = min(2.0, max(0.5, 0.1 * options.time_limit_s))
+    lp_budget_s = _lp_budget_s(options)
     for values in itertools.product((1.0, 0.0), repeat=len(joins)):
         held = {**(fixed or {}), **{name: np.array([v]) for name, v in zip(joins, values, strict=True)}}
         left = max(options.time_limit_s - seconds["solve"], 1e-3)
@@ -212,6 +210,33 @@ def optimize(
     return built, report
 
 
+def _lp_budget_s(options: SolveOptions) -> float:
+    """Seconds beyond the time limit for the linear relaxation that bounds a search the limit cut short.
+
+    A branch or round the time limit leaves without a bound of its own (unsolved, or stopped before
+    HiGHS finished its root relaxation, as on a busy machine) is still bounded by its linear
+    relaxation; a day's relaxation takes a fraction of this.
+    """
+    return min(2.0, max(0.5, 0.1 * options.time_limit_s))
+
+
+def with_relaxation_bound(built: Built, report: SolveReport, options: SolveOptions) -> SolveReport:
+    """``report`` of a schedule the time limit cut short, bounded by ``built``'s linear relaxation when HiGHS gave none.
+
+    The relaxation (every integer column continuous) is a relaxation of model.md's model too, whichever
+    exclusivity binaries ``built`` carries, so its optimum is a valid lower bound and the gap stays finite.
+    """
+    if report.status != Status.FEASIBLE or report.best_bound_cny is not None:
+        return report
+    try:
+        bound = min(relaxation_bound(built, replace(options, time_limit_s=_lp_budget_s(options))),
+                    report.objective_cny)
+    except SolverError:
+        return report
+    gap = (report.objective_cny - bound) / max(abs(report.objective_cny), 1.0)
+    return replace(report, best_bound_cny=bound, mip_gap=max(gap, 0.0))
+
+
 def _branch_bound(case: Case, storage_cut: bool, held: dict[str, np.ndarray], branch: Built | None,
                   options: SolveOptions) -> float:
     """The linear relaxation of a branch the time limit left unsolved [CNY] (−inf if it cannot be had)."""
@@ -228,7 +253,7 @@ def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, stora
     solve_fn = ENGINES[engine]
     if exclusivity == "spec":
         built = build(case, Formulation(storage_cut=storage_cut), fixed)
-        return built, solve_fn(built, options)
+        return built, with_relaxation_bound(built, solve_fn(built, options), options)
 
     options = options or SolveOptions()
     formulation = Formulation(binaries=frozenset(), storage_cut=storage_cut)
@@ -276,6 +301,7 @@ def _optimize(case: Case, options: SolveOptions, exclusivity: Exclusivity, stora
                 totals["solve"] += report.solve_seconds
             break
         formulation = wider
+    report = with_relaxation_bound(built, report, options)
     built.build_seconds = totals["build"]
     report.handover_seconds = totals["handover"]
     report.solve_seconds = totals["solve"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from models import SolveOptions, optimize
 from models.build import build
 from models.declare import Formulation
+from models.optimize import ENGINES as SOLVES
 from models.optimize import rounded_start
-from models.solve import run_highs
+from models.solve import Status, run_highs
 from vpp.case import load_case
 from vpp.cases import materialize
 from vpp.regulation import without_regulation
@@ -114,6 +116,31 @@ def test_an_optional_event_decided_by_enumeration_keeps_the_optimum_of_either_jo
     assert str(report.status) == "optimal"
     assert report.best_bound_cny is not None and report.best_bound_cny <= report.objective_cny + 1e-6
     assert report.best_bound_cny >= report.objective_cny * (1 - tight.mip_gap) - 1e-6
+
+
+@pytest.mark.parametrize("exclusivity", ["lazy", "spec"])
+def test_a_search_stopped_before_its_root_bound_is_bounded_by_the_relaxation(
+        exclusivity: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a busy machine HiGHS can stop at its time limit with a schedule but before its root relaxation
+    # gave a bound. Simulated: the MIP round reports the spec optimum, 200 CNY, as feasible and unbounded.
+    # The bound is the relaxation with the binary u continuous: charge c <= u, discharge 0.81·c <= 1 - u
+    # (the level held at soc_max), so c = 1/1.81 at u = 1/1.81 absorbs 0.19/1.81 MW of the PV:
+    # 200 - 100 · 0.19 / 1.81 = 189.50 CNY, and the gap is (200 - 189.50) / 200, finite.
+    real = SOLVES["matrix"]
+
+    def stopped_early(built, options=None):
+        report = real(built, options)
+        if built.arrays.integer.any():
+            return replace(report, status=Status.FEASIBLE, best_bound_cny=None, mip_gap=math.inf)
+        return report
+
+    monkeypatch.setitem(SOLVES, "matrix", stopped_early)
+    _, report = optimize(load_case(full_battery_and_costly_curtailment()), EXACT, exclusivity)
+    assert str(report.status) == "feasible"
+    assert report.objective_cny == pytest.approx(200.0, rel=1e-9)
+    bound = 200.0 - 100.0 * 0.19 / 1.81
+    assert report.best_bound_cny == pytest.approx(bound, rel=1e-9)
+    assert report.mip_gap == pytest.approx((200.0 - bound) / 200.0, rel=1e-9)
 
 
 def test_the_rounded_relaxation_is_a_feasible_start() -> None:
