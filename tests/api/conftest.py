@@ -1,8 +1,12 @@
 """The scheduling service, run for real: a ``vpp serve`` subprocess on a free port with a fresh database.
 
-Every test that takes ``server`` runs against SQLite and, when
-``VPP_TEST_DATABASE_URL`` names a PostgreSQL server (``.ci/run`` starts one),
-against PostgreSQL too, each in a database of its own.
+Every test that takes ``server`` runs against SQLite. A test module whose
+subject is the database (stored schedules, the job queue and its leases,
+crashes, concurrent requests, hostile bodies) is marked ``every_database``: when
+``VPP_TEST_DATABASE_URL`` names a PostgreSQL server (``.ci/run`` starts one), its
+tests run against PostgreSQL too, each server in a database of its own. The
+others (the page, the job kinds, authentication, limits) exercise the same
+storage code through SQLite alone.
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ def free_port() -> int:
 
 def backends() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get("VPP_TEST_DATABASE_URL") else ["sqlite"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that takes ``backend`` runs on SQLite, and on PostgreSQL too where marked ``every_database``."""
+    if "backend" in metafunc.fixturenames:
+        every = metafunc.definition.get_closest_marker("every_database") is not None
+        metafunc.parametrize("backend", backends() if every else ["sqlite"], indirect=True, scope="session")
 
 
 class Databases:
@@ -130,8 +141,9 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     dbs.drop_all()
 
 
-@pytest.fixture(scope="session", params=backends())
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database of the test's servers: ``sqlite`` or ``postgresql`` (see :func:`pytest_generate_tests`)."""
     return request.param
 
 

@@ -20,6 +20,9 @@ from tests.api.conftest import OPERATOR, PLANNER
 from tests.api.test_durability import wait_until
 from vpp.dispatch import resolve_case, solve_case
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 #: A study of the whole TEDA year (every day solved for each size of the sweep): minutes of work.
 YEAR_STUDY = {"template": "teda-east", "year": 2025, "sweep": "power=0,20,energy=0,40,80"}
 DAY = dt.date(2026, 7, 15)

@@ -20,6 +20,9 @@ from sqlalchemy import create_engine, text
 from tests.api import cases
 from tests.api.conftest import VIEWER, Databases, Server, auth, free_port
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 SLOW = cases.slow()
 
 #: Tests of several servers on one PostgreSQL database: they run where VPP_TEST_DATABASE_URL names a server.

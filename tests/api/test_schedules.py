@@ -18,6 +18,9 @@ from vpp.case import load_case
 from vpp.dispatch import solve_case
 from vpp.results import curve_table
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 
 def solve_locally(data: dict[str, Any]) -> Any:
     """What the engine gives for the same case with the service's settings (default gap, one thread)."""

@@ -17,6 +17,9 @@ from tests.api.test_schedules import wait_job
 from tests.vpp.test_pareto import front_case
 from tests.vpp.test_settlement import hand_case
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 
 @pytest.fixture(scope="module")
 def schedule_id(server: Server) -> str:

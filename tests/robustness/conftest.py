@@ -22,6 +22,7 @@ from tests.api.conftest import (  # noqa: F401
     databases,
     new_server,
     operator,
+    pytest_generate_tests,
     server,
     viewer,
 )

@@ -40,6 +40,9 @@ from tests.api.test_durability import (
 )
 from tests.robustness import figures
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 # ---------------------------------------------------------------------------
 # What "nothing lost, nothing half-written" means on the rows
 # ---------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from tests.api import cases
 from tests.api.conftest import ADMIN, OPERATOR, VIEWER, Databases, Server, auth
 from tests.robustness import figures
 
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
+
 #: The operations of the OpenAPI document; a new endpoint must be added here (and so fuzzed).
 OPERATIONS = ["POST /v1/schedules", "GET /v1/schedules", "GET /v1/schedules/{schedule_id}",
               "GET /v1/schedules/{schedule_id}/curve.csv", "GET /v1/schedules/{schedule_id}/case",

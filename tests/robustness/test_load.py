@@ -6,9 +6,14 @@ depends on how fast the machine is.
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.service_load import run_load
 from tests.api.conftest import OPERATOR, Server
 from tests.robustness import figures
+
+#: The database is this module's subject: on PostgreSQL too when VPP_TEST_DATABASE_URL is set (conftest).
+pytestmark = pytest.mark.every_database
 
 
 def test_concurrent_mixed_requests_all_answer_correctly(server: Server) -> None:
