@@ -38,11 +38,13 @@ has happened (issue 16, item 4). For each strategy:
 Regulation in a replay: the offers are sold the day before, so every re-dispatch
 holds each battery's day-ahead band for the rest of the day (:func:`held_bands`),
 keeping the power and energy headroom it needs, and each step is paid for the
-band held. At a step the supply point is out the district is islanded and cannot
-regulate: the band is released there and not paid. model.md has no penalty for an
-offer not delivered (§5.4), so a released band costs its payment and nothing more;
-nor does it price giving a band up, so a re-dispatch never forfeits a later band
-to serve load.
+band held. When the supply point goes out the district is islanded and cannot
+regulate, and an operator then serves the load first: the district withdraws its
+offers from the first step the supply point is out to the end of the day (a
+re-dispatch during the outage keeps no energy for later bands, and none after it
+must find headroom for a band it was not holding). A withdrawn band is not paid;
+model.md has no penalty for an offer not delivered (§5.4), so it costs its payment
+and nothing more.
 
 The actual series (:func:`read_actuals`) are the district's load and PV fleet
 [MW] of the shipped synthetic year (``forecasts/data``; SYNTHETIC) or of a
@@ -545,10 +547,13 @@ def live_day(plan: Plan, forecast: Case, actual: dict[str, np.ndarray], every_mi
     rows = []
     offered = sum((np.clip(plan.column(b, "regulation_mw"), 0.0, None) for b in offering(plan.case)),
                   np.zeros(n))
+    withdrawn = False
     for k in range(0, n, m):
         revealed = actual_case(forecast, actual, min(k + m, n))
         rest = redispatch_case(plan, k, state, case=revealed)
-        solved = solve_case(rest, options, fixed=held_bands(plan, k, rest) or None)
+        bands = held_bands(plan, k, rest, withdrawn)
+        withdrawn = withdrawn or bool(islanded(rest).any())
+        solved = solve_case(rest, options, fixed=bands or None)
         curve = solved.curve()
         costs = step_costs(rest, curve)
         costs["regulation_offered_mw"] = offered[k:]
@@ -571,13 +576,24 @@ def live_day(plan: Plan, forecast: Case, actual: dict[str, np.ndarray], every_mi
     return out
 
 
-def held_bands(plan: Plan, k: int, rest: Case) -> dict[str, np.ndarray]:
+def islanded(case: Case) -> np.ndarray:
+    """The steps of ``case`` at which its supply point is out: import and export maxima 0."""
+    return (case.series(case.grid.import_max_mw) <= 0) & (case.series(case.grid.export_max_mw) <= 0)
+
+
+def held_bands(plan: Plan, k: int, rest: Case, withdrawn: bool = False) -> dict[str, np.ndarray]:
     """The regulation band each offering battery holds in the re-dispatch ``rest`` from step ``k`` [MW],
     by the name of its first-stage family: the day-ahead offer (:func:`vpp.redispatch.held_offers`),
-    released (0) at the steps ``rest``'s supply point is out (import and export maxima 0)."""
-    g = rest.grid
-    islanded = (rest.series(g.import_max_mw) <= 0) & (rest.series(g.export_max_mw) <= 0)
-    return {name: np.where(islanded, 0.0, band) for name, band in held_offers(plan, k, rest).items()}
+    withdrawn (0) from the first step ``rest``'s supply point is out to the end of the day, and
+    everywhere once ``withdrawn`` (an earlier step was out)."""
+    out = islanded(rest)
+    first = int(np.argmax(out)) if out.any() else rest.steps
+    if withdrawn:
+        first = 0
+    bands = held_offers(plan, k, rest)
+    for band in bands.values():
+        band[first:] = 0.0
+    return bands
 
 
 def _carried(before: dict[str, Any], after: dict[str, Any], k: int, plan: Plan, at: int) -> dict[str, Any]:
@@ -684,7 +700,7 @@ def replay(case: Case, actuals: Actuals, settings: Settings, options: SolveOptio
             run = Replayed(strategy, world, plan, steps, realised_cost(forecast, plan, steps))
             released = run.totals()["regulation_released_mw_h"]
             if released > 1e-6:
-                notes.append(f"{strategy}, {world}: {released:,.1f} MW·h of the day-ahead regulation band released "
-                             "while the supply point was out, and not paid")
+                notes.append(f"{strategy}, {world}: {released:,.1f} MW·h of the day-ahead regulation band withdrawn "
+                             "from the outage on, and not paid")
             runs.append(run)
     return Replay(priced, runs, settings, actuals.source, notes)

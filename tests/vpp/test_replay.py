@@ -197,25 +197,25 @@ def test_a_held_band_keeps_the_battery_from_following_the_load(tmp_path: Path) -
     assert r.realised_cny == approx(760)
 
 
-def test_a_band_is_released_and_not_paid_while_the_supply_point_is_out(tmp_path: Path) -> None:
+def test_the_bands_are_withdrawn_and_not_paid_from_the_outage_on(tmp_path: Path) -> None:
     # The supply point is out 02:00-03:00. The re-dispatch at hour 2 learns it: islanded, the district cannot
-    # regulate, so hour 2's band is released (not paid: 55 CNY lost). The band sold for hour 3 is still held,
-    # and needs τ·r/ηd = 0.25 h × 1 MW = 0.25 MWh in the battery at 03:00: of its 1 MWh it gives 0.75 MWh
-    # (wear 75) and 0.25 MWh is not served (2500). Net import 0 against the plan's 1: 800 below the plan.
-    # Hour 3 as planned. Energy 300, deviation 800, not served 2500, wear 75, capacity −(10 + 40 + 40),
-    # mileage −3 × 15: 3540 CNY.
+    # regulate and serves its load first, so it withdraws its offers for the rest of the day (hours 2 and 3,
+    # 55 + 55 CNY not paid). The battery gives its 1 MWh at hour 2 (wear 100), nothing is unserved; net
+    # import 0 against the plan's 1: 800 below the plan. Hour 3 imports the load as planned.
+    # Energy 300, deviation 800, wear 100, capacity −(10 + 40), mileage −2 × 15: 1120 CNY.
     settings = Settings(strategies=("deterministic",), every_minutes=60, scenarios=1,
                         outage=OutageScenario("02:00", 1.0, rate_per_year=876.0))
     runs = {r.world: r for r in run_hand(tmp_path, 1.0, settings, case=REGULATED).runs}
     assert runs["normal"].realised_cny == approx(REGULATED_OBJECTIVE)
     out = runs["outage"]
-    assert out.cost_cny == approx(bill(energy=300, deviation=800, unserved=2500, operation=75,
-                                       regulation_capacity=-90, regulation_mileage=-45), abs=1e-6)
-    assert out.realised_cny == approx(3540)
-    assert out.steps["regulation_mw"].tolist() == approx([1, 1, 0, 1], abs=1e-6)
+    assert out.cost_cny == approx(bill(energy=300, deviation=800, operation=100, regulation_capacity=-50,
+                                       regulation_mileage=-30), abs=1e-6)
+    assert out.realised_cny == approx(1120)
+    assert out.steps["regulation_mw"].tolist() == approx([1, 1, 0, 0], abs=1e-6)
     totals = out.totals()
     assert (totals["regulation_offered_mw_h"], totals["regulation_held_mw_h"], totals["regulation_released_mw_h"]) \
-        == approx((4, 3, 1), abs=1e-6)
+        == approx((4, 2, 2), abs=1e-6)
+    assert totals["energy_not_served_mwh"] == approx(0, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------
