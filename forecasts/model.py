@@ -91,6 +91,10 @@ RESIDUAL_FEATURES: dict[str, tuple[str, ...]] = {
     "pv": ("hour", "kt_week_day", "clear_sky_kw_per_m2"),
 }
 """Features the PV error-quantile models see (see ``DayAheadForecaster._residual_columns``)."""
+DAYLIGHT_FRACTION = 0.01
+"""PV steps whose envelope is at least this share of the day's largest are daylight: the PV
+quantiles are calibrated there (the backtests' daylight coverage counts the steps above 1 % of the
+peak)."""
 DEFAULT_RHO = 0.9
 """Step-to-step correlation of forecast errors (15 min) used when there is too little history to fit it."""
 
@@ -441,6 +445,9 @@ class DayAheadForecaster:
     against scaled features whose day-to-day deviations are a few per cent)."""
     calibration_blocks: int = 3
     """Load: how many of the most recent cross-fitting blocks the conformal offsets are taken from."""
+    calibration_half_life_days: float = 14.0
+    """PV: the age [days] at which a held-out error weighs half as much as the last day's in the
+    weighted conformal offsets (PV errors drift with the seasons and the weather regime)."""
     # Fitted state
     models_: dict[float, object] = field(default_factory=dict, repr=False)
     oos_mae_scaled_: float = float("nan")
@@ -454,6 +461,9 @@ class DayAheadForecaster:
     offsets_: dict[float, float] = field(default_factory=dict)
     """Load: conformal quantile of the held-out normalised errors per level: quantile = median +
     scale × offset."""
+    pv_offsets_: dict[float, float] = field(default_factory=dict)
+    """PV: the conformal offset of each outer level [scaled], added to its error-quantile model at
+    daylight steps."""
     floor_: float = 0.0
     """Lowest value of the training history, if below zero (a PV meter's night tare)."""
     rho_: float = DEFAULT_RHO
@@ -477,6 +487,9 @@ class DayAheadForecaster:
             raise ValueError(f"calendar must be 'china' or 'weekday', got {self.calendar!r}")
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give both latitude and longitude, or neither")
+        h = self.calibration_half_life_days
+        if isinstance(h, bool) or not isinstance(h, int | float) or not (np.isfinite(h) and h > 0):
+            raise ValueError(f"calibration_half_life_days must be a number of days > 0, got {h!r}")
 
     # -- data preparation ---------------------------------------------------------
 
@@ -546,7 +559,8 @@ class DayAheadForecaster:
             return np.stack(cols, axis=1)
         p50 = self._point(self.models_[0.5].predict(feats.X), feats.base)
         R = feats.X[:, self._residual_columns()]
-        cols = [p50 if q == 0.5 else p50 + self.models_[q].predict(R) for q in self.quantiles]
+        day = self._daylight(feats)
+        cols = [p50 if q == 0.5 else p50 + self._pv_quantile_offset(q, R, day) for q in self.quantiles]
         return np.stack(cols, axis=1)
 
     def _load_median(self, feats: Features, alpha: float | None = None) -> np.ndarray:
@@ -623,8 +637,17 @@ class DayAheadForecaster:
     # -- fit and predict ------------------------------------------------------------
 
     def _fit_pv(self, feats: Features, y: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The PV median (boosting blended with the clear-sky-index forecast) and its error-quantile
-        models; returns the out-of-sample errors and their predicted quantile offsets [scaled]."""
+        """The PV median (boosting blended with the clear-sky-index forecast), its error-quantile
+        models and their conformal offsets; returns the out-of-sample errors and the calibrated
+        quantile offsets [scaled].
+
+        Blocked cross-fitting: each block's median and error quantiles come from models fitted on
+        the other blocks, so every error has a held-out quantile forecast. The conformity score of
+        level τ is the error less its held-out τ-quantile (conformalised quantile regression, each
+        level on its own); the level's offset is the weighted conformal quantile of the scores of
+        the daylight steps (:meth:`_daylight`), each weighing 2^(−age / ``calibration_half_life_days``)
+        by the days from its day to the last of the history, so that recent errors count most.
+        """
         X = feats.X[ok]
         # Out-of-sample medians by cross-fitting over contiguous blocks of days, so that the errors
         # include the drift of the seasons.
@@ -649,13 +672,43 @@ class DayAheadForecaster:
         have = np.isfinite(resid)
         self.models_ = {0.5: self._fit_one(X, y, 0.5)}
         R = X[:, self._residual_columns()]
+        day = self._daylight(feats)[ok]
+        calibrate = have & day
+        weight = 0.5 ** ((days.max() - days) / self.calibration_half_life_days)
+        self.pv_offsets_ = {}
         for q in self.quantiles:
-            if q != 0.5:
-                self.models_[q] = self._fit_one(R[have], resid[have], q, residual=True)
+            if q == 0.5:
+                continue
+            held = np.full(len(y), np.nan)
+            for k in range(folds):
+                train, test = have & (fold != k), have & (fold == k)
+                if train.sum() and test.sum():
+                    held[test] = self._fit_one(R[train], resid[train], q, residual=True).predict(R[test])
+            score = resid - held
+            use = calibrate & np.isfinite(score)
+            if use.any():
+                self.pv_offsets_[q] = conformal_quantile(score[use], q, weight[use])
+            self.models_[q] = self._fit_one(R[have], resid[have], q, residual=True)
         spread = np.stack(
-            [np.zeros(have.sum()) if q == 0.5 else self.models_[q].predict(R[have]) for q in self.quantiles], axis=1
+            [np.zeros(have.sum()) if q == 0.5 else self._pv_quantile_offset(q, R[have], day[have])
+             for q in self.quantiles],
+            axis=1,
         )
         return resid, spread
+
+    def _daylight(self, feats: Features) -> np.ndarray:
+        """Rows whose envelope is at least :data:`DAYLIGHT_FRACTION` of its day's largest: where the
+        PV quantiles are calibrated (below it, at dawn, dusk and night, PV is next to nothing)."""
+        env = np.nan_to_num(feats.X[:, feats.names.index("envelope_14d")], nan=0.0) * feats.level
+        steps = int(np.max(feats.slot)) + 1
+        peak = np.repeat(np.max(env.reshape(-1, steps), axis=1), steps)
+        return (env > 0) & (env >= DAYLIGHT_FRACTION * peak)
+
+    def _pv_quantile_offset(self, q: float, R: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Level ``q``'s offset from the median [scaled]: its error-quantile model, plus its conformal
+        offset at daylight rows; never across the median (sorting crossed levels would move it)."""
+        off = self.models_[q].predict(R) + np.where(day, self.pv_offsets_.get(q, 0.0), 0.0)
+        return np.minimum(off, 0.0) if q < 0.5 else np.maximum(off, 0.0)
 
     def fit(self, history: pd.Series, temperature: pd.Series | None = None) -> DayAheadForecaster:
         """Train on every day of ``history`` (a regular, tz-aware series; see :func:`forecasts.series.read_series`).

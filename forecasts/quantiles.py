@@ -62,7 +62,7 @@ def pit_normal_scores(y: np.ndarray, q: np.ndarray, levels: Sequence[float]) -> 
     return np.clip(out, -4.0, 4.0)
 
 
-def conformal_quantile(scores: np.ndarray, level: float) -> float:
+def conformal_quantile(scores: np.ndarray, level: float, weights: np.ndarray | None = None) -> float:
     """The split-conformal quantile of held-out ``scores`` at ``level`` in (0, 1).
 
     Upper levels take the ⌈(n + 1)·level⌉-th smallest of the n finite scores,
@@ -71,17 +71,33 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     probability ≥ level, and below a lower one with probability ≤ level.
     Too few scores for that order (fewer than 1/(1 − level) − 1) give the most
     extreme score.
+
+    ``weights`` (≥ 0, one per score; the new score weighs 1): the weighted
+    conformal quantile of Barber, Candès, Ramdas & Tibshirani (2023, "Conformal
+    prediction beyond exchangeability", Ann. Statist. 51(2)): the same orders
+    counted in weight, the smallest score whose cumulative weight reaches
+    level · (W + 1) for an upper level, the largest whose cumulative weight
+    stays within it for a lower one (W the scores' total weight). Unit weights
+    give the unweighted quantile.
     """
-    s = np.sort(np.asarray(scores, dtype=float)[np.isfinite(scores)])
+    s = np.asarray(scores, dtype=float)
+    w = np.ones(len(s)) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != s.shape or not (np.all(np.isfinite(w)) and np.all(w >= 0)):
+        raise ValueError(f"weights must be finite numbers >= 0, one per score ({len(s)}), got shape {w.shape}")
+    keep = np.isfinite(s) & (w > 0)
+    order = np.argsort(s[keep], kind="stable")
+    s, w = s[keep][order], w[keep][order]
     n = len(s)
     if n == 0:
         raise ValueError("no finite held-out scores to calibrate the quantiles on")
     if not 0 < level < 1:
         raise ValueError(f"level must be within (0, 1), got {level!r}")
-    if level == 0.5:
+    if level == 0.5 and weights is None:
         return float(np.median(s))
-    if level > 0.5:
-        k = int(np.ceil((n + 1) * level))
-        return float(s[min(k, n) - 1])
-    k = int(np.floor((n + 1) * level))
-    return float(s[max(k, 1) - 1])
+    cum = np.cumsum(w)
+    target = level * (cum[-1] + 1.0)
+    if level >= 0.5:
+        k = int(np.searchsorted(cum, target, side="left"))  # the first whose cumulative weight ≥ target
+        return float(s[min(k, n - 1)])
+    k = int(np.searchsorted(cum, target, side="right")) - 1  # the last whose cumulative weight ≤ target
+    return float(s[max(k, 0)])

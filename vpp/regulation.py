@@ -52,6 +52,20 @@ def without_regulation(case: Case) -> Case:
     return case.model_copy(update={"regulation": None})
 
 
+def step_revenue_cny(case: Case, battery: Battery, band_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The capacity and the mileage revenue of ``battery``'s band ``band_mw`` [MW] at each step [CNY]:
+    Δ·r·π_c and Δ·r·π_m·μ·K_b (model.md §5.4; zero without a regulation market)."""
+    reg = case.regulation
+    band = np.asarray(band_mw, dtype=float)
+    if reg is None:
+        return np.zeros_like(band), np.zeros_like(band)
+    dt = case.dt_hours
+    capacity = dt * band * case.series(reg.capacity_price_cny_per_mw_h)
+    mileage = (dt * band * case.series(reg.mileage_price_cny_per_mw) * reg.mileage_mw_per_mw_h
+               * battery.regulation_performance)
+    return capacity, mileage
+
+
 def _blocks(steps: int, block_steps: int) -> list[tuple[int, int]]:
     """The blocks as [first step, end step) pairs; the last one is shorter when B does not divide N."""
     return [(s, min(s + block_steps, steps)) for s in range(0, steps, block_steps)]
@@ -88,10 +102,9 @@ def regulation_summary(case: Case, sol: Solution) -> dict[str, Any] | None:
     mileage_price = case.series(reg.mileage_price_cny_per_mw)
     band = {b.id: np.clip(np.asarray(sol.of(b.id, b.type)["regulation_mw"], dtype=float), 0.0, None)
             for b in batteries}
-    # revenue per step [CNY]: Δ·r·π_c and Δ·r·π_m·μ·K_b
-    capacity = {b.id: dt * band[b.id] * capacity_price for b in batteries}
-    mileage = {b.id: dt * band[b.id] * mileage_price * reg.mileage_mw_per_mw_h * b.regulation_performance
-               for b in batteries}
+    capacity, mileage = {}, {}
+    for b in batteries:
+        capacity[b.id], mileage[b.id] = step_revenue_cny(case, b, band[b.id])
     loss = {b.id: reg.deployment_fraction * (1 / b.discharge_efficiency - b.charge_efficiency) * dt * band[b.id]
             for b in batteries}
     total_band = sum(band.values(), np.zeros(case.steps))

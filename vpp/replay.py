@@ -15,7 +15,8 @@ has happened (issue 16, item 4). For each strategy:
    re-dispatched with the intraday tool (:func:`vpp.redispatch.redispatch_case`):
    D kept, deviations paid per ``grid.deviation``, the storage levels, energy
    delivered, processes started and the month's peak carried from the steps
-   already run. Its case is the forecast with the actual series put in for the
+   already run, and the day-ahead regulation offers held (:func:`held_bands`).
+   Its case is the forecast with the actual series put in for the
    steps up to the end of the interval about to run (k … k+m−1): the PV
    available, the district load and, in a world where the supply point goes out,
    the grid's maxima. The intraday solve of that interval thus balances the
@@ -28,11 +29,22 @@ has happened (issue 16, item 4). For each strategy:
    (:func:`step_costs`, :func:`realised_cost`): energy (buy × grid energy − sell ×
    export, carbon, green contracts' energy and fees), the demand charge on the
    day's realised peak, deviation charges against D, demand response (revenue of
-   the events joined, penalty on the realised shortfall), operation (battery
-   degradation, PV and load curtailment) and energy not served at the value of
-   lost load. Frequency regulation is off in a replay: the day is planned and
-   replayed without the regulation market (billing the held regulation bands from
-   the realised flows is still to come).
+   the events joined, penalty on the realised shortfall), frequency regulation
+   (the capacity and the mileage payment of the band each battery held, as the
+   day-ahead plan offered it: Δ·r·π_c and Δ·r·π_m·μ·K_b of model.md §5.4, as
+   revenue), operation (battery degradation, PV and load curtailment) and energy
+   not served at the value of lost load.
+
+Regulation in a replay: the offers are sold the day before, so every re-dispatch
+holds each battery's day-ahead band for the rest of the day (:func:`held_bands`),
+keeping the power and energy headroom it needs, and each step is paid for the
+band held. When the supply point goes out the district is islanded and cannot
+regulate, and an operator then serves the load first: the district withdraws its
+offers from the first step the supply point is out to the end of the day (a
+re-dispatch during the outage keeps no energy for later bands, and none after it
+must find headroom for a band it was not holding). A withdrawn band is not paid;
+model.md has no penalty for an offer not delivered (§5.4), so it costs its payment
+and nothing more.
 
 The actual series (:func:`read_actuals`) are the district's load and PV fleet
 [MW] of the shipped synthetic year (``forecasts/data``; SYNTHETIC) or of a
@@ -56,7 +68,16 @@ import pandas as pd
 from models import SolveOptions
 from vpp.case import Case, load_case
 from vpp.errors import CaseError, Problem
-from vpp.redispatch import Plan, default_deviation, planned_state, redispatch_case, state_of
+from vpp.redispatch import (
+    Plan,
+    default_deviation,
+    held_offers,
+    offering,
+    planned_state,
+    redispatch_case,
+    state_of,
+)
+from vpp.regulation import regulating_batteries, step_revenue_cny
 
 STRATEGIES = ("deterministic", "stochastic")
 READING = "reading the actuals"
@@ -71,8 +92,9 @@ OUTAGE_RATE_SOURCE = (
 )
 """The default rate of unannounced outages of the supply point [1/year], and why."""
 
-#: The parts of the realised cost [CNY], in the order they are shown.
-PARTS = ("energy", "demand", "deviation", "demand_response", "operation", "unserved")
+#: The lines of the realised bill [CNY], in the order they are shown (a revenue is negative).
+PARTS = ("energy", "demand", "deviation", "demand_response", "regulation_capacity", "regulation_mileage",
+         "operation", "unserved")
 
 
 # ---------------------------------------------------------------------------
@@ -197,15 +219,13 @@ def actual_case(case: Case, actual: dict[str, np.ndarray], upto: int) -> Case:
 
 
 def priced_case(case: Case, options: SolveOptions | None = None) -> Case:
-    """``case`` (without regulation) with ``grid.deviation``: its own, or the defaults around its deterministic plan.
+    """``case`` with ``grid.deviation``: its own, or the defaults around its deterministic plan.
 
     The defaults' tolerance is a fraction of |D[t]| (:func:`vpp.redispatch.default_deviation`);
     here D is the net import of the case solved without deviation charges.
     """
     from vpp.dispatch import solve_case
-    from vpp.regulation import without_regulation
 
-    case = without_regulation(case)
     if case.grid.deviation is not None:
         return case
     base = case.model_copy(update={"scenarios": None, "risk": None})
@@ -366,7 +386,8 @@ def step_costs(case: Case, curve: pd.DataFrame) -> pd.DataFrame:
     ``curve``: its wide table (:meth:`vpp.results.DispatchResult.curve`). Computed from the
     flows, not read from the solve's objective: energy (grid energy × buy − export × sell,
     carbon, green contracts' energy), deviation beyond the tolerance at its price,
-    demand-response shortfall penalty, operation (battery degradation, PV curtailment,
+    demand-response shortfall penalty, the regulation band held and its capacity and
+    mileage payments (negative: revenue, :func:`vpp.regulation.step_revenue_cny`), operation (battery degradation, PV curtailment,
     load curtailment), energy not served (electric, and heat at the value of lost load).
     """
     n, dt_h = case.steps, case.dt_hours
@@ -414,6 +435,12 @@ def step_costs(case: Case, curve: pd.DataFrame) -> pd.DataFrame:
     for ev in case.demand_response:
         sf = np.nan_to_num(_col(curve, f"{ev.id}.shortfall_mw", n))
         penalty += dt_h * ev.shortfall_penalty_cny_per_mwh * sf
+    band, capacity, mileage = np.zeros(n), np.zeros(n), np.zeros(n)
+    for b in regulating_batteries(case):
+        r = np.clip(_col(curve, f"{b.id}.regulation_mw", n), 0.0, None)
+        paid = step_revenue_cny(case, b, r)
+        band, capacity, mileage = band + r, capacity + paid[0], mileage + paid[1]
+    rows |= {"regulation_mw": band, "regulation_capacity_cny": -capacity, "regulation_mileage_cny": -mileage}
     rows |= {"unserved_mw": unserved_mw, "unserved_heat_mw_th": heat_unserved, "battery_soc_mwh": soc,
              "battery_charge_mw": charge, "battery_discharge_mw": discharge, "pv_curtailed_mw": curtailed,
              "energy_cny": energy, "deviation_cny": deviation, "demand_response_cny": penalty,
@@ -453,17 +480,21 @@ class Replayed:
             "deviation_above_mwh": float(s["deviation_short_mw"].sum() * dt_h),
             "deviation_below_mwh": float(s["deviation_long_mw"].sum() * dt_h),
             "energy_not_served_mwh": float(s["unserved_mw"].sum() * dt_h),
+            "regulation_offered_mw_h": float(s["regulation_offered_mw"].sum() * dt_h),
+            "regulation_held_mw_h": float(s["regulation_mw"].sum() * dt_h),
+            "regulation_released_mw_h": float((s["regulation_offered_mw"] - s["regulation_mw"]).sum() * dt_h),
             "heat_not_served_mwh_th": float(s["unserved_heat_mw_th"].sum() * dt_h),
             "peak_import_mw": float(s["import_mw"].max()),
         }
 
 
 def realised_cost(case: Case, plan: Plan, steps: pd.DataFrame) -> dict[str, float]:
-    """The day's realised cost by part [CNY] (:data:`PARTS`) from its realised ``steps`` (:func:`step_costs` rows).
+    """The day's realised cost by bill line [CNY] (:data:`PARTS`) from its realised ``steps`` (:func:`step_costs` rows).
 
     The demand charge is on the day's realised peak above the case's ``peak_to_date_mw``;
     demand response earns the revenue of the events joined day-ahead; the green
-    contracts taken day-ahead pay their fees.
+    contracts taken day-ahead pay their fees; regulation earns the payments of the bands
+    held (the day-ahead offers less what was released).
     """
     g = case.grid
     demand = 0.0
@@ -491,6 +522,8 @@ def realised_cost(case: Case, plan: Plan, steps: pd.DataFrame) -> dict[str, floa
         "demand": demand,
         "deviation": float(steps["deviation_cny"].sum()),
         "demand_response": float(steps["demand_response_cny"].sum()) - revenue,
+        "regulation_capacity": float(steps["regulation_capacity_cny"].sum()),
+        "regulation_mileage": float(steps["regulation_mileage_cny"].sum()),
         "operation": float(steps["operation_cny"].sum()) + starts,
         "unserved": float(steps["unserved_cny"].sum()),
     }
@@ -502,7 +535,8 @@ def live_day(plan: Plan, forecast: Case, actual: dict[str, np.ndarray], every_mi
 
     ``forecast``: the day's case the intraday solves start from (deterministic); ``actual``:
     series by ``<owner>.<field>`` [MW per step]. One row per step of the day: the realised
-    flows and costs (:func:`step_costs`), the forecast and actual PV and load.
+    flows and costs (:func:`step_costs`), the regulation band the plan offered, the forecast
+    and actual PV and load.
     """
     from vpp.dispatch import solve_case
 
@@ -511,12 +545,18 @@ def live_day(plan: Plan, forecast: Case, actual: dict[str, np.ndarray], every_mi
     raw = planned_state(plan, 0)
     state = state_of(raw)
     rows = []
+    offered = sum((np.clip(plan.column(b, "regulation_mw"), 0.0, None) for b in offering(plan.case)),
+                  np.zeros(n))
+    withdrawn = False
     for k in range(0, n, m):
         revealed = actual_case(forecast, actual, min(k + m, n))
         rest = redispatch_case(plan, k, state, case=revealed)
-        solved = solve_case(rest, options)
+        bands = held_bands(plan, k, rest, withdrawn)
+        withdrawn = withdrawn or bool(islanded(rest).any())
+        solved = solve_case(rest, options, fixed=bands or None)
         curve = solved.curve()
         costs = step_costs(rest, curve)
+        costs["regulation_offered_mw"] = offered[k:]
         extra = [c for c in curve.columns if c.endswith(".curtailing")]
         part = pd.concat([costs, curve[extra]], axis=1).iloc[: min(m, n - k)].copy()
         part.insert(0, "step", np.arange(k, k + len(part)))
@@ -534,6 +574,26 @@ def live_day(plan: Plan, forecast: Case, actual: dict[str, np.ndarray], every_mi
         out[f"{name}_forecast_mw"] = fc
         out[f"{name}_actual_mw"] = ac
     return out
+
+
+def islanded(case: Case) -> np.ndarray:
+    """The steps of ``case`` at which its supply point is out: import and export maxima 0."""
+    return (case.series(case.grid.import_max_mw) <= 0) & (case.series(case.grid.export_max_mw) <= 0)
+
+
+def held_bands(plan: Plan, k: int, rest: Case, withdrawn: bool = False) -> dict[str, np.ndarray]:
+    """The regulation band each offering battery holds in the re-dispatch ``rest`` from step ``k`` [MW],
+    by the name of its first-stage family: the day-ahead offer (:func:`vpp.redispatch.held_offers`),
+    withdrawn (0) from the first step ``rest``'s supply point is out to the end of the day, and
+    everywhere once ``withdrawn`` (an earlier step was out)."""
+    out = islanded(rest)
+    first = int(np.argmax(out)) if out.any() else rest.steps
+    if withdrawn:
+        first = 0
+    bands = held_offers(plan, k, rest)
+    for band in bands.values():
+        band[first:] = 0.0
+    return bands
 
 
 def _carried(before: dict[str, Any], after: dict[str, Any], k: int, plan: Plan, at: int) -> dict[str, Any]:
@@ -625,9 +685,6 @@ def replay(case: Case, actuals: Actuals, settings: Settings, options: SolveOptio
     if problems:
         raise CaseError(problems, step=REPLAYING)
     notes = []
-    if case.regulation is not None:
-        notes.append("frequency regulation is off in a replay: the day is planned and replayed without the "
-                     "regulation market")
     priced = priced_case(case, options)
     forecast = priced.model_copy(update={"scenarios": None, "risk": None})
     actual = actual_series(forecast, actuals)
@@ -640,5 +697,10 @@ def replay(case: Case, actuals: Actuals, settings: Settings, options: SolveOptio
         plan = day_ahead(priced, strategy, settings, options)
         for world, series in worlds.items():
             steps = live_day(plan, forecast, series, settings.every_minutes, options)
-            runs.append(Replayed(strategy, world, plan, steps, realised_cost(forecast, plan, steps)))
+            run = Replayed(strategy, world, plan, steps, realised_cost(forecast, plan, steps))
+            released = run.totals()["regulation_released_mw_h"]
+            if released > 1e-6:
+                notes.append(f"{strategy}, {world}: {released:,.1f} MW·h of the day-ahead regulation band withdrawn "
+                             "from the outage on, and not paid")
+            runs.append(run)
     return Replay(priced, runs, settings, actuals.source, notes)

@@ -45,8 +45,8 @@ def replay(
 ) -> None:
     """Plan the day ahead (deterministic, stochastic), then re-dispatch through it with the actual PV and load.
 
-    Prints each strategy's realised cost by part, its deviation from the declared plan and the energy not
-    served, side by side; writes replay.csv (per step per strategy), replay.json and replay.png.
+    Prints each strategy's realised cost by bill line (regulation payments as negative costs), its deviation
+    from the declared plan, the energy not served and the regulation band held, side by side; writes replay.csv (per step per strategy), replay.json and replay.png.
     """
     from models import SolveOptions
     from vpp.replay import (
@@ -123,7 +123,7 @@ def write_replay(result: Replay, out_dir: Path, chart: bool = True) -> list[Path
 
 
 def print_replay(result: Replay) -> None:
-    """The strategies side by side: realised cost by part, deviation, energy not served."""
+    """The strategies side by side: realised cost by bill line, deviation, energy not served, regulation band."""
     from vpp.replay import PARTS
 
     runs = [r.totals() for r in result.runs]
@@ -139,6 +139,9 @@ def print_replay(result: Replay) -> None:
     table.add_row("[bold]realised cost [CNY][/]", *(f"[bold]{r['realised_cost_cny']:,.0f}[/]" for r in runs))
     table.add_row("|deviation| [MWh]", *(f"{r['deviation_mwh']:,.1f}" for r in runs))
     table.add_row("energy not served [MWh]", *(f"{r['energy_not_served_mwh']:,.1f}" for r in runs))
+    if any(r["regulation_offered_mw_h"] > 0 for r in runs):
+        table.add_row("regulation band held / offered [MW·h]",
+                      *(f"{r['regulation_held_mw_h']:,.1f} / {r['regulation_offered_mw_h']:,.1f}" for r in runs))
     out.print(table)
     s = result.settings.outage
     if s is not None:

@@ -2,7 +2,7 @@
 
 ``POST /v1/replays`` queues ``vpp replay`` (:mod:`vpp.replay`) for a template's day
 or a canonical case; the job's ``result`` is ``replay.json``'s content (each
-strategy's realised cost by part, deviations, energy not served) with
+strategy's realised cost by bill line, regulation payments included, deviations, energy not served) with
 ``replay.csv``'s table by column under ``table``. Bad actuals, a date outside
 them or an option out of range fail the job with the problems named by field.
 """

@@ -135,8 +135,10 @@ def test_pv_forecast_beats_yesterday_on_the_synthetic_teda_history():
                          latitude=39.03, longitude=117.72)
     m = r.metrics
     assert m["n_days"] == 91 and m["skill_vs_seasonal_naive"] > 0.03, m  # ≈ 0.09 on this quarter
-    assert 0.65 < m["coverage_p10_p90_daylight"] < 0.9
-    night = r.frame.index.hour < 4
+    # Conformal on the held-out daylight errors (recent ones weighing most): P10–P90 covers 80 % ± 3 % of the
+    # daylight steps (80.1 % on this quarter; 76.9 % from the error-quantile models alone).
+    assert 0.77 <= m["coverage_p10_p90_daylight"] <= 0.83, m["coverage_p10_p90_daylight"]
+    night = (r.frame.index.hour < 4) | (r.frame.index.hour >= 21)  # the sun is down: exactly 0
     assert (r.frame.loc[night, [0.1, 0.5, 0.9]] == 0).all().all()
 
 
@@ -145,6 +147,8 @@ def test_input_checks():
         DayAheadForecaster("wind")
     with pytest.raises(ValueError, match="horizon_days"):
         DayAheadForecaster("load", horizon_days=9)
+    with pytest.raises(ValueError, match="calibration_half_life_days must be a number of days > 0, got 0"):
+        DayAheadForecaster("pv", calibration_half_life_days=0)
     with pytest.raises(ValueError, match="too little history"):
         DayAheadForecaster("load").fit(toy(5))
     with pytest.raises(ValueError, match="not fitted"):

@@ -109,6 +109,28 @@ def test_conformal_quantile_on_a_known_score_set():
         conformal_quantile(scores, 1.0)
 
 
+def test_weighted_conformal_quantile_by_hand():
+    scores = np.array([4.0, 1.0, 3.0, 2.0])  # sorted 1, 2, 3, 4
+    # Weights of 1, 2, 3, 4 (by score) [4, 1, 3, 2] → sorted [1 → 1, 2 → 2, 3 → 3, 4 → 4]: cumulative 1, 3, 6, 10,
+    # and the new score weighs 1: W + 1 = 11.
+    w = np.array([4.0, 1.0, 3.0, 2.0])
+    assert conformal_quantile(scores, 0.5, w) == 3.0  # 5.5: the first cumulative ≥ 5.5 is 6
+    assert conformal_quantile(scores, 0.8, w) == 4.0  # 8.8 → 10
+    assert conformal_quantile(scores, 0.95, w) == 4.0  # 10.45 > 10: too little weight, the largest
+    assert conformal_quantile(scores, 0.3, w) == 2.0  # 3.3: the last cumulative ≤ 3.3 is 3
+    assert conformal_quantile(scores, 0.05, w) == 1.0  # 0.55: none that low, the smallest
+    # A zero weight drops a score; unit weights give the unweighted quantile.
+    assert conformal_quantile(scores, 0.8, np.array([0.0, 1.0, 1.0, 1.0])) == 3.0  # 4 gone: none reaches 3.2, the largest
+    rng = np.random.default_rng(3)
+    many = rng.normal(size=501)
+    for level in (0.05, 0.1, 0.5, 0.9, 0.95):
+        assert conformal_quantile(many, level, np.ones(501)) == conformal_quantile(many, level)
+    with pytest.raises(ValueError, match=r"weights must be finite numbers >= 0, one per score \(4\)"):
+        conformal_quantile(scores, 0.9, np.array([1.0, -1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="one per score"):
+        conformal_quantile(scores, 0.9, np.ones(3))
+
+
 def test_robust_linear_fit_recovers_the_coefficients_and_shrinks_to_the_prior():
     rng = np.random.default_rng(3)
     A = np.column_stack([rng.normal(size=400), rng.normal(size=400), np.ones(400)])

@@ -24,6 +24,7 @@ from vpp.case import load_case
 from vpp.cli import app
 from vpp.errors import CaseError
 from vpp.replay import (
+    PARTS,
     OutageScenario,
     Settings,
     read_actuals,
@@ -44,6 +45,11 @@ HAND_OBJECTIVE = 1160.0
 DETERMINISTIC = Settings(strategies=("deterministic",), every_minutes=60)
 
 
+def bill(**lines: float) -> dict[str, float]:
+    """The realised bill by line [CNY], the lines not given 0."""
+    return {part: float(lines.pop(part, 0.0)) for part in PARTS} | lines
+
+
 def actuals_file(path: Path, case: Any, load_mw: Any, pv_mw: Any = 0.0) -> Path:
     """A measured CSV (timestamp, load_mw, pv_mw) over the case's steps."""
     n = case.steps
@@ -62,8 +68,8 @@ def test_perfect_actuals_reproduce_the_day_ahead_objective(tmp_path: Path) -> No
     r = run_hand(tmp_path, 1.0).runs[0]
     assert r.plan.summary["objective_cny"] == approx(HAND_OBJECTIVE)
     assert r.realised_cny == approx(HAND_OBJECTIVE, abs=1e-6)
-    assert r.cost_cny == approx({"energy": 1140, "demand": 0, "deviation": 0, "demand_response": 0,
-                                 "operation": 20, "unserved": 0}, abs=1e-6)
+    assert r.cost_cny == approx(bill(energy=1140, demand=0, deviation=0, demand_response=0,
+                                 operation=20, unserved=0), abs=1e-6)
     assert r.steps["net_import_mw"].tolist() == approx([2, 1, 1, 1, 0, 0, 2, 1], abs=1e-6)
 
 
@@ -83,8 +89,8 @@ def test_a_known_forecast_error_pays_the_deviation_derived_by_hand(tmp_path: Pat
     # 0.5 MWh × 1000 = 500 CNY of deviation. Nothing else changes: 1160 + 750 = 1910 CNY.
     load = [1, 1, 1, 1, 1.5, 1, 1, 1]
     r = run_hand(tmp_path, load).runs[0]
-    assert r.cost_cny == approx({"energy": 1390, "demand": 0, "deviation": 500, "demand_response": 0,
-                                 "operation": 20, "unserved": 0}, abs=1e-6)
+    assert r.cost_cny == approx(bill(energy=1390, demand=0, deviation=500, demand_response=0,
+                                 operation=20, unserved=0), abs=1e-6)
     assert r.realised_cny == approx(1910)
     totals = r.totals()
     assert totals["deviation_mwh"] == approx(0.5)
@@ -102,8 +108,8 @@ def test_an_outage_nobody_announced_costs_what_the_hand_says(tmp_path: Path) -> 
     runs = {r.world: r for r in run_hand(tmp_path, 1.0, settings).runs}
     assert runs["normal"].realised_cny == approx(HAND_OBJECTIVE)
     out = runs["outage"]
-    assert out.cost_cny == approx({"energy": 950, "demand": 0, "deviation": 2600, "demand_response": 0,
-                                   "operation": 20, "unserved": 10000}, abs=1e-6)
+    assert out.cost_cny == approx(bill(energy=950, demand=0, deviation=2600, demand_response=0,
+                                   operation=20, unserved=10000), abs=1e-6)
     assert out.totals()["energy_not_served_mwh"] == approx(1.0)
     assert out.totals()["deviation_mwh"] == approx(3.0)
 
@@ -142,10 +148,74 @@ def test_the_hedged_plan_against_the_deterministic_plan_in_both_worlds(tmp_path:
     assert hedged.declared_mw.tolist() == approx([2, 1, 1, 1, 0, 0, 1, 2], abs=1e-6)
     assert runs["stochastic", "normal"].realised_cny == approx(1170)
     assert runs["stochastic", "outage"].cost_cny == approx(
-        {"energy": 950, "demand": 0, "deviation": 800, "demand_response": 0, "operation": 20, "unserved": 10000},
+        bill(energy=950, demand=0, deviation=800, demand_response=0, operation=20, unserved=10000),
         abs=1e-6)
     assert runs["deterministic", "normal"].realised_cny == approx(1160)
     assert runs["deterministic", "outage"].realised_cny == approx(13570)
+
+
+# ---------------------------------------------------------------------------
+# Frequency regulation: the bands the day-ahead plan offered, held and billed
+# ---------------------------------------------------------------------------
+
+REGULATED: dict[str, Any] = {  # four hours at a flat 100 CNY/MWh; the battery earns only by regulating
+    "name": "regulated", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 60, "steps": 4,
+    "voll_cny_per_mwh": 10000,
+    "grid": {"import_max_mw": 10, "export_max_mw": 10, "buy_cny_per_mwh": 100,
+             "deviation": {"short_cny_per_mwh": 1000, "long_cny_per_mwh": 800}},
+    "assets": [{"id": "load", "type": "load", "demand_mw": 1},
+               {"id": "bat", "type": "battery", "power_mw": 1, "energy_mwh": 2, "charge_efficiency": 1,
+                "discharge_efficiency": 1, "soc_min": 0, "soc_max": 1, "soc_final_min": 0,
+                "degradation_cny_per_mwh": 100, "regulation": True, "regulation_performance": 1.5}],
+    "regulation": {"capacity_price_cny_per_mw_h": [10, 40, 40, 40], "mileage_price_cny_per_mw": 5,
+                   "mileage_mw_per_mw_h": 2},
+}
+# By hand: a band r earns Δ·r·(π_c + π_m·μ·K) = r × (π_c + 5 × 2 × 1.5) = r × [25, 55, 55, 55] CNY. Giving
+# energy saves 100 CNY/MWh and wears 100: nothing to gain, and a battery giving or taking p MW holds at most
+# 1 − p of band. So the plan offers r = 1 MW every hour and leaves the battery idle, importing the load:
+# energy 4 × 100 = 400, capacity 10 + 40 + 40 + 40 = 130, mileage 4 × 15 = 60: 400 − 190 = 210 CNY.
+REGULATED_OBJECTIVE = 210.0
+
+
+def test_perfect_actuals_bill_the_regulation_the_plan_offered(tmp_path: Path) -> None:
+    r = run_hand(tmp_path, 1.0, case=REGULATED).runs[0]
+    assert r.plan.summary["objective_cny"] == approx(REGULATED_OBJECTIVE)
+    assert r.cost_cny == approx(bill(energy=400, regulation_capacity=-130, regulation_mileage=-60), abs=1e-6)
+    assert r.realised_cny == approx(REGULATED_OBJECTIVE, abs=1e-6)
+    assert r.steps["regulation_mw"].tolist() == approx([1, 1, 1, 1], abs=1e-6)
+    totals = r.totals()
+    assert totals["regulation_held_mw_h"] == approx(4) and totals["regulation_released_mw_h"] == approx(0, abs=1e-6)
+
+
+def test_a_held_band_keeps_the_battery_from_following_the_load(tmp_path: Path) -> None:
+    # The load is 1.5 MW at hour 1, forecast 1. The 1 MW band sold for hour 1 leaves the battery no power
+    # to give (1 − 1 = 0 MW), so the 0.5 MW comes from the grid above the plan: 50 CNY of energy and
+    # 0.5 MWh × 1000 = 500 of deviation; the band is paid in full. 450 + 500 − 190 = 760 CNY.
+    r = run_hand(tmp_path, [1, 1.5, 1, 1], case=REGULATED).runs[0]
+    assert r.cost_cny == approx(bill(energy=450, deviation=500, regulation_capacity=-130, regulation_mileage=-60),
+                                abs=1e-6)
+    assert r.realised_cny == approx(760)
+
+
+def test_the_bands_are_withdrawn_and_not_paid_from_the_outage_on(tmp_path: Path) -> None:
+    # The supply point is out 02:00-03:00. The re-dispatch at hour 2 learns it: islanded, the district cannot
+    # regulate and serves its load first, so it withdraws its offers for the rest of the day (hours 2 and 3,
+    # 55 + 55 CNY not paid). The battery gives its 1 MWh at hour 2 (wear 100), nothing is unserved; net
+    # import 0 against the plan's 1: 800 below the plan. Hour 3 imports the load as planned.
+    # Energy 300, deviation 800, wear 100, capacity −(10 + 40), mileage −2 × 15: 1120 CNY.
+    settings = Settings(strategies=("deterministic",), every_minutes=60, scenarios=1,
+                        outage=OutageScenario("02:00", 1.0, rate_per_year=876.0))
+    runs = {r.world: r for r in run_hand(tmp_path, 1.0, settings, case=REGULATED).runs}
+    assert runs["normal"].realised_cny == approx(REGULATED_OBJECTIVE)
+    out = runs["outage"]
+    assert out.cost_cny == approx(bill(energy=300, deviation=800, operation=100, regulation_capacity=-50,
+                                       regulation_mileage=-30), abs=1e-6)
+    assert out.realised_cny == approx(1120)
+    assert out.steps["regulation_mw"].tolist() == approx([1, 1, 0, 0], abs=1e-6)
+    totals = out.totals()
+    assert (totals["regulation_offered_mw_h"], totals["regulation_held_mw_h"], totals["regulation_released_mw_h"]) \
+        == approx((4, 2, 2), abs=1e-6)
+    assert totals["energy_not_served_mwh"] == approx(0, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +229,10 @@ PRICED: dict[str, Any] = {
     "grid": {**HAND["grid"], "demand_charge_cny_per_mw": 100, "peak_to_date_mw": 1.2, "sell_cny_per_mwh": 50,
              "export_max_mw": 5, "deviation": {"short_cny_per_mwh": 1000, "long_cny_per_mwh": 800,
                                                "tolerance_mw": 0.1}},
-    "assets": [*HAND["assets"], {"id": "pv", "type": "pv", "available_mw": [0, 0, 0.5, 1.5, 2, 1, 0, 0]}],
+    "assets": [*HAND["assets"][:1], {**HAND["assets"][1], "regulation": True, "regulation_performance": 1.2},
+               {"id": "pv", "type": "pv", "available_mw": [0, 0, 0.5, 1.5, 2, 1, 0, 0]}],
+    "regulation": {"capacity_price_cny_per_mw_h": [30, 30, 5, 5, 5, 5, 60, 60], "mileage_price_cny_per_mw": 4,
+                   "mileage_mw_per_mw_h": 2.5},
 }
 
 
@@ -190,9 +263,15 @@ def test_the_realised_cost_recomputed_from_replay_csv(tmp_path: Path) -> None:
     demand = 100 * (max(1.2, csv["import_mw"].max()) - 1.2)
     wear = 10 * float(csv["battery_discharge_mw"].sum())
     unserved = 10000 * float(csv["unserved_mw"].sum())
-    assert done["cost_cny"] == approx({"energy": energy, "demand": demand, "deviation": deviation,
-                                       "demand_response": 0, "operation": wear, "unserved": unserved}, abs=1e-6)
-    assert done["realised_cost_cny"] == approx(energy + demand + deviation + wear + unserved)
+    band = csv["regulation_mw"].to_numpy()
+    assert band.sum() > 1  # the plan offers regulation
+    capacity = float((band * np.array(PRICED["regulation"]["capacity_price_cny_per_mw_h"])).sum())
+    mileage = float((band * 4 * 2.5 * 1.2).sum())
+    assert done["cost_cny"] == approx(bill(energy=energy, demand=demand, deviation=deviation,
+                                           demand_response=0, regulation_capacity=-capacity,
+                                           regulation_mileage=-mileage, operation=wear, unserved=unserved),
+                                      abs=1e-6)
+    assert done["realised_cost_cny"] == approx(energy + demand + deviation + wear + unserved - capacity - mileage)
     assert done["deviation_mwh"] == approx(float((np.maximum(0, net - d - eps) + np.maximum(0, d - net - eps)).sum()))
     assert "realised cost [CNY]" in res.output and "deterministic" in res.output
 
