@@ -219,6 +219,11 @@ def test_a_site_limit_binds(tmp_path) -> None:
     out = run_sizing_request(hand_request(tmp_path, site_limits={"grid": {"energy_max_mwh": 15}}, sweep="power=10,energy=10,15",
                                           tornado=False).model_dump())
     assert out["co_optimisation"]["energy_mwh"]["grid"] == pytest.approx(15.0, abs=1e-6)
+    # by hand: the first 10 MWh earn 399 a day (500 − 100 − 1), the next 5 MWh 299 (400 − 100 − 1)
+    saving = 365 * (10 * 399 + 5 * 299)
+    rec = out["recommended"]
+    assert rec["saving_cny_per_year"] == pytest.approx(saving, rel=1e-9)
+    assert rec["npv_cny"] == pytest.approx((saving - 15 * CAPITAL_PER_MWH) / 0.1490294887, rel=1e-8)
     (site,) = out["recommended"]["sites_binding"]
     assert site["energy_max_mwh"] == 15.0
     assert site["energy_limit_binds"] == "site_limits.grid.energy_max_mwh: [override] given in the request"
