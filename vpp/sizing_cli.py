@@ -61,6 +61,20 @@ def _keyvalues(items: list[str] | None, option: str) -> dict[str, float]:
     return values
 
 
+def _profile(text: str | None) -> str | list[float] | None:
+    """``--emission-profile``: a profile's name, or 24 comma-separated numbers."""
+    if text is None or "," not in text:
+        return text
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"expected a profile's name or 24 comma-separated numbers (t/MWh), got {text!r}",
+                                 param_hint="--emission-profile") from None
+    if len(values) != 24:
+        raise typer.BadParameter(f"expected 24 numbers (t/MWh by local hour 0–23), got {len(values)}", param_hint="--emission-profile")
+    return values
+
+
 def size(
     case: Annotated[str, typer.Option(help="Built-in case (teda-east) or a one-day case file (.json/.yaml) with --series.")] = "teda-east",
     year: Annotated[int, typer.Option(help="Year to simulate (for teda-east 2025, the shipped SYNTHETIC history gives load and PV).")] = 2025,
@@ -77,7 +91,9 @@ def size(
     chunk: Annotated[str, typer.Option(help="month: each month starts from soc_initial (parallel months); none: one chain over the year.")] = "month",
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of each day.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit per day [s] (a retry gets 4×).")] = 60.0,
-    full_year_check: Annotated[bool, typer.Option("--full-year-check/--no-full-year-check", help="With typical days: also simulate the full year at no storage and the recommended size.")] = True,
+    emission_profile: Annotated[str | None, typer.Option(metavar="NAME|24 NUMBERS", help="An hourly grid emission factor for a second CO2 count: a name in defaults.yaml (north-china-2023-illustrative) or 24 comma-separated t/MWh by local hour.")] = None,
+    full_year_check: Annotated[bool, typer.Option("--full-year-check/--no-full-year-check", help="With typical days: also simulate the full year at no storage, the recommended size and the case's own storage, and compare.")] = True,
+    full_year_peak_target: Annotated[str, typer.Option(help="How the full-year check starts each month's peak: typical (the typical days' monthly peak at the same size), none (no peak) or both.")] = "typical",
     sweep_full_year: Annotated[bool, typer.Option("--sweep-full-year/--no-sweep-full-year", help="With typical days: run the sweep over the full year instead (slow; compares the recommended size with the year's best).")] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the PNG plots.")] = True,
 ) -> None:
@@ -96,6 +112,7 @@ def size(
             series=str(series) if series else None,
             economics=_keyvalues(economics, "--economics"), sizing=_keyvalues(sizing_opt, "--sizing"),
             chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, full_year_check=full_year_check,
+            emission_profile_t_per_mwh=_profile(emission_profile), full_year_peak_target=full_year_peak_target,
             sweep_full_year=sweep_full_year, scheduler=scheduler, workers=workers,
         )
     except ValidationError as exc:
@@ -167,8 +184,10 @@ def _print(s: dict[str, Any]) -> None:
     t.add_row("economics from", r["economics_basis"])
     cmp_ = s.get("typical_vs_full_year")
     if cmp_:
-        d = cmp_["saving_from_storage"]
-        t.add_row("saving: typical days vs year", f"{_money(d['typical_days_cny'])} vs {_money(d['full_year_cny'])}")
+        for size in cmp_.get("sizes") or []:
+            d = size["figures"]["saving_cny_per_year"]
+            t.add_row(f"saving of the {size['size']}: typical days vs year",
+                      f"{_money(d['typical_days'])} vs {_money(d['full_year'])} ({100 * (d.get('difference_fraction') or 0):+.1f} %)")
     sw = s["sweep"]["best"]
     t.add_row("sweep's best point", f"{_size(sw['power_mw'], sw['energy_mwh'])}, NPV {_money(sw['npv_cny'])}")
     plan = s.get("plan")
@@ -185,6 +204,13 @@ def _print(s: dict[str, Any]) -> None:
     co2 = s.get("co2")
     if co2:
         t.add_row("CO2 with storage", f"{co2['change_t_per_year']:+,.0f} t/yr at {co2['emission_factor_t_per_mwh']:.3f} t/MWh")
+        if co2.get("hourly_profile"):
+            h = co2["hourly_profile"]
+            t.add_row("  at the hourly factors", f"{h['change_t_per_year']:+,.0f} t/yr ({h['profile']})")
+    src = (s.get("saving_by_source") or {}).get("recommended")
+    if src:
+        t.add_row("saving by source (M CNY/yr)", ", ".join(f"{k.replace('_', ' ')} {v['cny_per_year'] / 1e6:.1f}"
+                                                          for k, v in src["lines"].items() if abs(v["cny_per_year"]) >= 5e4))
     for b in ((s.get("tornado") or {}).get("bars") or [])[:3]:
         t.add_row(f"NPV by {b['input']}", f"{_money(b['npv_low_cny'])} ({b['low']}) … {_money(b['npv_high_cny'])} ({b['high']})")
     out.print(t)

@@ -1,5 +1,6 @@
 // The page's sizing panel: a finished sizing job (POST /v1/sizing) read from GET /v1/jobs/{id}, shown as
-// the recommended size and the plan's, the break-even capital cost, the CO2 effect, the tornado and NPV against size.
+// the recommended size and the plan's, the saving by bill line, the typical days against the full year, the
+// break-even capital cost, the CO2 effect, the tornado and NPV against size.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -88,7 +89,17 @@
       ["augmentations", (r.augmentations || []).map((a) => `year ${a.year}: ${mcny(a.cost_cny)}`).join(", ") || "none"],
     ];
     if (plan) list.push(["the plan " + size(plan.power_mw, plan.energy_mwh), `NPV ${mcny(plan.npv_cny)}, IRR ${pct(plan.irr)}, payback ${years(plan.simple_payback_years)}`]);
-    if (co2) list.push(["CO2 with storage", `${fmt(co2.change_t_per_year, 0)} t/yr at ${fmt(co2.emission_factor_t_per_mwh, 3)} t/MWh`]);
+    const src = (s.saving_by_source || {}).recommended;
+    if (src) {
+      const lines = Object.entries(src.lines).filter(([, v]) => Math.abs(v.cny_per_year) >= 5e4);
+      list.push(["saving by source", lines.map(([k, v]) => `${k.replace(/_/g, " ")} ${mcny(v.cny_per_year)}`).join(", ") || "–"]);
+    }
+    for (const c of ((s.typical_vs_full_year || {}).sizes || [])) {
+      const d = c.figures.saving_cny_per_year;
+      list.push([`saving of the ${c.size}: typical days / full year`, `${mcny(d.typical_days)} / ${mcny(d.full_year)} (${pct(d.difference_fraction)})`]);
+    }
+    if (co2) list.push(["CO2 with storage", `${fmt(co2.change_t_per_year, 0)} t/yr at ${fmt(co2.emission_factor_t_per_mwh, 3)} t/MWh`
+                        + (co2.hourly_profile ? `; ${fmt(co2.hourly_profile.change_t_per_year, 0)} t/yr at the hourly factors` : "")]);
     rows($("sizing-table"), list);
     tornado(s.tornado);
     curve(s);

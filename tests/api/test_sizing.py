@@ -143,6 +143,7 @@ def test_the_page_shows_why_the_answer_is_what_it_is(big_server: Server) -> None
         table = page.text_content("#sizing-table")
         assert "MW / 20.00 MWh (co-optimisation over the typical days)" in table  # the hand optimum
         assert "the plan 5.00 MW / 10.00 MWh" in table and "break-even capital cost" in table
+        assert "saving by source" in table and "time of use energy" in table
         inputs = page.eval_on_selector_all("#sizing-tornado tbody tr", "rs => rs.map(r => r.cells[0].textContent)")
         assert sorted(inputs) == sorted(["capital cost", "discount rate", "lifetime years", "price spread", "event days", "demand charge"])
         assert page.eval_on_selector("#chart-sizing canvas", "c => c.width") > 300

@@ -35,6 +35,7 @@ def write_outputs(result: Any, out_dir: str | Path, plots: bool = True) -> dict[
         from vpp.sizing.plots import (
             plot_monthly,
             plot_npv_curve,
+            plot_saving_by_source,
             plot_tornado,
             plot_typical_day,
             plot_value_heatmap,
@@ -46,6 +47,8 @@ def write_outputs(result: Any, out_dir: str | Path, plots: bool = True) -> dict[
         if result.summary.get("npv_against_size"):
             paths["npv_vs_size.png"] = plot_npv_curve(result.summary["npv_against_size"], out / "npv_vs_size.png", rec,
                                                       result.summary.get("plan"))
+        if result.summary.get("saving_by_source"):
+            paths["saving_by_source.png"] = plot_saving_by_source(result.summary["saving_by_source"], out / "saving_by_source.png")
         if (result.summary.get("tornado") or {}).get("bars"):
             paths["tornado.png"] = plot_tornado(result.summary["tornado"], out / "tornado.png")
         labels = {0: "without storage", 1: f"with {rec['power_mw']:.1f} MW / {rec['energy_mwh']:.1f} MWh"}

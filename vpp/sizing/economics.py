@@ -28,7 +28,11 @@ of the time the plant is in service)::
     CF_0 = −capex,   CF_y = α·a_mean(y)·S − om − aug(y)    (y = 1…L)
 
 (the saving is taken proportional to the energy available: a lower bound,
-since the first MWh of a size earn the most). Then
+since the first MWh of a size earn the most). ``S`` is what the bill saves:
+the dispatch prices a MWh discharged at its augmentation cost
+(:func:`wear_cny_per_mwh`) to decide how hard to cycle, but that price is
+not taken off ``S`` again, since the augmentations it stands for are in the
+cash flows (``aug(y)``). Then
 
 - NPV(i) = Σ_y CF_y / (1 + i)^y,
 - IRR: the rate where NPV = 0 (``scipy.optimize.brentq`` on the first sign

@@ -165,3 +165,43 @@ def plot_tornado(tornado: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"what moves the NPV (base {base:.1f} M CNY)", fontsize=10)
     ax.margins(x=0.25)
     return _save(fig, path)
+
+
+_SOURCES = [
+    ("time_of_use_energy", "time-of-use energy"),
+    ("maximum_demand", "maximum-demand charge"),
+    ("regulation", "frequency regulation"),
+    ("demand_response", "demand response"),
+    ("green_contracts", "green contracts"),
+    ("load_curtailment", "load curtailment"),
+    ("degradation", "battery degradation (case)"),
+    ("other", "other"),
+]
+
+
+def plot_saving_by_source(by_source: dict[str, Any], path: str | Path) -> Path:
+    """The annual saving line by line of the bill [M CNY/yr], one bar per size (the recommended, the plan), wear apart."""
+    sizes = [(k, v) for k, v in by_source.items() if v]
+    rows = [(key, label) for key, label in _SOURCES
+            if any(abs(v["lines"][key]["cny_per_year"]) >= 1e3 for _, v in sizes)] + [("wear", "wear (augmentation)")]
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(rows) * max(len(sizes), 1) + 1.8))
+    height = 0.8 / max(len(sizes), 1)
+    colours = ["#c0392b", "#2c3e50", "#7f8c8d"]
+    y = np.arange(len(rows))[::-1]
+    for k, (name, v) in enumerate(sizes):
+        values = [(-v["wear_cny_per_year"] if key == "wear" else v["lines"][key]["cny_per_year"]) / 1e6 for key, _ in rows]
+        pos = y + (len(sizes) - 1) / 2 * height - k * height
+        ax.barh(pos, values, height, color=colours[k % len(colours)],
+                label=f"{name} {v['power_mw']:g} MW / {v['energy_mwh']:g} MWh: {v['saving_cny_per_year'] / 1e6:.1f} M CNY/yr "
+                      f"({v['simulated_over']})")
+        for yy, val in zip(pos, values, strict=True):
+            ax.text(val, yy, f" {val:.1f} " if val >= 0 else f"{val:.1f} ", va="center", ha="left" if val >= 0 else "right", fontsize=7)
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_yticks(y, [label for _, label in rows])
+    ax.set_xlabel("saving against no storage [M CNY a year]")
+    ax.set_title("what the storage saves, line by line of the bill\n(wear: the augmentation price of a MWh discharged, "
+                 "not a bill line)", fontsize=10)
+    ax.margins(x=0.2)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)

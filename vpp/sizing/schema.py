@@ -13,7 +13,7 @@ import math
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
@@ -82,6 +82,8 @@ class SensitivitySettings(_Settings):
     event_days_high_factor: float = Field(ge=1, le=50, description="a factor on the calendar's event days from 1 to 50 (e.g. 2)")
     demand_charge_low_factor: float = Field(ge=0, le=1, description="a factor from 0 to 1 (e.g. 0.67)")
     demand_charge_high_factor: float = Field(ge=1, le=10, description="a factor from 1 to 10 (e.g. 1.33)")
+    regulation_low_factor: float = Field(ge=0, le=1, description="a factor on the regulation prices from 0 to 1 (e.g. 0: no regulation market)")
+    regulation_high_factor: float = Field(ge=1, le=10, description="a factor on the regulation prices from 1 to 10 (e.g. 2)")
     discount_rate_low: float = Field(ge=0, le=0.5, description="a discount rate from 0 to 0.5 (e.g. 0.06)")
     discount_rate_high: float = Field(ge=0, le=0.5, description="a discount rate from 0 to 0.5 (e.g. 0.08)")
     lifetime_low_years: float = Field(ge=1, le=50, multiple_of=1, description="a whole number of years from 1 to 50 (e.g. 10)")
@@ -314,12 +316,16 @@ class SizingRequest(BaseModel):
     sensitivity: dict[str, float] = Field(default_factory=dict)
     site_limits: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="The most a site holds, by node: {power_max_mw, energy_max_mwh} (space, fire spacing, connection).")
-    emission_profile_t_per_mwh: list[float] | None = Field(
-        None, min_length=24, max_length=24, description="An hourly grid emission factor (24 values, t/MWh, by local hour) for a second count of the storage's CO2 effect.")
+    emission_profile_t_per_mwh: Annotated[list[float], Field(min_length=24, max_length=24)] | str | None = Field(
+        None, description="An hourly grid emission factor for a second count of the storage's CO2 effect: 24 values "
+        "(t/MWh, by local hour), or the name of one in defaults.yaml's emission_profiles (north-china-2023-illustrative).")
     chunk: Literal["month", "none"] = "month"
     mip_gap: float = Field(1e-4, ge=0, lt=1)
     time_limit_s: float = Field(60.0, gt=0)
-    full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage and at the recommended size.")
+    full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage, at the recommended size and at the case's own storage, and compare.")
+    full_year_peak_target: Literal["typical", "none", "both"] = Field(
+        "typical", description="How the full-year check starts each month's peak so far: typical (the typical days' monthly "
+        "peak at the same size, a demand target), none (no peak: each day defends the month's peak so far) or both.")
     tornado: bool = Field(True, description="Simulate the tornado's price spread, event days and demand charge at the recommended size (the other inputs need no simulation).")
     sweep_full_year: bool = Field(False, description="With typical days: run the sweep over the full year (compares the recommended size with the year's best).")
     scheduler: str | None = Field("local", description="serial, local (a local Dask cluster) or tcp://HOST:PORT")
@@ -346,6 +352,27 @@ class SizingRequest(BaseModel):
                                   ("sensitivity", self.sensitivity)) if v}
 
 
+def emission_profile(value: list[float] | str | None, defaults: dict[str, Any],
+                     sources: dict[str, dict[str, Any]]) -> tuple[tuple[float, ...], str, str] | None:
+    """The hourly emission factors a request asks for: (24 factors [t/MWh], name, source), or None.
+
+    ``value``: 24 numbers, or the name of a profile in defaults.yaml's ``emission_profiles``.
+    """
+    if value is None:
+        return None
+    where = "emission_profile_t_per_mwh"
+    if isinstance(value, str):
+        known = defaults.get("emission_profiles") or {}
+        if value not in known:
+            raise CaseError([Problem(where, f"unknown profile {value!r}: expected 24 numbers (t/MWh by local hour) "
+                                     f"or one of {sorted(known)}")], step=STEP)
+        return tuple(float(v) for v in known[value]), value, sources[f"emission_profiles.{value}"]["source"]
+    bad = [v for v in value if not (math.isfinite(v) and v >= 0)]
+    if bad:
+        raise CaseError([Problem(where, f"expected 24 finite numbers >= 0 (t/MWh by local hour), got {bad[0]!r}")], step=STEP)
+    return tuple(float(v) for v in value), "given", "[override] given in the request"
+
+
 def check_request(req: SizingRequest) -> None:
     """What is quick to check before any day is made: the settings, the sweep's grammar, where the case is.
 
@@ -353,7 +380,9 @@ def check_request(req: SizingRequest) -> None:
     """
     from vpp.cases import case_source
 
-    economics_from(load_defaults(req.overrides(), req.site_limits)[0])
+    defaults, sources = load_defaults(req.overrides(), req.site_limits)
+    economics_from(defaults)
+    emission_profile(req.emission_profile_t_per_mwh, defaults, sources)
     if req.sweep is not None:
         parse_sweep(req.sweep)
     if req.case_data is None:

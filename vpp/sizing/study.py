@@ -38,6 +38,7 @@ from vpp.sizing.schema import (
     SizingRequest,
     around,
     economics_from,
+    emission_profile,
     load_defaults,
     parse_sweep,
     site_limits_from,
@@ -58,11 +59,26 @@ from vpp.sizing.year import (
 
 STEP = "running the sizing study"
 
+DEMAND_DEPTHS = (0.25, 0.5, 1.0)
+"""The cuts of a month's peak the typical days are chosen for, as fractions of the sites' total power (:func:`vpp.sizing.typical.demand_days`)."""
+
 SUMMED = [
     "objective_cny", "import_mwh", "export_mwh", "emissions_t", "consumption_mwh", "renewable_mwh",
     "pv_available_mwh", "pv_curtailed_mwh", "unserved_mwh", "unserved_thermal_mwh_th",
     "storage_charge_mwh", "storage_discharge_mwh", "storage_charging_cost_cny",
 ]
+"""The day columns summed by the days' weights into the annual table (``…_per_year``)."""
+
+SUMMED_IF_THERE = [
+    "emissions_profile_t", "grid_energy_mwh", "storage_auxiliary_mwh", "storage_discharge_value_cny",
+    "storage_auxiliary_cost_cny", "storage_regulation_mw_h", "storage_regulation_loss_mwh", "soc_start_mwh", "soc_end_mwh",
+]
+"""As :data:`SUMMED`, where the days have them (the bill's breakdown and the energy balance)."""
+
+
+def _per_year(column: str) -> str:
+    """The annual table's name of a summed day column."""
+    return "dispatch_cost_cny_per_year" if column == "objective_cny" else f"{column}_per_year"
 
 
 @dataclass
@@ -128,35 +144,62 @@ def _month_weights(plan: Plan) -> pd.DataFrame:
 def monthly_table(days: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Cost per point and month [CNY]: every day's terms by its weight, the maximum-demand charge once.
 
-    The days carry the month's peak so far (:mod:`vpp.sizing.year`), so their
-    demand terms, counted once, add up to the month's charge on its peak;
-    ``demand_charge_check_cny`` is that charge recomputed from the days'
-    peaks (the rate × the month's largest import), for comparison.
+    The month's maximum-demand charge is billed on its peak: the rate × the
+    largest import of its days (``monthly_demand_charge_cny``, also
+    ``demand_charge_check_cny``). The days' own demand terms pay for raising
+    the month's peak so far (:mod:`vpp.sizing.year`); counted once they add up
+    to the same charge when the month starts from no peak
+    (``demand_terms_cny``), and to the charge above the month's target when
+    it starts from one (the full-year check, :func:`month_targets`).
     """
     mw = _month_weights(plan)
     cols = [c for c in days.columns if c.startswith("cost_") and c.endswith("_cny")] + ["objective_cny"]
     merged = days[["point", "day", "peak_import_mw", "demand_charge_cny_per_mw", *cols]].merge(mw, on="day")
-    merged["monthly_demand_charge_cny"] = merged["cost_demand_cny"] * (merged["w"] > 0)
+    merged["demand_terms_cny"] = merged["cost_demand_cny"] * (merged["w"] > 0)
     for c in cols:
         merged[c] = merged[c] * merged["w"]
-    merged["objective_cny"] -= merged["cost_demand_cny"]  # the demand terms counted once, below
-    merged["cost_demand_cny"] = merged["monthly_demand_charge_cny"]
-    out = merged.groupby(["point", "month"], as_index=False)[[*cols, "monthly_demand_charge_cny"]].sum()
+    merged["objective_cny"] -= merged["cost_demand_cny"]  # the demand charge on the month's peak, below
+    out = merged.groupby(["point", "month"], as_index=False)[[*cols, "demand_terms_cny"]].sum()
     merged["charge_at_peak"] = merged["demand_charge_cny_per_mw"] * merged["peak_import_mw"]
     peaks = merged.groupby(["point", "month"], as_index=False).agg(
         peak_import_mw=("peak_import_mw", "max"), demand_charge_check_cny=("charge_at_peak", "max"))
     out = out.merge(peaks, on=["point", "month"])
     out = out.rename(columns={"objective_cny": "dispatch_cost_cny"})
+    out["monthly_demand_charge_cny"] = out["demand_charge_check_cny"]
+    out["cost_demand_cny"] = out["demand_charge_check_cny"]
     out["total_cny"] = out["dispatch_cost_cny"] + out["monthly_demand_charge_cny"]
     return out
+
+
+POLICIES = {
+    "typical": "the month's peak over the typical days at the same size (a demand target set from the plan)",
+    "none": "no peak (each day defends the month's peak so far, with no foresight of a later day's)",
+}
+"""How the full-year check starts each month's peak so far (``full_year_peak_target``)."""
+
+
+def month_targets(days: pd.DataFrame, on: Plan, year: Plan) -> dict[int, dict[int, tuple[dict[str, float], float]]]:
+    """Each point's monthly peak over ``on`` (the typical days) as the month's peak so far on its first day of ``year``.
+
+    What :meth:`vpp.sizing.runner.Runner.run` takes as ``starts``: by point, the
+    first day of each month starts from that peak (its storage level as
+    chained). A demand target set from the plan: the days of the month do not
+    spend energy or curtailment defending a lower peak that a later day of
+    the month raises anyway, as a month started from no peak does.
+    """
+    peaks = monthly_table(days[days["status"] != "failed"], on).set_index(["point", "month"])["peak_import_mw"]
+    first: dict[str, int] = {}
+    for d in year.days:
+        first.setdefault(d.date[:7], d.index)
+    return {int(p): {first[m]: ({}, float(v)) for (q, m), v in peaks.items() if q == p and m in first}
+            for p in peaks.index.get_level_values(0).unique()}
 
 
 def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float, dict]]) -> pd.DataFrame:
     """Annual figures per point: weighted sums of the days, the monthly demand charges, shares and cycles.
 
-    The demand terms of the days are counted once (their sum over a month is
-    the month's charge on its peak, :func:`monthly_table`), every other term by
-    the day's weight.
+    The maximum-demand charge is each month's rate × its peak
+    (:func:`monthly_table`), every other term the days' by their weights.
     """
     rows = []
     monthly = monthly_table(days, plan) if len(days) else pd.DataFrame()
@@ -168,19 +211,17 @@ def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float,
         for s, (ps, es) in sorted(split.items()):
             row[f"power_mw:{s}"] = ps
             row[f"energy_mwh:{s}"] = es
-        for c in [*SUMMED, *(["emissions_profile_t"] if "emissions_profile_t" in d.columns else [])]:
-            row[c.replace("_cny", "_cny_per_year").replace("_mwh", "_mwh_per_year").replace("emissions_t", "emissions_t_per_year") if c != "objective_cny" else "dispatch_cost_cny_per_year"] = float((ok[c].to_numpy() * w).sum())
-        if "emissions_profile_t" in row:
-            row["emissions_profile_t_per_year"] = row.pop("emissions_profile_t")
+        for c in [*SUMMED, *(c for c in SUMMED_IF_THERE if c in d.columns)]:
+            row[_per_year(c)] = float((ok[c].to_numpy() * w).sum())
         for c in [c for c in d.columns if c.startswith("cost_") and c.endswith("_cny")]:
             row[c.replace("_cny", "_cny_per_year")] = float((ok[c].to_numpy() * w).sum())
         m = monthly[monthly["point"] == p] if len(monthly) else monthly
-        demand = float((ok["cost_demand_cny"].to_numpy() * (w > 0)).sum())
+        demand = float(m["demand_charge_check_cny"].sum()) if len(m) else 0.0
         row["demand_charge_cny_per_year"] = demand
         row["cost_demand_cny_per_year"] = demand
+        row["demand_terms_cny_per_year"] = float((ok["cost_demand_cny"].to_numpy() * (w > 0)).sum())
         row["dispatch_cost_cny_per_year"] -= float((ok["cost_demand_cny"].to_numpy() * w).sum())
         row["operating_cost_cny_per_year"] = row["dispatch_cost_cny_per_year"] + demand
-        row["demand_charge_check_cny_per_year"] = float(m["demand_charge_check_cny"].sum()) if len(m) else 0.0
         row["peak_import_mw"] = float(ok["peak_import_mw"].max()) if len(ok) else float("nan")
         cons = row["consumption_mwh_per_year"]
         row["renewable_share"] = row["renewable_mwh_per_year"] / cons if cons > 0 else float("nan")
@@ -192,15 +233,43 @@ def annual_table(days: pd.DataFrame, plan: Plan, sizes: list[tuple[float, float,
     return pd.DataFrame(rows)
 
 
+def wear_priced(econ: fin.Economics) -> float:
+    """The dispatch's price of a MWh discharged when the economics price the fade [CNY/MWh], else 0.
+
+    That price is the augmentation cost of the fade a MWh causes: it steers the
+    cycling, and the augmentations it stands for are dated and priced in the
+    cash flows (:func:`vpp.sizing.economics.cash_flows`), so the appraisal adds
+    it back to the operating saving rather than count the fade twice.
+    """
+    return fin.wear_cny_per_mwh(econ) if econ.cycle_life is not None else 0.0
+
+
+def appraised_saving(points: pd.DataFrame, econ: fin.Economics, point: int = 1) -> float:
+    """What ``point`` saves a year against point 0 on the bill [CNY/yr]: the operating saving with the wear price added back."""
+    r = points.set_index("point")
+    wear = wear_priced(econ)
+    cost = r["operating_cost_cny_per_year"] - wear * r["storage_discharge_mwh_per_year"]
+    return float(cost.loc[0] - cost.loc[point])
+
+
 def add_economics(points: pd.DataFrame, econ: fin.Economics) -> pd.DataFrame:
-    base = float(points.loc[points["point"] == 0, "operating_cost_cny_per_year"].iloc[0])
+    """Every point's figures of merit against point 0 (no storage) (:func:`vpp.sizing.economics.appraise`).
+
+    ``saving_cny_per_year`` is what the bill saves (:func:`appraised_saving`);
+    ``operating_saving_cny_per_year`` is that less the dispatch's wear price
+    (``wear_cny_per_year``); the total cost a year is the operating cost
+    without the wear price plus the annualised capital, O&M and augmentations.
+    """
+    wear = wear_priced(econ)
     extra = []
     for _, r in points.iterrows():
-        saving = base - r["operating_cost_cny_per_year"]
-        a = fin.appraise(econ, r["power_mw"], r["energy_mwh"], saving, r["storage_discharge_mwh_per_year"], r["storage_charging_cost_cny_per_year"])
+        a = fin.appraise(econ, r["power_mw"], r["energy_mwh"], appraised_saving(points, econ, int(r["point"])),
+                         r["storage_discharge_mwh_per_year"], r["storage_charging_cost_cny_per_year"])
         a.pop("power_mw")
         a.pop("energy_mwh")
-        a["total_cost_cny_per_year"] = r["operating_cost_cny_per_year"] + a["annualised_capital_cny_per_year"]
+        a["wear_cny_per_year"] = wear * r["storage_discharge_mwh_per_year"]
+        a["operating_saving_cny_per_year"] = a["saving_cny_per_year"] - a["wear_cny_per_year"]
+        a["total_cost_cny_per_year"] = r["operating_cost_cny_per_year"] - a["wear_cny_per_year"] + a["annualised_capital_cny_per_year"]
         extra.append(a)
     return pd.concat([points.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
 
@@ -307,7 +376,8 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     defaults, sources = load_defaults(req.overrides(), req.site_limits)
     econ = economics_from(defaults)
     grid = parse_sweep(req.sweep) if req.sweep is not None else None
-    profile = tuple(req.emission_profile_t_per_mwh) if req.emission_profile_t_per_mwh is not None else None
+    hourly = emission_profile(req.emission_profile_t_per_mwh, defaults, sources)
+    profile = hourly[0] if hourly is not None else None
     settings = RunSettings(mip_gap=req.mip_gap, time_limit_s=req.time_limit_s, emission_profile_t_per_mwh=profile)
     plan = make_plan(req)
     first = make_day(plan.days[0])
@@ -326,7 +396,8 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         t0 = time.perf_counter()
         days = runner.make_days(plan, progress)
         timings["make_days_s"] = time.perf_counter() - t0
-        tplan = typical_plan(plan, days, req.typical_days)
+        total_mw = sum(s.power_max_mw for s in sites)
+        tplan = typical_plan(plan, days, req.typical_days, tuple(f * total_mw for f in DEMAND_DEPTHS))
         tdays = [make_day(i) for i in tplan.days]
         say(f"co-optimising the sizes of {len(sites)} site(s) over {len(tdays)} typical days")
         co = _co_optimise(tdays, sites, econ, defaults, settings)
@@ -359,15 +430,17 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     sweep_plan = tplan if tplan is not None and not req.sweep_full_year else plan
     say(f"sweep: {len(points)} points × {len(sweep_plan.days)} {'typical ' if sweep_plan.kind == 'typical' else ''}days on {runner.description}")
     t0 = time.perf_counter()
-    days_table, tm = runner.run(sweep_plan, sites, [p[2] for p in points], settings, progress)
+    sweep_days, tm = runner.run(sweep_plan, sites, [p[2] for p in points], settings, progress)
     timings["sweep_s"] = time.perf_counter() - t0
     timings["sweep_task_s"] = tm["task_seconds"]
-    table = add_economics(annual_table(days_table, sweep_plan, points), econ)
+    table = add_economics(annual_table(sweep_days, sweep_plan, points), econ)
     valid = table[table["days_failed"] == 0]
     table["on_grid"] = ~table["point"].isin(extra)
     valid = valid[~valid["point"].isin(extra)]
     best_sweep = int(valid.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(valid) else 0
-    monthly_source = (days_table, sweep_plan)
+    days_table = sweep_days.assign(run="sweep")
+    monthly_source = (sweep_days, sweep_plan)
+    hours = 24.0 * len(plan.dates)
 
     # recommended size
     if co is not None:
@@ -379,30 +452,55 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     rec_p = sum(v[0] for v in rec_split.values())
     rec_e = sum(v[1] for v in rec_split.values())
 
-    # typical days against the full year
+    # the sizes checked again apart from the sweep: no storage, the recommended size and the case's own (the plan)
+    checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
+    names = {1: "recommended"}
+    if plan_point is not None and not (abs(case_p - rec_p) <= 1e-6 and abs(case_e - rec_e) <= 1e-6):
+        checks.append(points[plan_point])
+        names[2] = "plan"
+
+    # the checked sizes over the typical days; then over the full year, and the two compared
+    rec_days = None
+    if co is not None:
+        rec_days, _ = runner.run(tplan, sites, [c[2] for c in checks], settings)
+        rec_points = add_economics(annual_table(rec_days, tplan, checks), econ)
     comparison = None
-    full_points = None
+    full_points = full_days = None
     if tplan is not None and (req.full_year_check or sweep_plan is plan):
-        checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
-        near = [
-            i for i, (p, e, _) in enumerate(points)
-            if i > 0 and sweep_plan is plan and abs(p - rec_p) <= 1e-3 * max(rec_p, 1.0) and abs(e - rec_e) <= 1e-3 * max(rec_e, 1.0)
-        ]
-        if near:  # the full-year sweep holds the recommended size already
-            full_points = table[table["point"].isin([0, near[0]])].replace({"point": {near[0]: 1}}).reset_index(drop=True)
-            days_table = days_table.assign(run="sweep")
+        near = {
+            k: i for k, (p0, e0, _) in enumerate(checks) if k > 0
+            for i, (p, e, _) in enumerate(points)
+            if i > 0 and sweep_plan is plan and abs(p - p0) <= 1e-3 * max(p0, 1.0) and abs(e - e0) <= 1e-3 * max(e0, 1.0)
+        }
+        policies = {"typical": ["typical"], "none": ["none"], "both": ["typical", "none"]}[req.full_year_peak_target]
+        runs: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        if len(near) == len(checks) - 1 and policies == ["none"]:  # the full-year sweep holds every size already
+            keep = {0: 0, **{i: k for k, i in near.items()}}
+            runs["none"] = (table[table["point"].isin(list(keep))].replace({"point": keep}).sort_values("point").reset_index(drop=True),
+                            sweep_days[sweep_days["point"].isin(list(keep))].replace({"point": keep}))
         else:
-            say(f"full-year check: {len(plan.days)} days at no storage and at the recommended size")
-            t0 = time.perf_counter()
-            full_days, _ = runner.run(plan, sites, [c[2] for c in checks], settings, progress)
-            timings["full_year_s"] = time.perf_counter() - t0
-            full_points = add_economics(annual_table(full_days, plan, checks), econ)
-            if sweep_plan is not plan:
-                monthly_source = (full_days, plan)
-            days_table = pd.concat([days_table.assign(run="sweep"), full_days.assign(run="full-year check")], ignore_index=True)
-        typ_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks), econ)
-        comparison = _compare(typ_points, full_points)
-        rec_points = typ_points
+            for policy in policies:
+                say(f"full-year check: {len(plan.days)} days at no storage, the recommended size"
+                    + (" and the case's own storage" if 2 in names else "")
+                    + (", each month from the typical days' peak" if policy == "typical" else ", each month from no peak"))
+                t0 = time.perf_counter()
+                starts = month_targets(rec_days, tplan, plan) if policy == "typical" else None
+                f_days, _ = runner.run(plan, sites, [c[2] for c in checks], settings, progress, starts=starts)
+                timings[f"full_year_{policy}_s"] = time.perf_counter() - t0
+                runs[policy] = (add_economics(annual_table(f_days, plan, checks), econ), f_days)
+                days_table = pd.concat([days_table, f_days.assign(run=f"full-year check ({policy})")], ignore_index=True)
+        full_points, full_days = runs[policies[0]]
+        full_days = full_days[full_days["status"] != "failed"]
+        if sweep_plan is not plan:
+            monthly_source = (full_days[full_days["point"].isin([0, 1])], plan)
+        comparison = _compare(rec_points, full_points, monthly_table(rec_days, tplan), monthly_table(full_days, plan),
+                              names, econ, hours)
+        comparison["months_start_from"] = POLICIES[policies[0]]
+        if "none" in runs and policies[0] != "none":
+            loose, loose_days = runs["none"]
+            other = _compare(rec_points, loose, monthly_table(rec_days, tplan),
+                             monthly_table(loose_days[loose_days["status"] != "failed"], plan), names, econ, hours)
+            comparison["months_from_no_peak"] = {"months_start_from": POLICIES["none"], "sizes": other["sizes"]}
         if sweep_plan is plan:
             b = table[table["point"] == best_sweep].iloc[0]
             comparison["recommended_size"] = {
@@ -410,30 +508,34 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
                 "full_year_sweep_best": {"power_mw": float(b["power_mw"]), "energy_mwh": float(b["energy_mwh"])},
                 "full_year_total_cost_at_co_optimum_cny": float(full_points.loc[full_points["point"] == 1, "total_cost_cny_per_year"].iloc[0]),
                 "full_year_total_cost_at_sweep_best_cny": float(b["total_cost_cny_per_year"]),
+                "sweep_months_start_from": POLICIES["none"],
             }
-    else:
-        days_table = days_table.assign(run="sweep")
 
-    # economics of the recommendation: the full year where simulated, else the sweep's plan
+    # economics of the recommendation: the full year where simulated, else the typical days, else the sweep
     if full_points is not None:
-        rec_row = full_points[full_points["point"] == 1].iloc[0]
+        basis_points, basis_days, basis_plan, basis_point = full_points, full_days, plan, 1
         basis = "full-year simulation at the recommended size"
     elif co is not None:
-        checks = [(0.0, 0.0, {}), (rec_p, rec_e, rec_split)]
-        rec_points = add_economics(annual_table(*_simulate_at(runner, tplan, sites, checks, settings), checks), econ)
-        rec_row = rec_points[rec_points["point"] == 1].iloc[0]
+        basis_points, basis_days, basis_plan, basis_point = rec_points, rec_days, tplan, 1
         basis = "typical-day simulation at the recommended size"
     else:
-        rec_row = table[table["point"] == best_sweep].iloc[0]
+        basis_points, basis_days, basis_plan, basis_point = table, sweep_days, sweep_plan, best_sweep
         basis = "full-year simulation (the sweep)"
-
-    if full_points is not None:
-        rec_basis_points = full_points
-    elif co is not None:
-        rec_basis_points = rec_points
-    else:
-        rec_basis_points = table[table["point"].isin([0, best_sweep])].replace({"point": {best_sweep: 1}})
+    rec_row = basis_points[basis_points["point"] == basis_point].iloc[0]
+    rec_basis_points = basis_points[basis_points["point"].isin([0, basis_point])].replace({"point": {basis_point: 1}})
     near_plan = rec_points if co is not None else rec_basis_points  # (0, recommended) on the plan the tornado simulates
+
+    def breakdown(pts: pd.DataFrame, days: pd.DataFrame, on: Plan, p: int) -> dict[str, Any]:
+        d = days[(days["status"] != "failed") & days["point"].isin([0, p])]
+        return {**saving_by_source(pts, monthly_table(d, on), econ, p, hours), "simulated_over": on.kind}
+
+    by_source = None
+    if rec_p > 0 and rec_e > 0 and rec_row["days_failed"] == 0:
+        by_source = {"recommended": breakdown(basis_points, basis_days, basis_plan, basis_point)}
+        if 2 in names and full_points is not None:
+            by_source["plan"] = breakdown(full_points, full_days, plan, 2)
+        elif plan_point is not None:
+            by_source["plan"] = breakdown(table, sweep_days, sweep_plan, plan_point)
     tornado = None
     if rec_p > 0 and rec_e > 0:
         say("tornado: the NPV at the recommended size against its inputs")
@@ -467,9 +569,11 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "break_even_capital_cost": rec_row["break_even"],
             "sites_binding": _binding(sites, rec_split),
         },
-        "plan": _plan_dict(table, plan_point, case_p, case_e, sweep_plan.kind),
+        "plan": _plan_dict(table, plan_point, case_p, case_e, sweep_plan.kind,
+                           full_points if full_points is not None and 2 in names else None),
         "npv_against_size": _curve(table),
-        "co2": _co2(rec_basis_points, first.case, profile),
+        "saving_by_source": by_source,
+        "co2": _co2(rec_basis_points, first.case, hourly),
         "tornado": tornado,
         "case_storage": {
             "power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites],
@@ -487,6 +591,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         "annual": {
             "without_storage": _annual_dict(full_points if full_points is not None else table, 0),
             "with_recommended": _annual_dict(full_points, 1) if full_points is not None else (_annual_dict(table, best_sweep) if co is None else None),
+            "with_plan": _annual_dict(full_points, 2) if full_points is not None and 2 in names else None,
         },
         "typical_vs_full_year": comparison,
         "failed_days": failed.to_dict(orient="records"),
@@ -527,7 +632,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     return result
 
 
-TORNADO_SIMULATED = ("price_spread", "event_days", "demand_charge")
+TORNADO_SIMULATED = ("price_spread", "event_days", "demand_charge", "regulation_price")
 
 
 def _tornado(req: SizingRequest, runner: Runner, plan: Plan, sites: list[Site], split: dict[str, tuple[float, float]],
@@ -570,17 +675,21 @@ def _tornado(req: SizingRequest, runner: Runner, plan: Plan, sites: list[Site], 
     if req.tornado:
         sl, sh = float(t["spread_low_factor"]), float(t["spread_high_factor"])
         ml, mh = float(t["demand_charge_low_factor"]), float(t["demand_charge_high_factor"])
+        rl, rh = float(t["regulation_low_factor"]), float(t["regulation_high_factor"])
         variants = [Variant("spread_low", spread_factor=sl), Variant("spread_high", spread_factor=sh),
                     Variant("demand_low", demand_charge_factor=ml), Variant("demand_high", demand_charge_factor=mh),
                     Variant("no_events", events=False)]
+        day = make_day(plan.days[0])
+        if day.case is not None and day.case.regulation is not None:
+            variants += [Variant("regulation_low", regulation_factor=rl), Variant("regulation_high", regulation_factor=rh)]
         checks = [(0.0, 0.0, {}), (p, e, split)]
         points = [c[2] for _ in variants for c in checks]
         days, _ = runner.run(plan, sites, points, settings, variants=[v for v in variants for _ in checks])
-        saving0 = _saving(base)
+        saving0 = appraised_saving(base, econ)
         moved: dict[str, float] = {}
         for k, v in enumerate(variants):
             sub = days[days["point"].isin([2 * k, 2 * k + 1])].replace({"point": {2 * k: 0, 2 * k + 1: 1}})
-            moved[v.name] = _saving(annual_table(sub, plan, checks))
+            moved[v.name] = appraised_saving(annual_table(sub, plan, checks), econ)
         d = lambda saving: money(econ, float(rec["saving_cny_per_year"]) + saving - saving0)  # noqa: E731
         bar("price_spread", f"×{sl:g}", f"×{sh:g}", d(moved["spread_low"]), d(moved["spread_high"]),
             f"the {plan.kind} days simulated again with the buy price's deviation from its daily mean scaled")
@@ -592,17 +701,14 @@ def _tornado(req: SizingRequest, runner: Runner, plan: Plan, sites: list[Site], 
             f"(base − none) taken {fh:g} times (an extrapolation)")
         bar("demand_charge", f"×{ml:g}", f"×{mh:g}", d(moved["demand_low"]), d(moved["demand_high"]),
             f"the {plan.kind} days simulated again with the maximum-demand rate scaled")
+        if "regulation_low" in moved:
+            bar("regulation_price", "none" if rl == 0 else f"×{rl:g}", f"×{rh:g}", d(moved["regulation_low"]), d(moved["regulation_high"]),
+                f"the {plan.kind} days simulated again with the regulation prices scaled (none: no regulation market)")
         simulated = {"plan": plan.kind, "base_saving_cny_per_year": saving0,
                      "savings_cny_per_year": moved}
     bars.sort(key=lambda b: -b["swing_cny"])
     return {"npv_cny": npv0, "bars": bars, "simulated": simulated,
             "method": "NPV at the recommended size with one input at its low and high value, the others as assumed"}
-
-
-def _saving(points: pd.DataFrame) -> float:
-    """The annual operating cost saved by point 1 against point 0 [CNY/yr]."""
-    op = points.set_index("point")["operating_cost_cny_per_year"]
-    return float(op.loc[0] - op.loc[1])
 
 
 def _binding(sites: list[Site], split: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
@@ -618,11 +724,15 @@ def _binding(sites: list[Site], split: dict[str, tuple[float, float]]) -> list[d
     return out
 
 
-def _plan_dict(table: pd.DataFrame, point: int | None, p: float, e: float, kind: str) -> dict[str, Any] | None:
-    """The case's own storage (the plan) as simulated in the sweep: its NPV, paybacks and IRR."""
+def _plan_dict(table: pd.DataFrame, point: int | None, p: float, e: float, kind: str,
+               full: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """The case's own storage (the plan) as simulated in the sweep: its NPV, paybacks and IRR (and over the full year, point 2 of ``full``)."""
     if point is None:
         return None
-    return {**_point_dict(table, point), "source": "the case's own batteries", "simulated_over": kind}
+    out = {**_point_dict(table, point), "source": "the case's own batteries", "simulated_over": kind}
+    if full is not None:
+        out["full_year"] = {**_point_dict(full, 2), "equivalent_cycles_per_year": _num(full.loc[full["point"] == 2, "equivalent_cycles_per_year"].iloc[0])}
+    return out
 
 
 def _curve(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -632,29 +742,139 @@ def _curve(table: pd.DataFrame) -> list[dict[str, Any]]:
             for _, r in table[table["point"] != 0].sort_values(["power_mw", "energy_mwh"]).iterrows()]
 
 
-def _co2(points: pd.DataFrame, case: Any, profile: tuple[float, ...] | None) -> dict[str, Any]:
-    """The storage's annual CO2 effect: emissions with it minus without [t/yr] (negative: it saves CO2)."""
+def _co2(points: pd.DataFrame, case: Any, hourly: tuple[tuple[float, ...], str, str] | None, point: int = 1) -> dict[str, Any]:
+    """The storage's annual CO2 effect: emissions with it minus without [t/yr] (negative: it saves CO2).
+
+    Checked against the energy balance of the grid energy (imports less green
+    contracts): its change is the storage's losses (charged − discharged − the
+    change of its level, the regulation losses among them), plus the change of
+    the other consumption (the auxiliaries among it), less the change of the
+    renewable energy used; at a flat factor the CO2 is that times the factor.
+    """
     r = points.set_index("point")
+    b, x = r.loc[0], r.loc[point]
     factor = case.grid.emission_t_per_mwh
+    flat = float(np.mean(factor)) if np.ndim(factor) else float(factor)
     out: dict[str, Any] = {
-        "change_t_per_year": float(r.loc[1, "emissions_t_per_year"] - r.loc[0, "emissions_t_per_year"]),
-        "without_storage_t_per_year": float(r.loc[0, "emissions_t_per_year"]),
-        "emission_factor_t_per_mwh": float(np.mean(factor)) if np.ndim(factor) else float(factor),
+        "change_t_per_year": float(x["emissions_t_per_year"] - b["emissions_t_per_year"]),
+        "without_storage_t_per_year": float(b["emissions_t_per_year"]),
+        "emission_factor_t_per_mwh": flat,
         "method": "the case's grid emission factor on the energy drawn from the grid (imports less green contracts), "
                   "the recommended size against no storage over the economics' basis; the losses and auxiliaries "
                   "raise it, shifting to low-price hours moves it by the factor's own profile",
     }
-    if profile is not None and "emissions_profile_t_per_year" in r.columns:
+    if "grid_energy_mwh_per_year" in r.columns and "soc_end_mwh_per_year" in r.columns:
+        losses = float(x["storage_charge_mwh_per_year"] - x["storage_discharge_mwh_per_year"]
+                       - (x["soc_end_mwh_per_year"] - x["soc_start_mwh_per_year"]))
+        aux = float(x.get("storage_auxiliary_mwh_per_year", 0.0))
+        other = float(x["consumption_mwh_per_year"] - b["consumption_mwh_per_year"]) - aux
+        renewable = float(x["renewable_mwh_per_year"] - b["renewable_mwh_per_year"])
+        balance = losses + aux + other - renewable
+        out["energy_balance"] = {
+            "grid_energy_change_mwh_per_year": float(x["grid_energy_mwh_per_year"] - b["grid_energy_mwh_per_year"]),
+            "storage_losses_mwh_per_year": losses,
+            "of_which_regulation_mwh_per_year": float(x.get("storage_regulation_loss_mwh_per_year", 0.0)),
+            "auxiliaries_mwh_per_year": aux,
+            "other_consumption_mwh_per_year": other,
+            "renewable_used_mwh_per_year": renewable,
+            "sum_mwh_per_year": balance,
+            "change_at_the_flat_factor_t_per_year": balance * flat if not np.ndim(factor) else None,
+            "how": "storage losses + auxiliaries + other consumption − renewable energy used: the change of the grid "
+                   "energy, by the energy balance of the days; × the flat factor it is the CO2 change",
+        }
+    if hourly is not None and "emissions_profile_t_per_year" in r.columns:
         out["hourly_profile"] = {
-            "change_t_per_year": float(r.loc[1, "emissions_profile_t_per_year"] - r.loc[0, "emissions_profile_t_per_year"]),
-            "profile_t_per_mwh": list(profile),
+            "change_t_per_year": float(x["emissions_profile_t_per_year"] - b["emissions_profile_t_per_year"]),
+            "without_storage_t_per_year": float(b["emissions_profile_t_per_year"]),
+            "profile": hourly[1],
+            "profile_t_per_mwh": list(hourly[0]),
+            "source": hourly[2],
+            "how": "each step's grid energy (imports less green contracts) × the factor of its local hour",
         }
     return out
 
 
-def _simulate_at(runner: Runner, plan: Plan, sites: list[Site], checks: list, settings: RunSettings) -> tuple[pd.DataFrame, Plan]:
-    table, _ = runner.run(plan, sites, [c[2] for c in checks], settings)
-    return table, plan
+def saving_by_source(points: pd.DataFrame, monthly: pd.DataFrame, econ: fin.Economics, point: int = 1,
+                     hours: float = 8760.0) -> dict[str, Any]:
+    """What ``point`` saves a year against point 0, line by line of the bill [CNY/yr], each with the quantities behind it.
+
+    ``points``: the annual table with economics (:func:`add_economics`) of the
+    two points over one plan; ``monthly``: that plan's :func:`monthly_table`;
+    ``hours``: the hours the plan stands for. The lines add up to the saving
+    the appraisal uses (``saving_cny_per_year``); the dispatch's wear price is
+    shown apart (priced in the cash flows as augmentations).
+    """
+    r = points.set_index("point")
+    b, x = r.loc[0], r.loc[point]
+
+    def less(*cols: str) -> float:  # the cost cut by the storage [CNY/yr]
+        return float(sum(b.get(c, 0.0) - x.get(c, 0.0) for c in cols))
+
+    dis, ch = float(x["storage_discharge_mwh_per_year"]), float(x["storage_charge_mwh_per_year"])
+    value, charging = float(x.get("storage_discharge_value_cny_per_year", np.nan)), float(x["storage_charging_cost_cny_per_year"])
+    aux = float(x.get("storage_auxiliary_cost_cny_per_year", 0.0))
+    energy = less("cost_energy_cny_per_year")
+    arbitrage = value - charging
+    m = monthly[monthly["point"].isin([0, point])].pivot(index="month", columns="point")
+    peaks = m["peak_import_mw"]
+    rate = (m["demand_charge_check_cny"][0] / peaks[0]).where(peaks[0] > 0, 0.0)
+    cut = peaks[0] - peaks[point]
+    band = float(x.get("storage_regulation_mw_h_per_year", 0.0))
+    regulation = less("cost_regulation_capacity_cny_per_year", "cost_regulation_mileage_cny_per_year")
+    lines = {
+        "time_of_use_energy": {
+            "cny_per_year": energy,
+            "storage_arbitrage_cny_per_year": arbitrage,
+            "auxiliaries_cny_per_year": -aux,
+            "other_assets_cny_per_year": energy - arbitrage + aux,
+            "discharged_mwh_per_year": dis,
+            "charged_mwh_per_year": ch,
+            "mean_price_discharged_cny_per_mwh": value / dis if dis > 0 else None,
+            "mean_price_charged_cny_per_mwh": charging / ch if ch > 0 else None,
+            "equivalent_cycles_per_year": float(x["equivalent_cycles_per_year"]),
+            "how": "the energy bill's change; of it, the storage's own arbitrage (the buy price of what it discharged "
+                   "less that of what it charged, losses and regulation losses included), its auxiliaries at the buy "
+                   "price, and the rest (the other flexible assets dispatched differently)",
+        },
+        "maximum_demand": {
+            "cny_per_year": less("demand_charge_cny_per_year"),
+            "by_hand_cny_per_year": float((rate * cut).sum()),
+            "at_most_cny_per_year": float((rate * float(x["power_mw"])).sum()),
+            "peak_cut_mw_by_month": {str(k): float(v) for k, v in cut.items()},
+            "peak_without_storage_mw_by_month": {str(k): float(v) for k, v in peaks[0].items()},
+            "how": "the monthly maximum-demand charges' change; by hand: Σ months rate × (peak without − peak with); "
+                   "at most: rate × the storage's power × months",
+        },
+        "regulation": {
+            "cny_per_year": regulation,
+            "band_mw_h_per_year": band,
+            "mean_band_mw": band / hours if hours > 0 else None,
+            "share_of_power_and_hours": band / (hours * float(x["power_mw"])) if hours > 0 and x["power_mw"] > 0 else None,
+            "revenue_cny_per_mw_h": regulation / band if band > 0 else None,
+            "loss_mwh_per_year": float(x.get("storage_regulation_loss_mwh_per_year", 0.0)),
+            "how": "the regulation revenue (capacity and mileage, model.md §5.4): the band offered [MW·h] × what a MW·h of band earns",
+        },
+        "demand_response": {"cny_per_year": less("cost_dr_revenue_cny_per_year", "cost_dr_penalty_cny_per_year")},
+        "green_contracts": {"cny_per_year": less("cost_green_energy_cny_per_year", "cost_green_fixed_cny_per_year")},
+        "load_curtailment": {"cny_per_year": less("cost_load_curtailment_cny_per_year", "cost_load_curtailment_start_cny_per_year")},
+        "degradation": {
+            "cny_per_year": less("cost_degradation_cny_per_year") + float(x["wear_cny_per_year"] - b["wear_cny_per_year"]),
+            "how": "the batteries' own cost per MWh discharged where the economics do not price the wear (0 where they do: "
+                   "the wear is then the augmentations of the cash flows)",
+        },
+    }
+    saving = float(x["saving_cny_per_year"])
+    lines["other"] = {"cny_per_year": saving - sum(v["cny_per_year"] for v in lines.values()),
+                      "how": "the rest of the bill (unserved energy, curtailment, carbon, export, deviations, …)"}
+    return {
+        "power_mw": float(x["power_mw"]), "energy_mwh": float(x["energy_mwh"]),
+        "saving_cny_per_year": saving,
+        "wear_cny_per_year": float(x["wear_cny_per_year"]),
+        "operating_saving_cny_per_year": float(x["operating_saving_cny_per_year"]),
+        "lines": lines,
+        "method": "the annual bill without storage less the bill with it, line by line; the wear (the dispatch's "
+                  "augmentation price of a MWh discharged) is not a bill line: the appraisal prices the augmentations",
+    }
 
 
 def _typical_dispatch(tplan: Plan, sites: list[Site], split: dict, settings: RunSettings) -> Any:
@@ -669,7 +889,18 @@ def _typical_dispatch(tplan: Plan, sites: list[Site], split: dict, settings: Run
     return solve_case(case, SolveOptions(mip_gap=settings.mip_gap, time_limit_s=settings.time_limit_s, threads=1))
 
 
-def _compare(typ: pd.DataFrame, full: pd.DataFrame) -> dict[str, Any]:
+def _pair(t: float | None, f: float | None) -> dict[str, Any]:
+    """A figure by typical days and by the full year, and their difference (typical − full)."""
+    out: dict[str, Any] = {"typical_days": t, "full_year": f}
+    if t is not None and f is not None and np.isfinite(t) and np.isfinite(f):
+        out["difference"] = t - f
+        out["difference_fraction"] = (t - f) / abs(f) if f else None
+    return out
+
+
+def _compare(typ: pd.DataFrame, full: pd.DataFrame, monthly_typ: pd.DataFrame, monthly_full: pd.DataFrame,
+             names: dict[int, str], econ: fin.Economics, hours: float) -> dict[str, Any]:
+    """The typical days against the full year at each simulated size (``names``: point → what it is)."""
     out: dict[str, Any] = {}
     for p, name in ((0, "without_storage"), (1, "with_recommended")):
         t = float(typ.loc[typ["point"] == p, "operating_cost_cny_per_year"].iloc[0])
@@ -681,7 +912,31 @@ def _compare(typ: pd.DataFrame, full: pd.DataFrame) -> dict[str, Any]:
     tn = float(typ.loc[typ["point"] == 1, "npv_cny"].iloc[0])
     fn = float(full.loc[full["point"] == 1, "npv_cny"].iloc[0])
     out["npv_at_recommended"] = {"typical_days_cny": tn, "full_year_cny": fn, "difference_cny": tn - fn}
-    out["note"] = "the recommended size is co-optimised over the typical days only; the full year is simulated at that size and at no storage"
+    sizes = []
+    for p, name in names.items():
+        bt = saving_by_source(typ, monthly_typ, econ, p, hours)
+        bf = saving_by_source(full, monthly_full, econ, p, hours)
+        ti, fi = typ.set_index("point"), full.set_index("point")
+        tr, fr = ti.loc[p], fi.loc[p]
+        figures = {
+            "saving_cny_per_year": _pair(bt["saving_cny_per_year"], bf["saving_cny_per_year"]),
+            **{f"{k}_cny_per_year": _pair(bt["lines"][k]["cny_per_year"], bf["lines"][k]["cny_per_year"]) for k in bt["lines"]},
+            "wear_cny_per_year": _pair(bt["wear_cny_per_year"], bf["wear_cny_per_year"]),
+            "operating_cost_cny_per_year": _pair(float(tr["operating_cost_cny_per_year"]), float(fr["operating_cost_cny_per_year"])),
+            "equivalent_cycles_per_year": _pair(float(tr["equivalent_cycles_per_year"]), float(fr["equivalent_cycles_per_year"])),
+            "co2_change_t_per_year": _pair(float(ti.loc[p, "emissions_t_per_year"] - ti.loc[0, "emissions_t_per_year"]),
+                                           float(fi.loc[p, "emissions_t_per_year"] - fi.loc[0, "emissions_t_per_year"])),
+            "npv_cny": _pair(_num(tr["npv_cny"]), _num(fr["npv_cny"])),
+            "irr": _pair(_num(tr["irr"]), _num(fr["irr"])),
+            "simple_payback_years": _pair(_num(tr["simple_payback_years"]), _num(fr["simple_payback_years"])),
+        }
+        cut_t = bt["lines"]["maximum_demand"]["peak_cut_mw_by_month"]
+        cut_f = bf["lines"]["maximum_demand"]["peak_cut_mw_by_month"]
+        sizes.append({"size": name, "power_mw": float(fr["power_mw"]), "energy_mwh": float(fr["energy_mwh"]), "figures": figures,
+                      "peak_cut_mw_by_month": {m: _pair(cut_t.get(m), cut_f.get(m)) for m in cut_f}})
+    out["sizes"] = sizes
+    out["note"] = ("the recommended size is co-optimised over the typical days only; the full year is simulated at no storage, "
+                   "at that size and at the case's own storage, and the same sizes over the typical days; difference = typical − full")
     return out
 
 

@@ -6,9 +6,17 @@ year keeps days of its own, the winter critical-peak months included:
 
 - each month's **event days** (a demand-response event on the calendar) are
   kept as they are, weight 1: they are few and unlike the others;
-- each month's **peak day**, the day of the largest peak of net load
-  (load − PV, without storage) among the others, is kept as it is, weight 1:
-  it sets the month's maximum demand;
+- each month's **demand days** are kept as they are, weight 1: the days that
+  can set the month's maximum demand once storage cuts it. The highest day
+  of net load (load − PV, without storage) sets it for a shallow cut; for a
+  deep cut it is the day with the most energy above the cut level (a broad
+  peak empties the storage before a high narrow one does). So for each
+  depth a storage may cut (``depths_mw``: the study takes ¼, ½ and all of
+  the sites' total power) the day with the most energy above the month's
+  peak less that depth is kept too (:func:`demand_days`). Keeping only the
+  highest day overstated the storage's saving on TEDA east by 17 % against
+  the full year: some months' broad-peak days could not be held at the level
+  the highest day reached;
 - the month's other days are clustered on three per-step profiles — the total
   fixed load [MW], the total PV available [MW] and the buy price [CNY/MWh] —
   with tsam's hierarchical clustering and *medoid* representation: each
@@ -23,8 +31,10 @@ of months. The days of a month map to the month's own typical days: a month's
 weights add up to its days, its demand charge is charged on the peak of its
 own days (one peak shared by them in the co-optimisation, the billing key of
 :func:`models.sizing.co_optimise`), and in a simulation its days are solved in
-the order of their peak net load, the peak day first, carrying the month's
-peak so far (:func:`vpp.sizing.year.solve_chunk`).
+the order of their peak net load after the demand days, carrying the month's
+peak so far (:func:`vpp.sizing.year.solve_chunk`): the demand days first, the
+hardest to hold at the deepest cut first, so that no day of large weight
+spends its storage holding a level that a later day of the month raises.
 """
 
 from __future__ import annotations
@@ -109,8 +119,32 @@ def _clusters(features: pd.DataFrame, members: list[int], k: int, steps: int, ho
     return labels, centres
 
 
-def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
-    """The typical days of ``year`` (its ``days`` made), K clustered ones plus each month's peak and event days."""
+def demand_days(net_mw: np.ndarray, step_h: float, depths_mw: tuple[float, ...] = ()) -> dict[int, list[float]]:
+    """The days of a month that can set its shaved peak: the day of the largest net load, and for each depth the day
+    with the most energy above the month's peak less that depth; ``{row: [the depths it was chosen for]}``.
+
+    ``net_mw``: one row per day, the net load (load − PV) of each step [MW]. A
+    storage of power P and energy E holds the month's peak down to a level only
+    on days whose net load above it is at most P high and E large: the hardest
+    day for a deep cut is the one with the most energy above it, a broad peak,
+    not always the highest (depth 0).
+    """
+    peak = float(net_mw.max())
+    out: dict[int, list[float]] = {int(np.argmax(net_mw.max(axis=1))): [0.0]}
+    for depth in depths_mw:
+        above = np.clip(net_mw - max(peak - depth, 0.0), 0.0, None).sum(axis=1) * step_h
+        if above.max() > 0:
+            out.setdefault(int(np.argmax(above)), []).append(float(depth))
+    return out
+
+
+def typical_plan(year: Plan, days: list[Day], k: int, depths_mw: tuple[float, ...] = ()) -> Plan:
+    """The typical days of ``year`` (its ``days`` made), K clustered ones plus each month's demand and event days.
+
+    ``depths_mw``: how deep below the month's peak a storage may cut it (e.g.
+    fractions of the sites' total power): each month keeps, as they are, the
+    days that are hardest to hold at those depths (:func:`demand_days`).
+    """
     n = len(days)
     months = list(dict.fromkeys(d.date[:7] for d in days))
     if isinstance(k, bool) or not isinstance(k, int) or not len(months) <= k <= n:
@@ -124,11 +158,18 @@ def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
     peak_net = (load - pv).max(axis=1)
     by_month = {m: [i for i, d in enumerate(days) if d.date[:7] == m] for m in months}
     events = {m: [i for i in by_month[m] if days[i].case.demand_response] for m in months}
-    peaks = {}
+    peaks: dict[str, dict[int, list[float]]] = {}
     for m in months:
         others = [i for i in by_month[m] if i not in events[m]]
-        peaks[m] = max(others, key=lambda i: (peak_net[i], -i)) if others else None
-    rest = {m: [i for i in by_month[m] if i not in events[m] and i != peaks[m]] for m in months}
+        found = demand_days(load[others] - pv[others], first.dt_hours, depths_mw) if others else {}
+        peaks[m] = {others[r]: v for r, v in found.items()}
+    rest = {m: [i for i in by_month[m] if i not in events[m] and i not in peaks[m]] for m in months}
+    net = load - pv
+    month_peak = {m: float(net[by_month[m]].max()) for m in months}
+
+    def hardness(i: int, m: str) -> tuple[float, float]:  # energy above the month's peak less the deepest cut, then height
+        deepest = max(depths_mw, default=0.0)
+        return float(np.clip(net[i] - max(month_peak[m] - deepest, 0.0), 0.0, None).sum()), float(peak_net[i])
     counts = dict(zip(months, shares(k, [len(rest[m]) for m in months]), strict=True))
 
     by_index = {d.index: d for d in year.days}
@@ -137,15 +178,15 @@ def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
     dates: dict[str, dict[str, object]] = {}
     j = 0
     for m in months:
-        kept: list[tuple[int, float, str, list[int]]] = [(i, 1.0, "event", [i]) for i in events[m]]
-        if peaks[m] is not None:
-            kept.append((peaks[m], 1.0, "peak", [peaks[m]]))
+        hard = sorted(peaks[m], key=lambda i: (*(-v for v in hardness(i, m)), i))  # the hardest first
+        kept: list[tuple[int, float, str, list[int]]] = [(i, 1.0, "peak", [i]) for i in hard]
+        others: list[tuple[int, float, str, list[int]]] = [(i, 1.0, "event", [i]) for i in events[m]]
         if rest[m]:
             labels, centres = _clusters(features, rest[m], counts[m], steps, hours)
             for c, centre in enumerate(centres):
                 members = [rest[m][p] for p, label in enumerate(labels) if label == c]
-                kept.append((centre, float(len(members)), "typical", members))
-        kept.sort(key=lambda t: (-peak_net[t[0]], t[0]))  # the month's peak day first (module docstring)
+                others.append((centre, float(len(members)), "typical", members))
+        kept += sorted(others, key=lambda t: (-peak_net[t[0]], t[0]))  # the month's demand days first (module docstring)
         chunk = []
         for position, weight, role, members in kept:
             src = by_index[days[position].index]
@@ -159,15 +200,20 @@ def typical_plan(year: Plan, days: list[Day], k: int) -> Plan:
     provenance.update(
         typical_days=j,
         clustered=k,
-        clustering=(f"within each month: its event days and its peak day (largest load − PV) as they are, weight 1; "
+        clustering=(f"within each month: its event days and its demand days (demand_days) as they are, weight 1; "
                     f"its other days clustered by tsam (hierarchical, medoids) on per-step total load, total PV and buy price "
                     f"into {k} typical days over the {len(months)} months, shared in proportion to their days"),
-        months={m: {"days": len(by_month[m]), "typical": counts[m], "peak_day": days[peaks[m]].date if peaks[m] is not None else None,
+        months={m: {"days": len(by_month[m]), "typical": counts[m],
+                    "peak_days": {days[i].date: v for i, v in sorted(peaks[m].items())},
                     "event_days": [days[i].date for i in events[m]]} for m in months},
+        demand_days=("each month's days that can set its shaved peak, kept as they are: the day of the largest load − PV "
+                     "(depth 0) and, for each depth below the month's peak a storage may cut "
+                     f"({', '.join(f'{d:g}' for d in depths_mw) or 'none'} MW), the day with the most energy above that "
+                     "level (peak_days: each with the depths it was chosen for)"),
         typical_dates=dates,
         soc_rule="each typical day starts at soc_initial and ends at or above soc_final_min",
         demand_charge=("the month's typical days share one peak (the co-optimisation's billing key, the month); "
-                       "simulated, they run peak day first with the month's peak so far carried, their demand terms counted once"),
+                       "simulated, they run demand days first (the hardest to hold first), the month's peak so far carried"),
     )
     return Plan(kind="typical", chunks=chunks, chain=False, dates=year.dates, assignment=[int(a) for a in assignment],
                 provenance=provenance)

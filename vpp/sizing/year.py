@@ -564,16 +564,18 @@ class Variant:
     """A change to every day of a run, for a sensitivity; the base run changes nothing.
 
     spread_factor: the buy price's deviation from its daily mean scaled by it (the time-of-use spread, the daily
-        mean kept); demand_charge_factor: the maximum-demand charge scaled by it; events: keep the days' events.
+        mean kept); demand_charge_factor: the maximum-demand charge scaled by it; events: keep the days' events;
+        regulation_factor: the regulation prices (capacity and mileage) scaled by it, 0 for no regulation market.
     """
 
     name: str = "base"
     spread_factor: float = 1.0
     demand_charge_factor: float = 1.0
     events: bool = True
+    regulation_factor: float = 1.0
 
     def apply(self, case: Case) -> Case:
-        if self.spread_factor == 1.0 and self.demand_charge_factor == 1.0 and self.events:
+        if self.spread_factor == 1.0 and self.demand_charge_factor == 1.0 and self.events and self.regulation_factor == 1.0:
             return case
         grid = case.grid
         update: dict[str, Any] = {}
@@ -586,6 +588,12 @@ class Variant:
         out = case.model_copy(update={"grid": grid.model_copy(update=update)}) if update else case
         if not self.events:
             out = out.model_copy(update={"demand_response": []})
+        reg = out.regulation
+        if self.regulation_factor != 1.0 and reg is not None:
+            scaled = None if self.regulation_factor == 0 else reg.model_copy(update={
+                k: [float(v) for v in out.series(getattr(reg, k)) * self.regulation_factor]
+                for k in ("capacity_price_cny_per_mw_h", "mileage_price_cny_per_mw")})
+            out = out.model_copy(update={"regulation": scaled})
         return out
 
 
@@ -593,7 +601,8 @@ BASE = Variant()
 
 COST_TERMS = (
     "energy", "export", "carbon", "demand", "unserved", "unserved_thermal", "degradation", "curtailment",
-    "load_curtailment", "green_energy", "green_fixed", "dr_revenue", "dr_penalty",
+    "load_curtailment", "load_curtailment_start", "green_energy", "green_fixed", "dr_revenue", "dr_penalty",
+    "regulation_capacity", "regulation_mileage",
 )
 """The cost terms of model.md §6 as the model names them; any other term lands in ``cost_other_cny``."""
 
@@ -724,6 +733,8 @@ def _row_values(case: Case, s: dict[str, Any], sol: Any, sites: list[Site], size
         hours = np.asarray(case.timestamps.hour, dtype=int)
         out["emissions_profile_t"] = float((np.asarray(profile)[hours] * grid_energy).sum() * dt_h)
     ch = dis = charging = soc0 = soc1 = aux = 0.0
+    value = aux_cost = band = band_loss = 0.0  # the storage's own money and regulation band (the bill's breakdown)
+    reg = case.regulation
     for site in sites:
         bid = site.battery_id
         p, en = sizes.get(site.id, (0.0, 0.0))
@@ -738,7 +749,15 @@ def _row_values(case: Case, s: dict[str, Any], sol: Any, sites: list[Site], size
             lo, hi = site.template.soc_min, site.template.soc_max
             frac_end = min(max(float(v["soc_mwh"][-1]) / en, lo), hi)
             aux += site.auxiliary_mw_per_mw * p * case.steps * dt_h
+            value += float((buy * v["discharge_mw"]).sum() * dt_h)
+            aux_cost += float(buy.sum() * site.auxiliary_mw_per_mw * p * dt_h)
+            if "regulation_mw" in v and reg is not None:
+                r = float(np.asarray(v["regulation_mw"]).sum() * dt_h)
+                t = site.template
+                band += r
+                band_loss += reg.deployment_fraction * (1 / t.discharge_efficiency - t.charge_efficiency) * r
         out[f"soc_end_fraction:{site.id}"] = frac_end
     out.update(storage_charge_mwh=ch, storage_discharge_mwh=dis, storage_charging_cost_cny=charging, soc_start_mwh=soc0,
-               soc_end_mwh=soc1, storage_auxiliary_mwh=aux)
+               soc_end_mwh=soc1, storage_auxiliary_mwh=aux, storage_discharge_value_cny=value,
+               storage_auxiliary_cost_cny=aux_cost, storage_regulation_mw_h=band, storage_regulation_loss_mwh=band_loss)
     return out

@@ -195,6 +195,23 @@ def test_a_two_day_year_with_a_monthly_peak_charge(tmp_path) -> None:
     assert annual["without_storage"]["demand_charge_cny_per_year"] == pytest.approx(200_000, rel=1e-12)
     assert annual["with_recommended"]["demand_charge_cny_per_year"] == pytest.approx(100_000, rel=1e-9)
     assert annual["with_recommended"]["peak_import_mw"] == pytest.approx(10.0, abs=1e-6)
+    # the saving line by line: the maximum-demand charge on 10 MW less (10,000 CNY/MW, one month), by hand
+    # and at most the power × the rate; the energy bill unchanged (charged and discharged at 100); the wear
+    # of the case's battery 1 CNY × 10 MWh
+    src = out["saving_by_source"]["recommended"]
+    demand = src["lines"]["maximum_demand"]
+    assert demand["cny_per_year"] == pytest.approx(100_000, rel=1e-9)
+    assert demand["by_hand_cny_per_year"] == pytest.approx(100_000, rel=1e-9)
+    assert demand["at_most_cny_per_year"] == pytest.approx(100_000, rel=1e-9)
+    assert demand["peak_cut_mw_by_month"] == {"2025-01": pytest.approx(10.0, abs=1e-6)}
+    assert src["lines"]["time_of_use_energy"]["cny_per_year"] == pytest.approx(0.0, abs=1e-6)
+    assert src["lines"]["degradation"]["cny_per_year"] == pytest.approx(-10.0, rel=1e-6)
+    assert src["saving_cny_per_year"] == pytest.approx(99_990, rel=1e-9)
+    (size,) = cmp_["sizes"]
+    assert size["size"] == "recommended"
+    assert size["figures"]["maximum_demand_cny_per_year"]["typical_days"] == pytest.approx(100_000, rel=1e-9)
+    assert size["figures"]["maximum_demand_cny_per_year"]["full_year"] == pytest.approx(100_000, rel=1e-9)
+    assert size["figures"]["saving_cny_per_year"]["difference"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_a_site_limit_binds(tmp_path) -> None:
@@ -202,6 +219,11 @@ def test_a_site_limit_binds(tmp_path) -> None:
     out = run_sizing_request(hand_request(tmp_path, site_limits={"grid": {"energy_max_mwh": 15}}, sweep="power=10,energy=10,15",
                                           tornado=False).model_dump())
     assert out["co_optimisation"]["energy_mwh"]["grid"] == pytest.approx(15.0, abs=1e-6)
+    # by hand: the first 10 MWh earn 399 a day (500 − 100 − 1), the next 5 MWh 299 (400 − 100 − 1)
+    saving = 365 * (10 * 399 + 5 * 299)
+    rec = out["recommended"]
+    assert rec["saving_cny_per_year"] == pytest.approx(saving, rel=1e-9)
+    assert rec["npv_cny"] == pytest.approx((saving - 15 * CAPITAL_PER_MWH) / 0.1490294887, rel=1e-8)
     (site,) = out["recommended"]["sites_binding"]
     assert site["energy_max_mwh"] == 15.0
     assert site["energy_limit_binds"] == "site_limits.grid.energy_max_mwh: [override] given in the request"
@@ -223,3 +245,70 @@ def test_site_limits_are_checked(limits: dict, message: str) -> None:
     with pytest.raises(CaseError) as exc:
         load_defaults(site_limits=limits)
     assert [f"{p.path}: {p.message}" for p in exc.value.problems] == [message]
+
+
+def test_the_full_year_check_covers_the_plan(tmp_path) -> None:
+    # 30 alike days; the case's own battery, 10 MW / 10 MWh, is the plan. The co-optimum is 20 MWh (the
+    # capital scaled to the 30-day "year", 250 CNY per MWh-day against the second block's 299). Over the
+    # typical days and over the 30 days: the plan saves 30·3,990 and the 20 MWh 30·(3,990 + 2,990).
+    data = hand_case_data()
+    data["assets"].append({"id": "bess", "type": "battery", "power_mw": 10, "energy_mwh": 10, **HAND_BATTERY})
+    series = tmp_path / "month.csv"
+    hand_series(30).to_csv(series, index=False)
+    month_economics = {**HAND_ECONOMICS, "energy_cny_per_kwh": HAND_ECONOMICS["energy_cny_per_kwh"] * 30 / 365}
+    out = run_sizing_request(hand_request(tmp_path, case_data=data, series=str(series), sites=None, typical_days=1,
+                                          economics=month_economics, sweep="power=10,energy=20", full_year_check=True,
+                                          tornado=False).model_dump())
+    sizes = {s["size"]: s for s in out["typical_vs_full_year"]["sizes"]}
+    assert set(sizes) == {"recommended", "plan"}
+    assert (sizes["plan"]["power_mw"], sizes["plan"]["energy_mwh"]) == (10.0, 10.0)
+    assert sizes["recommended"]["energy_mwh"] == pytest.approx(20.0, abs=1e-6)
+    for name, saving in (("plan", 30 * 3_990), ("recommended", 30 * (3_990 + 2_990))):
+        figures = sizes[name]["figures"]
+        assert figures["saving_cny_per_year"]["full_year"] == pytest.approx(saving, rel=1e-9)
+        assert figures["saving_cny_per_year"]["typical_days"] == pytest.approx(saving, rel=1e-9)
+        assert figures["equivalent_cycles_per_year"]["full_year"] == pytest.approx(30.0, rel=1e-9)
+    assert out["plan"]["full_year"]["saving_cny_per_year"] == pytest.approx(30 * 3_990, rel=1e-9)
+    assert out["annual"]["with_plan"]["storage_discharge_mwh_per_year"] == pytest.approx(30 * 10.0, rel=1e-9)
+    assert out["saving_by_source"]["plan"]["simulated_over"] == "year"
+
+
+def test_the_full_year_check_starts_each_month_from_the_typical_days_peak(tmp_path) -> None:
+    # Two January days at 100 CNY/MWh, a maximum-demand charge of 10,000 CNY/MW, storage held to
+    # 10 MW / 10 MWh by its site limit and a 1 h duration (efficiency 1, empty at the start and end of a day,
+    # wear 1 CNY/MWh).
+    # Day 1: 10 MW, 20 MW at 18:00 (a narrow peak). Day 2: 10 MW, 20 MW over 18:00–21:00 (a broad one):
+    # 10 MWh over those 3 hours hold it at 20 − 10/3 = 16.67 MW, the month's peak with storage.
+    # Both are demand days: day 1 the highest (depth 0), day 2 the most energy above 20 − 10 MW.
+    # Without storage: energy 100·(250 + 270) = 52,000, peak 20 MW: 200,000.
+    # Month from the typical days' peak (16.67 MW): day 1 cuts its peak only to 16.67 (3.33 MWh, wear 3.33),
+    # day 2 to 16.67 (wear 10): 52,000 + 166,666.67 + 13.33 = 218,680, as the typical days and the
+    # co-optimisation give. Month from no peak: day 1 cuts its peak as deep as it can, to L = 10 + c where
+    # c is the charging over the 18 hours before, 18·c = 20 − L: L = 10 + 10/19 MW (wear 20 − L), a level
+    # day 2 raises anyway: 218,676.67 + 180/19 = 218,686.14.
+    day1 = [10.0] * 18 + [20.0] + [10.0] * 5
+    day2 = [10.0] * 18 + [20.0] * 3 + [10.0] * 3
+    idx = pd.date_range(pd.Timestamp("2025-01-01").tz_localize("Asia/Shanghai"), periods=48, freq="1h")
+    series = tmp_path / "two.csv"
+    pd.DataFrame({"timestamp": idx, "load_mw": day1 + day2, "buy_cny_per_mwh": 100.0}).to_csv(series, index=False)
+    data = hand_case_data()
+    data["grid"]["demand_charge_cny_per_mw"] = 10_000
+    out = run_sizing_request(hand_request(
+        tmp_path, case_data=data, series=str(series), typical_days=1, sweep="power=10,energy=10", full_year_check=True,
+        full_year_peak_target="both", site_limits={"grid": {"power_max_mw": 10, "energy_max_mwh": 10}},
+        economics={**HAND_ECONOMICS, "energy_cny_per_kwh": 1.0}, sizing={"duration_max_h": 1.0}, mip_gap=1e-9,
+        tornado=False).model_dump())
+    roles = out["assumptions"]["typical_days"]["months"]["2025-01"]["peak_days"]
+    assert roles == {"2025-01-01": [0.0], "2025-01-02": [2.5, 5.0, 10.0]}
+    cmp_ = out["typical_vs_full_year"]
+    assert cmp_["months_start_from"].startswith("the month's peak over the typical days")
+    (rec,) = cmp_["sizes"]
+    assert (rec["power_mw"], rec["energy_mwh"]) == (pytest.approx(10.0, abs=1e-6), pytest.approx(10.0, abs=1e-6))
+    cost = rec["figures"]["operating_cost_cny_per_year"]
+    assert cost["full_year"] == pytest.approx(218_680.0, rel=1e-7)
+    assert cost["typical_days"] == pytest.approx(218_680.0, rel=1e-7)
+    assert out["co_optimisation"]["operating_cost_cny_per_year"] == pytest.approx(218_680.0, rel=1e-7)
+    assert rec["peak_cut_mw_by_month"]["2025-01"]["full_year"] == pytest.approx(20 - 50 / 3, rel=1e-7)
+    (loose,) = cmp_["months_from_no_peak"]["sizes"]
+    assert loose["figures"]["operating_cost_cny_per_year"]["full_year"] == pytest.approx(218_676.0 + 2 / 3 + 180 / 19, rel=1e-7)
+    assert out["annual"]["without_storage"]["operating_cost_cny_per_year"] == pytest.approx(252_000.0, rel=1e-9)

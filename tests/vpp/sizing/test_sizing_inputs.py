@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import hand_case_data, hand_series
@@ -13,7 +14,7 @@ from vpp.errors import CaseError
 from vpp.sizing.runner import Runner
 from vpp.sizing.schema import SizingRequest, load_defaults, parse_sweep
 from vpp.sizing.study import make_plan
-from vpp.sizing.typical import typical_plan
+from vpp.sizing.typical import demand_days, typical_plan
 from vpp.sizing.year import (
     candidate_sites,
     read_year_series,
@@ -270,3 +271,11 @@ def test_vpp_size_refuses_a_setting_out_of_range_before_any_day_is_solved(tmp_pa
     assert done.exit_code == 2, done.output
     assert message in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_demand_days_keep_the_broadest_peak_for_a_deep_cut() -> None:
+    # day 0: 30 MW for one hour; day 1: 25 MW for eight; day 2: flat. 5 MW below the month's peak (25 MW)
+    # only day 0 is above (5 MWh); 20 MW below it (10 MW) day 1 holds 8·15 = 120 MWh above, day 0 only 20.
+    net = np.array([[10.0] * 23 + [30.0], [10.0] * 16 + [25.0] * 8, [10.0] * 24])
+    assert demand_days(net, 1.0, (5.0, 20.0)) == {0: [0.0, 5.0], 1: [20.0]}
+    assert demand_days(net, 1.0) == {0: [0.0]}
