@@ -62,9 +62,17 @@ without its block), and the conformal quantile of those scores on the most
 recent ``calibration_blocks`` blocks (:func:`forecasts.quantiles.conformal_quantile`)
 is each level's offset in spreads. For PV each outer quantile is the median
 plus a quantile model of those errors (LightGBM again, on features that cannot
-single out a day: :data:`RESIDUAL_FEATURES`). The same errors, as normal
-scores, give the step-to-step correlation ``rho_`` that
-:mod:`forecasts.scenarios` uses.
+single out a day: :data:`RESIDUAL_FEATURES`) plus a conformal offset
+(conformalised quantile regression, Romano, Patterson & Candès 2019, each level
+on its own): the error-quantile models are cross-fitted too, and the offset of
+level τ is the weighted conformal quantile of the held-out errors less their
+held-out τ-quantile, over the daylight steps (the envelope above
+:data:`DAYLIGHT_FRACTION` of the day's largest), each error weighing
+2^(−age / ``calibration_half_life_days``) (Barber, Candès, Ramdas & Tibshirani
+2023: PV errors drift with the season and the weather regime, so recent ones
+count most). Night steps get no offset and stay at 0. The same errors, as
+normal scores under the calibrated quantiles, give the step-to-step correlation
+``rho_`` that :mod:`forecasts.scenarios` uses.
 """
 
 from __future__ import annotations
