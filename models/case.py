@@ -296,8 +296,9 @@ def _is_series_annotation(annotation: Any) -> bool:
 _coerce = typing.get_args(Series)[1].func  # the series validator every series field carries
 
 
+@cache
 def series_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of ``model`` that are series (one number or one per step)."""
+    """The fields of ``model`` that are series (one number or one per step); a class's fields never change."""
     return tuple(name for name, f in model.model_fields.items()
                  if _is_series_annotation(f.annotation) or any(getattr(m, "func", None) is _coerce for m in f.metadata))
 

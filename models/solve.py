@@ -56,12 +56,16 @@ class SolveOptions:
     time_limit_s: wall-clock limit of the HiGHS run [s] (default 60).
     threads: HiGHS threads (None = HiGHS's default).
     log: print HiGHS's log.
+    prove_only: a MIP search that starts from a good schedule (given to :func:`run_highs`) and is
+        left to prove its bound: HiGHS's primal heuristics (RINS, RENS, feasibility jump, root
+        reduced cost) and its restarts off (default off; :mod:`models.resolve`).
     """
 
     mip_gap: float = 1e-4
     time_limit_s: float = 60.0
     threads: int | None = None
     log: bool = False
+    prove_only: bool = False
 
     def __post_init__(self) -> None:
         if not (0 <= self.mip_gap < 1) or not math.isfinite(self.mip_gap):
@@ -164,6 +168,15 @@ def _highs_lp(a: Arrays) -> highspy.HighsLp:
     return lp
 
 
+#: HiGHS options of a MIP search left to prove a bound (``SolveOptions.prove_only``): no primal
+#: heuristics, no restart (on the TEDA year's hardest days, from a schedule within a few 1e-4 of the
+#: optimum, a quarter of the time with both on; benchmarks/sizing_year.py).
+PROVE_ONLY: tuple[tuple[str, Any], ...] = (
+    ("mip_heuristic_effort", 0.0), ("mip_heuristic_run_rins", False), ("mip_heuristic_run_rens", False),
+    ("mip_heuristic_run_root_reduced_cost", False), ("mip_heuristic_run_feasibility_jump", False),
+    ("mip_allow_restart", False),
+)
+
 #: Says what made a model infeasible, given the HiGHS instance that proved it (see :func:`explain_infeasible`).
 Diagnose = Callable[[highspy.Highs], str]
 
@@ -183,6 +196,9 @@ def run_highs(arrays: Arrays, options: SolveOptions | None = None,
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.prove_only:
+        for name, value in PROVE_ONLY:
+            h.setOptionValue(name, value)
     use_threads(h, options.threads)
     h.passModel(lp)
     if start is not None and np.isnan(start).any():  # a partial start: HiGHS completes the other columns

@@ -51,12 +51,15 @@ is a power [MW] and an energy [MWh] per site, within the site's limits
 day's case, with their auxiliaries (a constant load per MW of power) and the
 wear price of a MWh discharged the economics give.
 
-With ``RunSettings(in_place=True)`` each day is solved by a
-:class:`models.resolve.Resolver` per chunk: the days of one shape change one
-HiGHS model in place and start from the previous day's basis; a day whose
-relaxation is not integral is solved afresh. That pays on days without integer
-decisions; on TEDA east every day's relaxation is fractional (the batch
-process, the lines that stop whole), so it is off by default.
+Each day is solved by a :class:`models.resolve.Resolver` per chunk (the
+default, ``RunSettings(in_place=True)``): the days of one shape change one
+HiGHS model of the linear relaxation in place and start from the previous
+day's basis; the relaxation's integer decisions (the regulation offer flags,
+the batch process's start, the interruptible plant's blocks, an event's join)
+are rounded, or branched on from the same model, until a schedule is within the
+day's MIP gap of a proven bound, and only a day that this does not settle
+goes to HiGHS's MIP solver. Every day keeps the guarantee of a day built and
+solved afresh (``in_place=False``): its cost within ``mip_gap`` of its optimum.
 """
 
 from __future__ import annotations
@@ -533,8 +536,8 @@ class RunSettings:
     """How each day is solved.
 
     mip_gap, time_limit_s: of each day [-, s]; attempts: 1 + retries; retry_time_factor: the retry's time limit factor.
-    in_place: re-solve the days of a chunk by changing one HiGHS model (:mod:`models.resolve`), else build each afresh
-        (off by default: on TEDA east every day's relaxation is fractional, so each day is solved afresh after it).
+    in_place: re-solve the days of a chunk by changing one HiGHS model (:mod:`models.resolve`, the default), else
+        build and solve each afresh (:func:`models.optimize.optimize`); either way each day is within ``mip_gap``.
     emission_profile_t_per_mwh: an hourly emission factor (24 values by local hour) for a second CO2 count, or None.
     relax_co_optimisation: co-optimise with the days' own integer decisions relaxed (:func:`models.sizing.co_optimise`).
     """
@@ -543,7 +546,7 @@ class RunSettings:
     time_limit_s: float = 60.0
     attempts: int = 2
     retry_time_factor: float = 4.0
-    in_place: bool = False
+    in_place: bool = True
     emission_profile_t_per_mwh: tuple[float, ...] | None = None
     relax_co_optimisation: bool = True
 
