@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from models import SolveOptions
+from models.scenarios import scenario_cases
 from vpp.case import load_case
 from vpp.cases.forecasting import DayForecast
 from vpp.decomposition import decomposable, solve_decomposed
@@ -59,8 +60,7 @@ def test_vss_and_evpi_of_a_declared_plan_under_an_uncertain_load():
     # declares D = 1 and pays ½·10 + ½·30 = 20 on the scenarios. Energy: 100 × E[load] = 100.
     # RP = 110, EEV = 120, VSS = 10; wait-and-see declares each load exactly: WS = 100, EVPI = 10.
     case = load_case(newsvendor(short=30, long=10))
-    assert decomposable(case) == "the declared plan is a continuous first-stage decision"
-    result, perfect = solve_stochastic(case, OPTS)
+    result, perfect = solve_stochastic(case, OPTS, method="extensive")
     assert perfect is None  # the extensive form: no wait-and-see on the way
     u = value_of_uncertainty(case, result, OPTS)
     assert u["stochastic_objective_cny"] == approx(110)
@@ -77,6 +77,9 @@ def test_vss_and_evpi_of_a_declared_plan_under_an_uncertain_load():
     assert rows["low"]["expected_value_plan_cny"] == approx(10)
     assert rows["high"]["expected_value_plan_cny"] == approx(230)
     assert rows["low"]["wait_and_see_cny"] == approx(0) and rows["high"]["wait_and_see_cny"] == approx(200)
+    # every solve exact: each value's range is the value itself
+    assert u["vss_range_cny"] == [approx(10), approx(10)] and u["evpi_range_cny"] == [approx(10), approx(10)]
+    assert u["settled"] == {"vss": True, "evpi": True}
     dist = u["cost_distribution"]["stochastic_plan"]
     assert dist["cvar_cny"] == approx(200) and dist["min_cny"] == approx(20) and dist["std_cny"] == approx(90)
     fan = u["fan"]["net_import_mw"]  # the plan's net import: 0 and 2 MW, ½ each
@@ -105,6 +108,35 @@ def test_a_cvar_weight_changes_the_plan_and_vss_is_measured_on_the_risk_objectiv
     assert u["cost_distribution"]["beta"] == 0.5
     assert u["cost_distribution"]["stochastic_plan"]["cvar_cny"] == approx(200)
     assert u["cost_distribution"]["expected_value_plan"]["cvar_cny"] == approx(210)
+
+
+# Found by a search over random cases at a loose gap: a battery on a day whose import plan is given
+# (no first-stage decision at all, so RP = WS and EVPI = 0 exactly). At a gap of 0.1 each scenario
+# alone stopped up to 68 CNY above its optimum and the wait-and-see cost came out 28 CNY above the
+# stochastic plan's: EVPI = −28 CNY. (The TEDA east day with 20 scenarios at 1e-3 did the same:
+# −2,430 CNY.)
+NO_FIRST_STAGE = json.loads(
+    '{"name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 15, "steps": 6, "voll_cny_per_mwh": 2000.0, "carbon_price_cny_per_t": 0.0, "network": {"root": "grid", "nodes": []}, "grid": {"import_max_mw": [3.5, 3.5, 3.5, 0.0, 3.5, 3.5], "export_max_mw": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0], "buy_cny_per_mwh": 4.2, "sell_cny_per_mwh": [-41.7, -0.8, 231.4, 290.2, 43.2, 296.8], "emission_t_per_mwh": [0.3, 0.6, 0.7, 0.9, 0.0, 0.0], "deviation": {"short_cny_per_mwh": [294.1, 98.8, 41.7, 35.6, 6.4, 204.8], "long_cny_per_mwh": [266.6, 58.1, 44.8, 202.5, 286.4, 71.5], "tolerance_mw": 0.7}, "schedule_mw": [0.2, 6.8, 1.4, 7.3, 6.9, 3.8]}, "assets": [{"id": "a0", "type": "battery", "node": "grid", "charge_power_mw": 1.3, "discharge_power_mw": 1.0, "energy_mwh": 1.2, "charge_efficiency": 0.93, "discharge_efficiency": 0.83, "soc_min": 0.25, "soc_max": 0.75, "soc_initial": 0.75, "degradation_cny_per_mwh": 50, "soc_final_min": 0.3, "self_discharge_per_hour": 0.2}], "scenarios": [{"id": "s0", "probability": 0.4, "series": {"grid.emission_t_per_mwh": 0.3, "grid.buy_cny_per_mwh": 65.5}}, {"id": "s1", "probability": 0.2, "series": {"grid.buy_cny_per_mwh": -7.6, "grid.emission_t_per_mwh": 0.0}}, {"id": "s2", "probability": 0.4, "series": {"grid.emission_t_per_mwh": [0.6, 0.7, 0.5, 0.6, 0.6, 0.9]}}]}')
+
+
+def test_wait_and_see_never_costs_more_than_the_stochastic_plan_at_a_loose_gap():
+    case = load_case(NO_FIRST_STAGE)
+    loose = SolveOptions(mip_gap=0.1, time_limit_s=30)
+    result, _ = solve_stochastic(case, loose, method="extensive")
+    u = value_of_uncertainty(case, result, loose)
+    # an independent route: every scenario alone to optimality, and the stochastic day itself
+    alone = {{sc.id: solve_case(c.model_copy(update={{"scenarios": None}}), OPTS).objective_cny
+             for sc, (_, _, c) in zip(case.scenarios, scenario_cases(case), strict=True)}}
+    ws = sum(sc.probability * alone[sc.id] for sc in case.scenarios)
+    assert solve_case(case, OPTS).objective_cny == approx(ws)  # nothing to decide day-ahead: RP = WS
+    assert u["wait_and_see_cost_cny"] == approx(ws)  # solved to the auxiliary gap, not the loose one
+    assert {{r["id"]: r["wait_and_see_cny"] for r in u["scenarios"]}} == {{k: approx(v) for k, v in alone.items()}}
+    assert u["evpi_cny"] >= 0 and u["evpi_cny"] == approx(u["stochastic_expected_cost_cny"] - ws)
+    low, high = u["evpi_range_cny"]
+    assert low == 0 <= high and high == approx(u["evpi_cny"])  # the true EVPI, 0, lies in the range
+    if u["evpi_cny"] > 1e-6:  # the loose stochastic solve stopped above its optimum: say so
+        assert u["settled"]["evpi"] is False and "EVPI" in u["note"] and "known only to lie in" in u["note"]
+    assert u["vss_cny"] == 0 and u["mip_gap_auxiliary"] == 1e-6
 
 
 def shiftable_case() -> dict[str, Any]:
@@ -137,7 +169,7 @@ def test_the_plan_differs_from_both_scenarios_own_optima_and_the_decomposition_f
     assert info.lower_bound_cny == approx(4) and info.upper_bound_cny == approx(4)
     assert info.iterations >= 1 and info.converged
     assert {sid: s.cost_cny for sid, s in info.wait_and_see.items()} == {"early": approx(0), "late": approx(0)}
-    u = value_of_uncertainty(case, result, OPTS, perfect_cny={k: v.cost_cny for k, v in info.wait_and_see.items()})
+    u = value_of_uncertainty(case, result, OPTS, perfect=info.wait_and_see)
     assert u["vss_cny"] == approx(0) and u["evpi_cny"] == approx(4) and u["wait_and_see_cost_cny"] == approx(0)
     assert u["first_stage"]["stochastic_plan"]["shiftable_starts"] == {"run": "2026-07-15T01:00:00+08:00"}
 
@@ -163,7 +195,7 @@ def test_two_scenarios_with_a_known_expected_cost_solved_both_ways():
     # the windy scenario alone takes it (30 + 90 = 120 against 90? no: 90 < 120, not taken); the sunny one
     # takes it (30 + 120 = 150 = 150: a tie, either way 150): WS = ½·150 + ½·90 = 120 = RP, EVPI 0
     result, perfect = solve_stochastic(case, OPTS, method="decomposition")
-    assert perfect == {"sunny": approx(150), "windy": approx(90)}
+    assert {sid: s.cost_cny for sid, s in perfect.items()} == {"sunny": approx(150), "windy": approx(90)}
 
 
 def test_the_mean_day_averages_every_scenario_series_by_probability():
