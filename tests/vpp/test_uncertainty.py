@@ -400,6 +400,62 @@ def test_the_chart_draws_the_scenarios_the_fan_and_the_costs(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def eight_loads() -> dict[str, Any]:
+    """The newsvendor with eight equally likely loads 0, 1, …, 7 MW (more than the first small extensive form)."""
+    data = newsvendor(short=30, long=10)
+    data["scenarios"] = [{"id": f"l{i}", "probability": 1 / 8, "series": {"l.demand_mw": i}} for i in range(8)]
+    return data
+
+
+def test_a_declared_plan_is_decided_by_adding_scenarios_until_the_bounds_meet():
+    # Energy 100 × E[load] = 350. The deviation cost 10·P(l < D) − 30·P(l > D) per MW of D is 0 for D in
+    # [5, 6] (the 75 % quantile): at D = 5, long (5+4+3+2+1)·10/8 = 18.75 and short (1+2)·30/8 = 11.25:
+    # RP = 380. Wait-and-see declares each load: 350, a bound 30 short. The first small extensive form
+    # keeps 5 of the 8 loads; scenarios are added until all 8 are in, whose relaxation (a linear
+    # program here) is RP itself: the bounds meet.
+    case = load_case(eight_loads())
+    result, info = solve_decomposed(case, OPTS)
+    assert result.objective_cny == approx(380) and info.lower_bound_cny == approx(380)
+    assert 5 - 1e-6 <= result.first_stage["plan"][0] <= 6 + 1e-6
+    kept = [h["scenarios_kept"] for h in info.history]
+    assert kept[0] == 5 and kept[-1] == 8 and info.converged
+    assert info.history[0]["lower_bound_cny"] == approx(350)  # the scenarios' relaxations alone
+    assert result.summary["status"] == "optimal" and result.summary["mip_gap"] == pytest.approx(0, abs=1e-9)
+    d = result.summary["decomposition"]
+    assert d["schedules"] == "put together from the scenario solves" and d["method"].startswith("scenario addition")
+    # the schedules put together: every scenario's, with its cost
+    assert set(result.schedule["scenario"]) == {f"l{i}" for i in range(8)}
+    costs = {s["id"]: s["cost_cny"] for s in result.summary["scenarios"]}
+    d_mw = result.first_stage["plan"][0]
+    assert costs == {f"l{i}": approx(100 * i + 10 * max(0, d_mw - i) + 30 * max(0, i - d_mw)) for i in range(8)}
+
+
+def test_the_consensus_offers_a_regulation_block_when_its_offers_outweigh_the_doubt():
+    from vpp.decomposition import consensus, layout
+
+    # two batteries offering in blocks of 2 hours with a minimum offer of 1 MW: a block is offered (o = 1)
+    # with Σ r ≥ 1 or not at all (o = 0, r = 0)
+    data = {
+        "name": "offers", "start": START, "step_minutes": 60, "steps": 4,
+        "grid": {"import_max_mw": 10, "buy_cny_per_mwh": 100},
+        "assets": [{"id": "l", "type": "load", "demand_mw": 1},
+                   {"id": "a", "type": "battery", "power_mw": 2, "energy_mwh": 4, "regulation": True},
+                   {"id": "b", "type": "battery", "power_mw": 2, "energy_mwh": 4, "regulation": True}],
+        "regulation": {"capacity_price_cny_per_mw_h": 10, "block_steps": 2, "min_offer_mw": 1},
+        "scenarios": [{"id": "x", "probability": 0.5, "series": {}}, {"id": "y", "probability": 0.5, "series": {}}],
+    }
+    lay = layout(load_case(data))
+    assert set(lay.families) == {"asset[a].r", "asset[b].r", "offered"}
+    # block 0: offered by a third of the probability, but 1.2 MW offered on average: keeping the offers
+    # (distance 1 − 1/3 on o) is nearer than dropping them (1.2 MW); block 1: offered by a third with
+    # 0.3 MW on average, below the 1 MW minimum: raising it to 1 MW (0.7) and o to 1 (2/3) is farther
+    # than dropping both (0.3 + 1/3)
+    plan = consensus({"asset[a].r": np.array([1.0, 0.2]), "asset[b].r": np.array([0.2, 0.1]),
+                      "offered": np.array([1 / 3, 1 / 3])}, lay)
+    assert plan["offered"].tolist() == [1.0, 0.0]
+    assert plan["asset[a].r"] == approx([1.0, 0.0]) and plan["asset[b].r"] == approx([0.2, 0.0])
+
+
 def test_the_decomposition_on_two_dask_workers_finds_the_same_plan():
     case = load_case(shiftable_case())
     result, info = solve_decomposed(case, OPTS, workers=2)
