@@ -2,11 +2,16 @@
 
 The extensive form (every scenario in one model, :func:`vpp.dispatch.solve_case`)
 grows with the number of scenarios: K copies of the day, coupled only through
-the first-stage decisions. HiGHS solves it as one model, single-threaded in its
-search, and its root relaxation alone grows faster than K (the TEDA east day
-with 50 scenarios has 240,000 rows). Here the scenarios are solved apart
-instead, each a deterministic day of the ordinary size, on Dask workers
-(:class:`Pool`):
+the first-stage decisions. HiGHS solves it as one model, and its linear
+relaxation alone grows faster than K (the TEDA east day with 50 scenarios has
+240,000 rows, and two of its relaxations, the rounded start's and the root's,
+take most of two CPU minutes). Here the scenarios are solved apart instead, each
+a deterministic day of the ordinary size, on Dask workers (:class:`Pool`).
+
+A first stage with continuous decisions (a declared plan, regulation offers)
+goes to :mod:`vpp.scenario_addition`: small extensive forms of the scenarios
+that matter propose the plan, the scenarios' relaxations bound it. An all-binary
+first stage (events joined, contracts taken, starts) goes to progressive hedging:
 
 1. **Wait-and-see.** Every scenario alone with its own first stage. The
    probability-weighted sum of their lower bounds is a lower bound LB of the
@@ -15,34 +20,28 @@ instead, each a deterministic day of the ordinary size, on Dask workers
 2. **Candidates.** A candidate plan is held fixed in every scenario (K
    solves); its expected cost is an upper bound UB, the best one so far is
    kept. The first candidate is the consensus of the wait-and-see plans
-   (:func:`consensus`): the probability-weighted mean x̄ of every decision,
-   each binary rounded (a start: its most likely step), each continuous
-   decision (a declared plan, a regulation offer) at its mean, then moved to
-   the nearest values (in L1) that satisfy the rows among first-stage decisions
-   alone (a block offered carries at least the minimum offer, a block not
-   offered none): a small linear program.
+   (:func:`consensus`: the probability-weighted mean x̄ of every decision made
+   the nearest plan, a start its most likely step), the next the plans chosen
+   by the most probability.
 3. **Progressive hedging** (Rockafellar & Wets, Math. Oper. Res. 16, 1991; for
    binary first stages Watson & Woodruff, Comput. Manag. Sci. 8, 2011) while
    UB − LB is above the gap: with multipliers W_s ← W_s + ρ·(x_s − x̄), each
-   scenario is solved again with its cost plus W_s·x and a proximal term that
-   stays linear, since HiGHS has no mixed-integer quadratic solver: for a
-   binary decision ρ/2·(x − x̄)² = ρ/2·x·(1 − 2·x̄) + constant (x² = x); for a
-   continuous one the L1 term ρ·|x − x̄|, written with two non-negative
-   columns and one row per decision. The new consensus (and, for an all-binary
-   first stage, the plan chosen by the most probability) are candidates.
-   Σ_s π_s·W_s = 0, so Σ_s π_s·min(C_s + W_s·x) is a lower bound too (the
-   Lagrangian bound of Gade, Hackebeil, Ryan, Watson, Wets & Woodruff, Math.
-   Program. 157, 2016), computed when the loop stops short of the gap.
-4. **The result.** The best plan's scenario schedules, from its K solves, are
-   put together in the whole case's model (no solve: each scenario's columns
-   are its own solve's), checked against every row and bound of the whole
-   model, and read as one stochastic result. Only if the check fails is the
-   whole case solved with the plan held (one solve of the extensive form with
-   its first stage fixed).
+   scenario is solved again with its cost plus W_s·x + ρ/2·‖x − x̄‖², which is
+   linear because every first-stage variable is binary (x² = x):
+   ρ/2·Σ_i x_i·(1 − 2·x̄_i) + constant. The new consensus and the plan chosen by
+   the most probability are candidates. Σ_s π_s·W_s = 0, so
+   Σ_s π_s·min(C_s + W_s·x) is a lower bound too (the Lagrangian bound of Gade,
+   Hackebeil, Ryan, Watson, Wets & Woodruff, Math. Program. 157, 2016),
+   computed when the loop stops short of the gap.
+4. **The result** (:func:`finish`, both routes). The best plan's scenario
+   schedules, from its K solves, are put together in the whole case's model
+   (no solve: each scenario's columns are its own solve's), checked against
+   every row and bound of the whole model, and read as one stochastic result
+   (:func:`assemble`). Only if the check fails is the whole case solved with the
+   plan held (one solve of the extensive form with its first stage fixed).
 
-The gap stated is (UB − LB)/|UB| with LB the larger of the wait-and-see and
-the Lagrangian bounds: both are valid whatever the first stage (binary or
-continuous), and the scenario solves are made to a tenth of the gap asked for
+The gap stated is (UB − LB)/|UB| with LB the largest valid lower bound found,
+and the scenario solves are made to a tenth of the gap asked for
 (:data:`SUB_GAP_SHARE`) so that their own gaps leave room in it. Steps 1–3 stop
 at the time limit, counted from when the workers are up.
 

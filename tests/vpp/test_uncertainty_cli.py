@@ -67,3 +67,13 @@ def test_scenarios_need_a_case_with_forecasts(tmp_path: Path):
     assert r.returncode == 2
     assert "making scenarios from the forecasts" in r.stderr
     assert "need a built-in case (e.g. teda-east) or a case file materialised from one" in r.stderr
+
+
+def test_a_value_the_gaps_leave_wide_is_printed_with_its_range():
+    from vpp.uncertainty_cli import worth
+    from vpp.uncertainty_plot import _worth
+
+    assert worth(2520.4, [2320.0, 2520.4], True) == "2,520 CNY"
+    assert worth(26.0, [0.0, 26.0], False) == "26 CNY (between 0 and 26 within the solver gaps)"
+    assert _worth("EVPI", 2600.0, [0.0, 2600.0], False) == "EVPI 2.6 k CNY (0.0–2.6 within the gaps)"
+    assert _worth("VSS", None, None, False) == "VSS unbounded"
