@@ -26,7 +26,9 @@ can set the solve times side by side.
 
 Outputs in ``--out``: ``bench.csv``, ``bench.md`` (tables and the targets),
 ``time_vs_size.png`` (total time against model size, per arm and axis) and
-``overhead.png`` (the product's modelling overhead against HiGHS's solve).
+``overhead.png`` (the product's modelling overhead against HiGHS's solve); ``bench.json``: every
+row with the machine (cores, load averages before and after each case and arm: the machine may be
+shared) and, per run, the CPU time of every process that worked on it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -216,9 +219,12 @@ def measure(arm: Arm, bc: BenchCase, repeats: int) -> dict[str, Any]:
         arm.run(bc.case, bc.settings)  # warm-up, not counted
     base = _rss_kib("VmRSS")
     tracked = _reset_peak()
+    load = os.getloadavg()[0]
     runs = [arm.run(bc.case, bc.settings) for _ in range(bc.repeats or repeats)]
     peak = (_rss_kib("VmHWM") - base) / 1024 if tracked else math.nan
     last = runs[-1]
+    cpu = [r.cpu_seconds for r in runs if r.cpu_seconds is not None]
+    row.update(cpu_s=statistics.median(cpu) if cpu else math.nan, load_before=load, load_after=os.getloadavg()[0])
     row.update(status=last.status, objective_cny=last.objective_cny, mip_gap=last.mip_gap,
                variables=last.variables, constraints=last.constraints, binaries=last.binaries,
                nonzeros=last.nonzeros, peak_mem_mib=max(peak, 0.0), note=last.note,

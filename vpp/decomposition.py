@@ -120,6 +120,11 @@ class Pool:
             self._client.close()
             self._cluster.close()
 
+    @property
+    def distributed(self) -> bool:
+        """Whether the solves run in other processes (their CPU time is not this process's)."""
+        return self._client is not None
+
     def map(self, fn: Any, jobs: list[tuple[Any, ...]]) -> list[Any]:
         if self._client is None or len(jobs) <= 1:
             return [fn(*job) for job in jobs]
@@ -384,7 +389,8 @@ class Decomposition:
     history: list[dict[str, float]] = field(default_factory=list)
     converged: bool = False
     assembled: bool = False
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of the scenario solves and relaxations, wherever they ran [s]
+    worker_cpu_seconds: float = 0.0  # the part of it spent on Dask workers [s]
 
     @property
     def gap(self) -> float:
@@ -401,7 +407,7 @@ class Decomposition:
             "subproblem_solves": self.subproblem_solves, "converged": self.converged,
             "schedules": "put together from the scenario solves" if self.assembled else
                          "the whole case solved with the plan held",
-            "seconds": self.seconds, "scenario_cpu_seconds": self.cpu_seconds,
+            "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "worker_cpu_seconds": self.worker_cpu_seconds,
             "history": [{k: _finite(v) if isinstance(v, float) else v for k, v in h.items()} for h in self.history],
         }
 
@@ -488,15 +494,19 @@ def solve_decomposed(
 
 
 class Runner:
-    """Scenario solves on a :class:`Pool`, counted: solves and the CPU seconds they took."""
+    """Scenario solves on a :class:`Pool`, counted: solves, the CPU seconds they took, and the part of
+    those spent in worker processes."""
 
     def __init__(self, pool: Pool) -> None:
-        self.pool, self.solves, self.cpu_seconds = pool, 0, 0.0
+        self.pool, self.solves, self.cpu_seconds, self.worker_cpu_seconds = pool, 0, 0.0, 0.0
 
     def __call__(self, jobs: list[tuple[Any, ...]]) -> list[Sub]:
         out = self.pool.map(solve_scenario, jobs)
         self.solves += len(out)
-        self.cpu_seconds += sum(s.cpu_seconds for s in out)
+        cpu = sum(s.cpu_seconds for s in out)
+        self.cpu_seconds += cpu
+        if self.pool.distributed and len(jobs) > 1:
+            self.worker_cpu_seconds += cpu
         return out
 
 
@@ -587,7 +597,8 @@ def _hedging(case: Case, options: SolveOptions, exclusivity: Exclusivity, engine
             history.append({"iteration": iteration, "lower_bound_cny": lower, "upper_bound_cny": upper})
             seconds["bound"] += time.perf_counter() - t
     info = Decomposition("progressive hedging", lower, upper, iteration, len(evaluated), run.solves,
-                         dict(zip(ids, ws, strict=True)), seconds, history, converged, cpu_seconds=run.cpu_seconds)
+                         dict(zip(ids, ws, strict=True)), seconds, history, converged, cpu_seconds=run.cpu_seconds,
+                         worker_cpu_seconds=run.worker_cpu_seconds)
     return finish(case, info, best_plan, kept, options, exclusivity, engine, start, deadline), info
 
 

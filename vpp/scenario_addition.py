@@ -289,6 +289,7 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
                          "held in every scenario gives the upper bound (vpp.scenario_addition)",
                          lower, upper, rounds, len(tried), run.solves,
                          dict(zip(ids, ws, strict=True)) if ws else {}, seconds, history,
-                         converged=len(kept) == k, cpu_seconds=run.cpu_seconds + relax_cpu)
+                         converged=len(kept) == k, cpu_seconds=run.cpu_seconds + relax_cpu,
+                         worker_cpu_seconds=run.worker_cpu_seconds)
     kept_subs = dict(zip(ids, subs, strict=True)) if math.isfinite(upper) else {}
     return finish(case, info, plan, kept_subs, options, exclusivity, engine, start, deadline), info

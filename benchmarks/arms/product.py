@@ -31,6 +31,7 @@ def supports(case: Case) -> str | None:
 def run(case: Case, settings: Settings, *, name: str = "product", exclusivity: Exclusivity = "lazy",
         storage_cut: bool = False, engine: Engine = "matrix") -> ArmResult:
     options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=settings.time_limit_s, threads=settings.threads)
+    cpu = time.process_time()
     try:
         built, report = optimize(case, options, exclusivity, storage_cut, engine)
     except SolverError as exc:
@@ -53,6 +54,7 @@ def run(case: Case, settings: Settings, *, name: str = "product", exclusivity: E
         binaries=report.binaries,
         nonzeros=report.nonzeros,
         note=f"{report.rounds} round(s)" if report.rounds > 1 else "",
+        cpu_seconds=time.process_time() - cpu,
     )
 
 
