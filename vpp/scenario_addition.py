@@ -150,15 +150,10 @@ class ScenarioLP:
 def _features(case: Case) -> np.ndarray:
     """Each scenario's series (every key some scenario overrides; the case's where it does not), each key
     divided by its largest magnitude, joined: what k-medoids measures the scenarios by [-]."""
-    from models.scenarios import scenario_cases
-    from vpp.uncertainty import _element
+    from vpp.uncertainty import scenario_series_by_key
 
-    keys = sorted({k for sc in case.scenarios or [] for k in sc.series})
     columns = []
-    for key in keys:
-        owner, name = key.rsplit(".", 1)
-        values = np.array([np.broadcast_to(sc.series(getattr(_element(sc, owner), name)), (case.steps,))
-                           for _, _, sc in scenario_cases(case)], dtype=float)
+    for values in scenario_series_by_key(case).values():
         scale = float(np.max(np.abs(values)))
         columns.append(values / scale if scale > 0 else values)
     return np.hstack(columns) if columns else np.zeros((len(case.scenarios or []), 1))

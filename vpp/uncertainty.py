@@ -268,11 +268,10 @@ def mean_value_case(case: Case) -> Case:
     if not case.scenarios:
         raise CaseError([Problem("scenarios", "expected a stochastic case (with scenarios)")], step="the mean day")
     data = json.loads(case.to_json())
-    keys = sorted({k for sc in case.scenarios for k in sc.series})
-    scases = scenario_cases(case)
-    for key in keys:
+    p = np.array([prob for _, prob, _ in scenario_cases(case)])
+    for key, values in scenario_series_by_key(case).items():
         owner, field = key.rsplit(".", 1)
-        mean = sum(p * case.series(getattr(_element(sc, owner), field)) for _, p, sc in scases)
+        mean = p @ values
         target = data["grid"] if owner == "grid" else next(
             e for e in [*data["assets"], *data.get("demand_response", [])] if e["id"] == owner)
         target[field] = [float(v) for v in mean]
@@ -282,10 +281,22 @@ def mean_value_case(case: Case) -> Case:
     return load_case(data)
 
 
-def _element(case: Case, owner: str) -> Any:
-    if owner == "grid":
-        return case.grid
-    return next(e for e in [*case.assets, *case.demand_response] if e.id == owner)
+def scenario_series_by_key(case: Case) -> dict[str, np.ndarray]:
+    """Every series some scenario of ``case`` overrides, by key: one row per scenario (the case's own
+    series where that scenario leaves it), one column per step [unit of the series]."""
+    from models.scenarios import scenario_cases
+
+    def element(sc: Case, owner: str) -> Any:
+        if owner == "grid":
+            return sc.grid
+        return next(e for e in [*sc.assets, *sc.demand_response] if e.id == owner)
+
+    out = {}
+    for key in sorted({k for sc in case.scenarios or [] for k in sc.series}):
+        owner, field = key.rsplit(".", 1)
+        out[key] = np.array([np.broadcast_to(sc.series(getattr(element(sc, owner), field)), (case.steps,))
+                             for _, _, sc in scenario_cases(case)], dtype=float)
+    return out
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
