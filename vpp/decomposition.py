@@ -391,6 +391,7 @@ class Decomposition:
     assembled: bool = False
     cpu_seconds: float = 0.0  # of the scenario solves and relaxations, wherever they ran [s]
     worker_cpu_seconds: float = 0.0  # the part of it spent on Dask workers [s]
+    whole: bool = False  # the result is the whole extensive form's, solved at the end
 
     @property
     def gap(self) -> float:
@@ -406,6 +407,7 @@ class Decomposition:
             "iterations": self.iterations, "candidates_evaluated": self.candidates,
             "subproblem_solves": self.subproblem_solves, "converged": self.converged,
             "schedules": "put together from the scenario solves" if self.assembled else
+                         "the whole extensive form, solved at the end" if self.whole else
                          "the whole case solved with the plan held",
             "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "worker_cpu_seconds": self.worker_cpu_seconds,
             "history": [{k: _finite(v) if isinstance(v, float) else v for k, v in h.items()} for h in self.history],
@@ -603,24 +605,34 @@ def _hedging(case: Case, options: SolveOptions, exclusivity: Exclusivity, engine
 
 
 def finish(case: Case, info: Decomposition, plan: Plan, kept: dict[str, Sub], options: SolveOptions,
-           exclusivity: Exclusivity, engine: Engine, start: float, deadline: float) -> DispatchResult:
+           exclusivity: Exclusivity, engine: Engine, start: float, deadline: float,
+           solved: DispatchResult | None = None) -> DispatchResult:
     """The result of ``plan``: its scenario solves (``kept``) put together (:func:`assemble`), or the whole
-    case solved with the plan held where they cannot be; the summary gets the decomposition's bounds."""
+    case solved with the plan held where they cannot be, or ``solved`` (the whole case solved already);
+    the summary gets the decomposition's bounds."""
     from models import Status
     from vpp.dispatch import solve_case
 
     t = time.perf_counter()
     status = Status.OPTIMAL if info.gap <= options.mip_gap + 1e-12 else Status.FEASIBLE
-    result = None
-    if math.isfinite(info.upper_bound_cny) and kept:
+    result = solved
+    if result is None and math.isfinite(info.upper_bound_cny) and kept:
         result = assemble(case, plan, kept, info.lower_bound_cny, status, info.gap, time.perf_counter() - start)
-    if result is None:
+    if solved is not None:
+        info.whole = True
+    elif result is None:
         # a plan chosen only needs writing out, so this solve gets a whole limit of its own when little is
         # left (the extensive form with its first stage fixed is as easy as its scenarios)
         final = SolveOptions(mip_gap=options.mip_gap, time_limit_s=max(deadline - time.perf_counter(),
                                                                            options.time_limit_s),
                              threads=options.threads, log=options.log)
-        result = solve_case(case, final, exclusivity, engine, fixed=plan)
+        try:
+            result = solve_case(case, final, exclusivity, engine, fixed=plan)
+        except SolverError:  # no plan every scenario can follow was found: the whole extensive form
+            result = solve_case(case, final, exclusivity, engine)
+            info.whole = True
+            bound = result.summary.get("best_bound_cny")
+            info.lower_bound_cny = max(info.lower_bound_cny, bound if bound is not None else -math.inf)
         info.upper_bound_cny = min(info.upper_bound_cny, result.objective_cny)
     else:
         info.assembled = True

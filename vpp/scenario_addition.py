@@ -29,8 +29,9 @@ and the plan that is best for the scenarios that matter is good for the others. 
    mixed-integer day it is (on Dask workers, :class:`vpp.decomposition.Pool`): its
    expected cost is the upper bound, and the schedules are put together into the
    stochastic result (:func:`vpp.decomposition.finish`). Where the gap is still open,
-   more scenarios are added (steps 2–4 again); when none is left to add, each scenario alone
-   as a mixed-integer day gives the (unrelaxed) wait-and-see bound.
+   more scenarios are added (steps 2–4 again); when none is left to add, the small
+   extensive form is the whole one, and it is solved as the mixed-integer program it is
+   (a day of a few scenarios whose integers the relaxation misreads ends there).
 
 Both bounds are valid whatever the first stage: every lower bound is a relaxation of the
 stochastic day (each scenario free to choose its own first stage, or the integers
@@ -191,6 +192,7 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
     from forecasts.reduction import reduce_scenarios
     from models.scenarios import scenario_cases
     from vpp.decomposition import layout
+    from vpp.dispatch import solve_case
 
     start = time.perf_counter()
     lay = lay or layout(case)
@@ -198,8 +200,7 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
     scen = [(sid, p, sc.model_copy(update={"scenarios": None, "risk": None})) for sid, p, sc in scenario_cases(case)]
     ids = [s[0] for s in scen]
     prob = np.array([s[1] for s in scen])
-    seconds = {"workers_up": 0.0, "relaxations": 0.0, "reduced_forms": 0.0, "evaluation": 0.0,
-               "wait_and_see": 0.0}
+    seconds = {"workers_up": 0.0, "relaxations": 0.0, "reduced_forms": 0.0, "evaluation": 0.0}
 
     def target_met(upper: float, lower: float) -> bool:
         return (upper - lower) <= options.mip_gap * max(abs(upper), 1.0)
@@ -220,7 +221,7 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
     history: list[dict[str, Any]] = []
     best: tuple[float, Plan] = (math.inf, {})
     tried: set[tuple] = set()
-    upper, plan, subs, ws = math.inf, {}, [], []
+    upper, plan, subs, whole = math.inf, {}, [], None
     rounds, relax_cpu = 0, time.process_time() - cpu0
     t = time.perf_counter()
     with Pool(workers) as pool:
@@ -268,23 +269,32 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
                                 "lower_bound_cny": lower})
             if target_met(upper, lower) or time.perf_counter() > deadline:
                 break
-            if order and fresh:  # more scenarios to add: another round
+            if order:  # more scenarios to add: another round
                 kept = sorted(kept + order[:ADDED])
                 continue
-            # nothing left to add: the scenarios alone as mixed-integer days may still raise the bound
+            # every scenario is in the small extensive form: it is the whole one, solved as the MIP it is
             t = time.perf_counter()
-            ws = run([(sc, sub) for _, _, sc in scen])
-            lower = max(lower, float(prob @ [s.bound_cny for s in ws]))
-            seconds["wait_and_see"] += time.perf_counter() - t
+            left = max(deadline - time.perf_counter(), options.time_limit_s / 10)
+            try:
+                whole = solve_case(case, replace(options, time_limit_s=left), exclusivity, engine)
+            except SolverError:
+                whole = None
+            seconds["extensive_form"] = time.perf_counter() - t
+            if whole is not None:
+                bound = whole.summary.get("best_bound_cny")
+                lower = max(lower, bound if bound is not None else -math.inf)
+                if whole.objective_cny < upper:
+                    upper, plan = whole.objective_cny, whole.first_stage
             history.append({"round": rounds, "scenarios_kept": len(kept), "upper_bound_cny": upper,
                             "lower_bound_cny": lower})
             break
     info = Decomposition("scenario addition: the linear relaxations of the scenarios alone bound the optimum "
                          "from below; small extensive forms, scenarios added by regret, propose the plan; the plan "
                          "held in every scenario gives the upper bound (vpp.scenario_addition)",
-                         lower, upper, rounds, len(tried), run.solves,
-                         dict(zip(ids, ws, strict=True)) if ws else {}, seconds, history,
+                         lower, upper, rounds, len(tried), run.solves, {}, seconds, history,
                          converged=len(kept) == k, cpu_seconds=run.cpu_seconds + relax_cpu,
                          worker_cpu_seconds=run.worker_cpu_seconds)
+    if whole is not None and whole.objective_cny <= upper:
+        return finish(case, info, plan, {}, options, exclusivity, engine, start, deadline, solved=whole), info
     kept_subs = dict(zip(ids, subs, strict=True)) if math.isfinite(upper) else {}
     return finish(case, info, plan, kept_subs, options, exclusivity, engine, start, deadline), info

@@ -430,6 +430,25 @@ def test_a_declared_plan_is_decided_by_adding_scenarios_until_the_bounds_meet():
     assert costs == {f"l{i}": approx(100 * i + 10 * max(0, d_mw - i) + 30 * max(0, i - d_mw)) for i in range(8)}
 
 
+# Found by a search over random cases: a declared plan beside binaries (an optional green contract that
+# must be taken whole, a start) that the relaxation misreads. The relaxed plan, made a plan, costs
+# about 7 CNY more than the optimum, and the relaxation bounds it about 89 CNY below: with every
+# scenario in the small extensive form already, the decomposition ends by solving it as the MIP it is.
+CONTRACT_AND_PLAN = json.loads(
+    '{"name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 30, "steps": 5, "voll_cny_per_mwh": 20000.0, "carbon_price_cny_per_t": 80.0, "network": {"root": "grid", "nodes": []}, "grid": {"import_max_mw": [11.0, 0.0, 11.0, 11.0, 11.0], "export_max_mw": [4.0, 0.0, 4.0, 4.0, 4.0], "buy_cny_per_mwh": 131.5, "sell_cny_per_mwh": [46.5, 12.1, 1.8, 60.2, 35.5], "emission_t_per_mwh": 0.4, "demand_charge_cny_per_mw": 280, "declared_demand_mw": 5.5, "deviation": {"short_cny_per_mwh": [23.3, 71.9, 144.0, 255.7, 46.9], "long_cny_per_mwh": [256.6, 22.6, 38.1, 16.7, 26.5], "tolerance_mw": 0.4}}, "assets": [{"id": "a0", "type": "shiftable_load", "node": "grid", "profile_mw": [0.0], "earliest_start": 2}, {"id": "a1", "type": "green_contract", "available_mw": [0.0, 1.7, 0.2, 1.6, 0.9], "price_cny_per_mwh": 380, "fixed_cny": 30, "optional": false, "min_take": 0.0}, {"id": "a2", "type": "flexible_load", "node": "grid", "min_power_mw": [0.6, 0.3, 0.575, 0.625, 0.675], "max_power_mw": [2.4, 1.2, 2.3, 2.5, 2.7], "energy_mwh": 3.6375, "requirements": [{"by_step": 5, "energy_mwh": 1.8187499}, {"by_step": 4, "energy_mwh": 1.6499998999999999}]}, {"id": "a3", "type": "pv", "node": "grid", "available_mw": 1.2, "curtailment_cny_per_mwh": 40}, {"id": "a4", "type": "green_contract", "available_mw": [1.5, 0.3, 1.5, 1.4, 2.3], "price_cny_per_mwh": 40, "fixed_cny": 120, "optional": true, "min_take": 1.0}], "demand_response": [{"id": "ev0", "start_step": 0, "end_step": 5, "baseline_mw": 0.6, "price_cny_per_mwh": 500, "shortfall_penalty_cny_per_mwh": 500, "optional": false, "reduction_mw": 0.2}], "scenarios": [{"id": "s0", "probability": 0.6, "series": {"grid.buy_cny_per_mwh": [249.2, 5.8, 124.3, -8.4, 145.6], "ev0.baseline_mw": [2.4, 5.7, 3.1, 5.7, 5.3]}}, {"id": "s1", "probability": 0.4, "series": {"ev0.baseline_mw": [4.5, 4.3, 0.6, 0.0, 1.8], "a3.available_mw": [1.9, 1.5, 0.7, 4.5, 1.2], "grid.buy_cny_per_mwh": -14.4}}]}')
+
+
+def test_when_every_scenario_is_in_and_the_relaxation_misleads_the_whole_extensive_form_ends_it():
+    case = load_case(CONTRACT_AND_PLAN)
+    result, info = solve_decomposed(case, OPTS)
+    assert result.objective_cny == approx(solve_case(case, OPTS).objective_cny)
+    assert info.whole and result.summary["decomposition"]["schedules"] == "the whole extensive form, solved at the end"
+    relaxed = next(h["upper_bound_cny"] for h in info.history if "upper_bound_cny" in h)
+    assert relaxed > result.objective_cny + 1  # the relaxed plan, held in both scenarios, cost more
+    assert info.history[0]["lower_bound_cny"] < result.objective_cny - 1  # and the relaxation bound was below
+    assert result.summary["status"] == "optimal" and info.gap <= OPTS.mip_gap
+
+
 def test_the_consensus_offers_a_regulation_block_when_its_offers_outweigh_the_doubt():
     from vpp.decomposition import consensus, layout
 
