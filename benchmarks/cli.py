@@ -16,7 +16,7 @@ from vpp.cli_common import err, out
 
 
 def bench(
-    suite: Annotated[str, typer.Option(help="quick: TEDA east and three small generated cases, every arm on each, about half a minute (CI); full: every axis and the 7-day target case, about ten minutes; stochastic: the TEDA day with 1 to 50 scenarios, extensive form against scenario decomposition, about fifteen minutes.")] = "quick",
+    suite: Annotated[str, typer.Option(help="quick: TEDA east and three small generated cases, every arm on each, about half a minute (CI); full: every axis and the 7-day target case, about ten minutes; stochastic: the TEDA day with 1 to 50 scenarios, extensive form against scenario decomposition, and the 50-scenario day with a 15-minute limit for the extensive form to finish; about half an hour.")] = "quick",
     out_dir: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for bench.csv, bench.md and the plots.")] = Path("benchmarks/results/bench"),
     arm: Annotated[list[str] | None, typer.Option(help="Only these arms (repeatable); default: all that can run here (an arm whose package is missing is skipped with a note).")] = None,
     repeats: Annotated[int | None, typer.Option(help="Timed runs per case and arm (default: the suite's).")] = None,

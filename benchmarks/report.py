@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -103,17 +105,25 @@ STOCHASTIC_20 = "teda-east-2026-07-15-20-scenarios"
 
 
 def _speedups(ok: pd.DataFrame) -> list[str]:
-    """Extensive form's time over each decomposition arm's, per number of scenarios, with both gaps."""
+    """Extensive form's time over each decomposition arm's, per number of scenarios, with both gaps
+    (and the same for CPU time where it was measured)."""
     out = []
     ef = ok[ok["arm"] == "product"].set_index("case")
     for arm in ("decomposition", "decomposition-2w"):
         dec = ok[ok["arm"] == arm].set_index("case")
         for case in [c for c in dec.index if c in ef.index]:
             a, b = ef.loc[case], dec.loc[case]
+            cpu = ""
+            if _number(a.get("cpu_s")) and _number(b.get("cpu_s")):
+                cpu = f"; CPU ×{a['cpu_s'] / b['cpu_s']:.2f} ({_fmt(a['cpu_s'], 1)} → {_fmt(b['cpu_s'], 1)} s)"
             out.append(f"{case.removeprefix('teda-east-2026-07-15-')} {arm}: ×{a['total_s'] / b['total_s']:.2f} "
                        f"({_fmt(a['total_s'], 1)} s gap {_fmt(a['mip_gap'], 4)} → {_fmt(b['total_s'], 1)} s "
-                       f"gap {_fmt(b['mip_gap'], 4)})")
+                       f"gap {_fmt(b['mip_gap'], 4)}){cpu}")
     return out
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
 def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
@@ -151,9 +161,35 @@ def markdown(table: pd.DataFrame, missing: dict[str, str], title: str) -> str:
                 f"| {r['case']} | {r['arm']} | {_fmt(r['total_with_s'])} | {_fmt(r['total_without_s'])} | {_fmt(ratio, 1)} "
                 f"| {_fmt(r['solve_with_s'])} | {_fmt(r['solve_without_s'])} | {r['binaries_with']} | {r['binaries_without']} "
                 f"| {_fmt(r['objective_with_cny'], 2)} | {_fmt(r['objective_without_cny'], 2)} | {_fmt(r['net_value_cny'], 2)} |")
+    if "cpu_s" in table and table["cpu_s"].notna().any():
+        lines += ["", "## CPU time and machine load", "",
+                  f"The machine has {os.cpu_count()} cores{SHARED}. CPU time counts every process that worked on "
+                  "a run (HiGHS, and the Dask workers of `decomposition-2w`); the load is the 1-minute load "
+                  "average before and after the case and arm's timed runs.", "",
+                  "| case | arm | status | gap | wall [s] | CPU [s] | CPU / wall | load before | load after | note |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        for _, r in table[table["status"] != "unsupported"].iterrows():
+            ratio = r["cpu_s"] / r["total_s"] if _number(r.get("cpu_s")) and _number(r.get("total_s")) else math.nan
+            lines.append(f"| {r['case']} | {r['arm']} | {r['status']} | {_fmt(r.get('mip_gap'), 6)} "
+                         f"| {_fmt(r.get('total_s'), 1)} | {_fmt(r.get('cpu_s'), 1)} | {_fmt(ratio, 2)} "
+                         f"| {_fmt(r.get('load_before'), 1)} | {_fmt(r.get('load_after'), 1)} | {r.get('note') or ''} |")
     if missing:
         lines += ["", "Arms that could not run here: " + "; ".join(f"{k} ({v})" for k, v in missing.items())]
     return "\n".join(lines) + "\n"
+
+
+SHARED = ", shared with other work: read the CPU times and the ratios before the wall-clock seconds"
+
+
+def as_json(table: pd.DataFrame, missing: dict[str, str], title: str) -> dict[str, Any]:
+    """The suite's rows with the machine they ran on (for ``bench.json``)."""
+    rows = json.loads(table.to_json(orient="records", double_precision=10))
+    return {"title": title, "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                                        "cores": os.cpu_count(), "load_average_at_end": list(os.getloadavg()),
+                                        "note": "may be shared with other work: each row has the load "
+                                                "averages before and after it, and its CPU time"},
+            "targets": [{"target": t, "measured": m, "met": met} for t, m, met in targets(table)],
+            "missing_arms": missing, "rows": rows}
 
 
 MARKERS = ("o", "s", "^", "D", "v", "h", "<", ">")  # each one reads hollow too
@@ -273,9 +309,10 @@ def plots(table: pd.DataFrame, out: Path) -> list[Path]:
 
 def write(table: pd.DataFrame, missing: dict[str, str], out: Path, title: str) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / "bench.csv", "md": out / "bench.md"}
+    paths = {"csv": out / "bench.csv", "md": out / "bench.md", "json": out / "bench.json"}
     table.to_csv(paths["csv"], index=False, float_format="%.6g")
     paths["md"].write_text(markdown(table, missing, title), encoding="utf-8")
+    paths["json"].write_text(json.dumps(as_json(table, missing, title), indent=1) + "\n", encoding="utf-8")
     for p in plots(table, out):
         paths[p.stem] = p
     return paths

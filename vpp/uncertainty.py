@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -268,11 +268,10 @@ def mean_value_case(case: Case) -> Case:
     if not case.scenarios:
         raise CaseError([Problem("scenarios", "expected a stochastic case (with scenarios)")], step="the mean day")
     data = json.loads(case.to_json())
-    keys = sorted({k for sc in case.scenarios for k in sc.series})
-    scases = scenario_cases(case)
-    for key in keys:
+    p = np.array([prob for _, prob, _ in scenario_cases(case)])
+    for key, values in scenario_series_by_key(case).items():
         owner, field = key.rsplit(".", 1)
-        mean = sum(p * case.series(getattr(_element(sc, owner), field)) for _, p, sc in scases)
+        mean = p @ values
         target = data["grid"] if owner == "grid" else next(
             e for e in [*data["assets"], *data.get("demand_response", [])] if e["id"] == owner)
         target[field] = [float(v) for v in mean]
@@ -282,10 +281,22 @@ def mean_value_case(case: Case) -> Case:
     return load_case(data)
 
 
-def _element(case: Case, owner: str) -> Any:
-    if owner == "grid":
-        return case.grid
-    return next(e for e in [*case.assets, *case.demand_response] if e.id == owner)
+def scenario_series_by_key(case: Case) -> dict[str, np.ndarray]:
+    """Every series some scenario of ``case`` overrides, by key: one row per scenario (the case's own
+    series where that scenario leaves it), one column per step [unit of the series]."""
+    from models.scenarios import scenario_cases
+
+    def element(sc: Case, owner: str) -> Any:
+        if owner == "grid":
+            return sc.grid
+        return next(e for e in [*sc.assets, *sc.demand_response] if e.id == owner)
+
+    out = {}
+    for key in sorted({k for sc in case.scenarios or [] for k in sc.series}):
+        owner, field = key.rsplit(".", 1)
+        out[key] = np.array([np.broadcast_to(sc.series(getattr(element(sc, owner), field)), (case.steps,))
+                             for _, _, sc in scenario_cases(case)], dtype=float)
+    return out
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
@@ -374,15 +385,39 @@ def first_stage_digest(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+AUXILIARY_MIP_GAP = 1e-6
+"""The MIP gap of the solves that value the uncertainty (the mean day, its plan on the scenarios,
+wait-and-see) unless the stochastic solve's own gap is tighter [-]. VSS and EVPI are differences of a
+few 1e-4 of the day's cost (the TEDA east day with 20 scenarios: EVPI ≈ 2,500 of 6.1 M CNY); solved
+to the stochastic solve's 1e-3, each scenario alone may stop 6,000 CNY above its optimum, and the
+wait-and-see cost came out above the stochastic plan's (an EVPI of −2,430 CNY, which cannot be)."""
+
+SETTLED = 0.1
+"""A value is settled when the range its solves' bounds leave it is at most this share of it [-]
+(or within 1e-6 of the day's cost)."""
+
+
+def auxiliary_options(options: SolveOptions) -> SolveOptions:
+    """``options`` with the gap of :data:`AUXILIARY_MIP_GAP` (or its own, if tighter)."""
+    return replace(options, mip_gap=min(options.mip_gap, AUXILIARY_MIP_GAP))
+
+
 @dataclass
 class _Solved:
-    """What the analysis keeps of one solve."""
+    """What the analysis keeps of one solve (or of a plan evaluated scenario by scenario): its objective
+    and a lower bound of the optimum it stands for [CNY], gap, each scenario's cost [CNY], the plan."""
 
     objective_cny: float
+    bound_cny: float
     mip_gap: float | None
     scenario_costs: dict[str, float]
     first_stage: dict[str, np.ndarray]
     digest: dict[str, Any]
+
+
+def _bound_of(summary: dict[str, Any], objective: float) -> float:
+    bound = summary.get("best_bound_cny")
+    return float(bound) if bound is not None else -math.inf if summary.get("status") != "optimal" else objective
 
 
 def _solve(case: Case, options: SolveOptions, exclusivity: Exclusivity, engine: Engine,
@@ -390,36 +425,86 @@ def _solve(case: Case, options: SolveOptions, exclusivity: Exclusivity, engine: 
     from vpp.dispatch import solve_case
 
     r = solve_case(case, options, exclusivity, engine, fixed=fixed)
-    return _Solved(r.objective_cny, r.summary.get("mip_gap"), _scenario_costs(r), r.first_stage,
-                   first_stage_digest(r.summary))
+    return _Solved(r.objective_cny, _bound_of(r.summary, r.objective_cny), r.summary.get("mip_gap"),
+                   _scenario_costs(r), r.first_stage, first_stage_digest(r.summary))
 
 
-def wait_and_see(case: Case, options: SolveOptions, workers: int | None = None) -> dict[str, float]:
-    """Each scenario of ``case`` solved on its own, with its own first stage (perfect information):
-    its cost [CNY] by scenario id."""
+def _evaluate(case: Case, plan: dict[str, np.ndarray], options: SolveOptions, exclusivity: Exclusivity,
+              engine: Engine, workers: int | None) -> _Solved | None:
+    """``plan`` held in every scenario of ``case``: each scenario solved apart where the scenarios share
+    no row, the whole case otherwise; None where some scenario cannot follow the plan."""
+    from vpp.decomposition import Pool, evaluate_plan
+
+    if case.green_share_min is not None or case.emissions_max_t is not None:
+        try:
+            return _solve(case, options, exclusivity, engine, fixed=plan)
+        except InfeasibleError:
+            return None
+    with Pool(workers) as pool:
+        value = evaluate_plan(case, plan, options, pool)
+    if not math.isfinite(value.objective_cny):
+        return None
+    return _Solved(value.objective_cny, value.objective_bound_cny, value.mip_gap, value.cost_cny, plan, {})
+
+
+@dataclass
+class WaitAndSee:
+    """Wait-and-see: each scenario's cost under its own plan [CNY] (a schedule found), a lower bound of
+    the probability-weighted total [CNY], each scenario's own lower bound where the scenarios are solved
+    apart, the largest gap, and whether rows holding in expectation kept the scenarios in one model."""
+
+    cost_cny: dict[str, float]
+    bound_cny: float
+    scenario_bound_cny: dict[str, float] | None = None
+    mip_gap: float | None = None
+    coupled: bool = False
+
+
+def wait_and_see(case: Case, options: SolveOptions, workers: int | None = None,
+                 known: dict[str, Any] | None = None) -> WaitAndSee:
+    """Each scenario of ``case`` solved on its own, with its own first stage (perfect information).
+
+    ``known``: scenario solves made already (:class:`vpp.decomposition.Sub` by id, a decomposition's
+    wait-and-see step); those within ``options.mip_gap`` are kept, the others solved again to it.
+    """
     from models.scenarios import scenario_cases
     from vpp.decomposition import Pool, solve_scenario
 
     if case.green_share_min is not None or case.emissions_max_t is not None:
         return _coupled_wait_and_see(case, options)
-    jobs = [(sc.model_copy(update={"scenarios": None, "risk": None}), options) for _, _, sc in scenario_cases(case)]
+    known = known or {}
+
+    def tight(sub: Any) -> bool:
+        return math.isfinite(sub.bound_cny) and \
+            sub.cost_cny - sub.bound_cny <= options.mip_gap * max(1.0, abs(sub.cost_cny)) + 1e-9
+
+    subs = {sid: known[sid] for sid in known if tight(known[sid])}
+    todo = [(sid, sc.model_copy(update={"scenarios": None, "risk": None}))
+            for sid, _, sc in scenario_cases(case) if sid not in subs]
     with Pool(workers) as pool:
-        solved = pool.map(solve_scenario, jobs)
-    return {sc.id: s.cost_cny for sc, s in zip(case.scenarios or [], solved, strict=True)}
+        solved = pool.map(solve_scenario, [(sc, options) for _, sc in todo])
+    subs |= {sid: s for (sid, _), s in zip(todo, solved, strict=True)}
+    p = {sc.id: sc.probability for sc in case.scenarios or []}
+    gaps = [s.mip_gap for s in subs.values() if s.mip_gap is not None]
+    return WaitAndSee({sid: float(s.cost_cny) for sid, s in subs.items()},
+                      float(sum(p[sid] * s.bound_cny for sid, s in subs.items())),
+                      {sid: float(s.bound_cny) for sid, s in subs.items()}, max(gaps) if gaps else None)
 
 
-def _coupled_wait_and_see(case: Case, options: SolveOptions) -> dict[str, float]:
+def _coupled_wait_and_see(case: Case, options: SolveOptions) -> WaitAndSee:
     """Wait-and-see where rows hold in expectation over the scenarios (§6: the green share, the
     emissions cap): one model in which each scenario takes its own first-stage decisions while
     those rows still add up over the scenarios, so that the bound is never above the stochastic plan.
-    Its cost [CNY] by scenario id (the first-stage terms in each scenario's cost)."""
+    Its cost [CNY] by scenario id (the first-stage terms in each scenario's cost), and its bound."""
     from models import Formulation, build, solve
     from models.solution import extract
 
     built = build(case.model_copy(update={"risk": None}), Formulation(perfect_information=True))
-    solve(built, options)  # raises where there is no solution
+    report = solve(built, options)  # raises where there is no solution
     sol = extract(built)
-    return {sc.name: float(sum(v for term, v in sc.cost_cny.items() if term != "cvar")) for sc in sol.scopes}
+    bound = report.best_bound_cny if report.best_bound_cny is not None else -math.inf
+    return WaitAndSee({sc.name: float(sum(v for term, v in sc.cost_cny.items() if term != "cvar"))
+                       for sc in sol.scopes}, float(bound), None, report.mip_gap, coupled=True)
 
 
 def value_of_uncertainty(
@@ -429,69 +514,130 @@ def value_of_uncertainty(
     exclusivity: Exclusivity = "lazy",
     engine: Engine = "matrix",
     workers: int | None = None,
-    perfect_cny: dict[str, float] | None = None,
+    perfect: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """VSS, EVPI, each scenario's cost under each plan and the tail of the costs (module docstring).
 
     ``result`` is the stochastic plan: ``case`` solved (:func:`vpp.dispatch.solve_case` or
-    :func:`vpp.decomposition.solve_decomposed`). ``perfect_cny``: the wait-and-see costs by
-    scenario when they are known already (a decomposition computes them); solved here otherwise,
-    on ``workers`` processes.
+    :func:`vpp.decomposition.solve_decomposed`). The mean day, its plan on the scenarios and
+    wait-and-see are solved to :func:`auxiliary_options` of ``options``, on ``workers``
+    processes; ``perfect``: wait-and-see scenario solves made already (a decomposition's),
+    solved again where their gap is wider than that. Every value comes with the range the
+    solves' bounds leave it (:func:`_section`).
     """
-    options = options or SolveOptions()
-    t0 = time.perf_counter()
     from vpp.decomposition import same_plan
 
-    ev = _solve(mean_value_case(case), options, exclusivity, engine)
+    options = options or SolveOptions()
+    aux = auxiliary_options(options)
+    t0 = time.perf_counter()
+    ev = _solve(mean_value_case(case), aux, exclusivity, engine)
     eev: _Solved | None
     if same_plan(ev.first_stage, result.first_stage):  # the stochastic plan is the mean day's: no solve needed
-        eev = _Solved(result.objective_cny, result.summary.get("mip_gap"), _scenario_costs(result),
-                      result.first_stage, first_stage_digest(result.summary))
+        eev = _Solved(result.objective_cny, _bound_of(result.summary, result.objective_cny),
+                      result.summary.get("mip_gap"), _scenario_costs(result), result.first_stage,
+                      first_stage_digest(result.summary))
     else:
-        try:
-            eev = _solve(case, options, exclusivity, engine, fixed=ev.first_stage)
-        except InfeasibleError:
-            eev = None  # the mean day's plan cannot be followed in some scenario
-    ws = perfect_cny if perfect_cny is not None else wait_and_see(case, options, workers)
-    section = _section(case, result, ev, eev, ws, options)
+        eev = _evaluate(case, ev.first_stage, aux, exclusivity, engine, workers)
+    ws = wait_and_see(case, aux, workers, known=perfect)
+    section = _section(case, result, ev, eev, ws, options, aux)
     section["fan"] = scenario_fan(result)
     section["seconds"] = time.perf_counter() - t0
     return section
 
 
-def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved | None, ws: dict[str, float],
-             options: SolveOptions) -> dict[str, Any]:
+def settled(value: float | None, low: float | None, high: float | None, scale: float) -> bool:
+    """Whether ``value`` is known to within :data:`SETTLED` of itself from its range [low, high] [CNY]."""
+    if value is None or low is None or high is None:
+        return False
+    return high - low <= max(SETTLED * abs(value), 1e-6 * max(abs(scale), 1.0))
+
+
+def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved | None, ws: WaitAndSee,
+             options: SolveOptions, aux: SolveOptions) -> dict[str, Any]:
+    """The ``uncertainty`` section: each value, the range its solves' bounds leave it, and whether it is settled.
+
+    RP lies in [its bound, its objective]; wait-and-see WS in [its bound, the scenarios' costs],
+    each scenario's cost no above the stochastic plan's in that scenario (the plan's schedule there is
+    one the scenario alone could follow); the expected-value plan's value EEV in [its bound, its
+    objective], and never below RP's bound. Without a risk term RP ≥ WS, so RP's bound is at least
+    WS's. VSS = EEV − RP is then in [EEV's bound − min(RP, EEV), EEV − RP's bound] and EVPI in
+    [RP's bound − WS, E[cost of the plan] − WS's bound], both at least 0.
+    """
     assert case.scenarios
     ids = [sc.id for sc in case.scenarios]
     p = np.array([sc.probability for sc in case.scenarios])
     rp_costs = _scenario_costs(result)
     stochastic = np.array([rp_costs[i] for i in ids])
     ev_plan = np.array([eev.scenario_costs[i] for i in ids]) if eev is not None else np.full(len(ids), np.nan)
-    perfect = np.array([ws[i] for i in ids])
     rp = result.objective_cny
     expected = float(p @ stochastic)
     risk = case.risk
+    neutral = risk is None or risk.cvar_weight == 0
     beta = risk.cvar_beta if risk is not None else 0.9
     var, cvar = value_at_risk(stochastic, p, beta)
     ev_var, ev_cvar = value_at_risk(ev_plan, p, beta) if eev is not None else (None, None)
-    gaps = [g for g in (result.summary.get("mip_gap"), ev.mip_gap, eev.mip_gap if eev else None) if g is not None]
+
+    own = np.array([ws.cost_cny[i] for i in ids])
+    if ws.coupled:  # the stochastic plan is one the coupled wait-and-see model could choose, as a whole
+        perfect, ws_value = own, min(float(p @ own), expected)
+    else:
+        perfect = np.minimum(own, stochastic)
+        ws_value = float(p @ perfect)
+    ws_low = min(ws.bound_cny, ws_value)
+    rp_low = min(_bound_of(result.summary, rp), rp)
+    if neutral:
+        rp_low = max(rp_low, ws_low)
+    evpi = expected - ws_value
+    evpi_range = (max(0.0, (rp_low if neutral else expected) - ws_value), expected - ws_low)
+
+    notes = []
+    vss = vss_range = eev_value = eev_low = None
+    if eev is not None:
+        eev_value = eev.objective_cny
+        eev_low = max(min(eev.bound_cny, eev_value), rp_low)
+        best = min(rp, eev_value)  # the expected-value plan is one the stochastic solve could have chosen
+        vss = eev_value - best
+        vss_range = (max(0.0, eev_low - best), eev_value - rp_low)
+        if eev_value < rp:
+            notes.append(f"the expected-value plan costs {rp - eev_value:,.0f} CNY less on the scenarios than the "
+                         "stochastic solve's plan, within that solve's gap: VSS is 0 within the gaps")
+    ok = {"vss": settled(vss, *(vss_range or (None, None)), rp), "evpi": settled(evpi, *evpi_range, rp)}
+    for name, value, (low, high) in (("EVPI", evpi, evpi_range), ("VSS", vss, vss_range or (None, None))):
+        if value is not None and not ok[name.lower()] and math.isfinite(high):
+            notes.append(f"{name} {value:,.0f} CNY is known only to lie in {low:,.0f} to {high:,.0f} CNY: the "
+                         "solves' gaps are not small against it")
+    gaps = [g for g in (result.summary.get("mip_gap"), ev.mip_gap, eev.mip_gap if eev else None, ws.mip_gap)
+            if g is not None]
 
     def number(x: float) -> float | None:
         return None if eev is None else float(x)
 
+    def pair(low: float | None, high: float | None) -> list[float | None] | None:
+        if low is None or high is None:
+            return None
+        return [float(low) if math.isfinite(low) else None, float(high) if math.isfinite(high) else None]
+
     return {
-        "objective": "expected cost" if risk is None or risk.cvar_weight == 0 else
+        "objective": "expected cost" if neutral else
                      f"expected cost + {risk.cvar_weight:g} × CVaR at {risk.cvar_beta:g} of the scenario costs",
         "stochastic_objective_cny": rp,
-        "expected_value_plan_objective_cny": None if eev is None else eev.objective_cny,
-        "vss_cny": None if eev is None else eev.objective_cny - rp,
+        "expected_value_plan_objective_cny": eev_value,
+        "vss_cny": vss,
+        "vss_range_cny": pair(*(vss_range or (None, None))),
         "expected_value_plan_note": None if eev is not None else
             "the expected-value plan cannot be followed in every scenario (its first stage makes some scenario "
             "infeasible): the stochastic solution is worth more than any finite amount against it",
         "stochastic_expected_cost_cny": expected,
         "expected_value_plan_expected_cost_cny": number(p @ ev_plan),
-        "wait_and_see_cost_cny": float(p @ perfect),
-        "evpi_cny": expected - float(p @ perfect),
+        "wait_and_see_cost_cny": ws_value,
+        "evpi_cny": evpi,
+        "evpi_range_cny": pair(*evpi_range),
+        "settled": ok,
+        "bounds_cny": {
+            "stochastic_objective": pair(rp_low, rp),
+            "expected_value_plan_objective": pair(eev_low, eev_value),
+            "wait_and_see": pair(ws_low, ws_value),
+        },
         "mean_day_cost_cny": ev.objective_cny,
         "cost_distribution": {
             "beta": beta,
@@ -511,9 +657,11 @@ def _section(case: Case, result: DispatchResult, ev: _Solved, eev: _Solved | Non
             "expected_value_plan": ev.digest,
         },
         "mip_gap_target": options.mip_gap,
+        "mip_gap_auxiliary": aux.mip_gap,
         "mip_gap_max": max(gaps) if gaps else None,
-        "note": "VSS and EVPI are differences of solves each within its MIP gap: read them to "
-                "about the gap times the cost",
+        "note": "VSS and EVPI are differences of solves, each within its MIP gap; the mean day, its plan on the "
+                "scenarios and wait-and-see are solved to the auxiliary gap, and each value comes with the range "
+                "the solves' bounds leave it" + ("; " + "; ".join(notes) if notes else ""),
     }
 
 
@@ -546,7 +694,7 @@ def stochastic_day(
     result, perfect = solve_stochastic(case, options, exclusivity, engine, method=method, workers=workers)
     if value:
         result.summary["uncertainty"] = value_of_uncertainty(case, result, options, exclusivity, engine, workers,
-                                                             perfect_cny=perfect)
+                                                             perfect=perfect)
     return result
 
 
@@ -561,8 +709,9 @@ def solve_stochastic(
     *,
     method: str = "auto",
     workers: int | None = None,
-) -> tuple[DispatchResult, dict[str, float] | None]:
-    """Solve a stochastic case; the result and, from a decomposition, the wait-and-see costs by scenario.
+) -> tuple[DispatchResult, dict[str, Any] | None]:
+    """Solve a stochastic case; the result and, from a decomposition, its wait-and-see scenario solves
+    (:class:`vpp.decomposition.Sub` by scenario id; None from the extensive form).
 
     ``method``: ``extensive`` (every scenario in one model), ``decomposition``
     (:mod:`vpp.decomposition`; an error where it does not apply) or ``auto``
@@ -582,4 +731,4 @@ def solve_stochastic(
         result.summary["solved_by"] = f"the extensive form (every scenario in one model): {why}"
         return result, None
     result, info = solve_decomposed(case, options, exclusivity, engine, workers=workers)
-    return result, {sid: s.cost_cny for sid, s in info.wait_and_see.items()}
+    return result, info.wait_and_see or None

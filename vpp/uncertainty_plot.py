@@ -105,6 +105,16 @@ def _drawn(case: Any) -> str:
     return f", kept by k-medoids out of {meta['drawn']} drawn" if meta.get("drawn") else ""
 
 
+def _worth(name: str, value: float | None, bounds: list[float | None] | None, settled: bool) -> str:
+    """``VSS 4.1 k CNY``, with its range where the solves' gaps leave it wide (``EVPI 0.0 k CNY (0.0–2.6)``)."""
+    if value is None:
+        return f"{name} unbounded"
+    text = f"{name} {value / 1e3:,.1f} k CNY"
+    if not settled and bounds and None not in bounds:
+        text += f" ({bounds[0] / 1e3:,.1f}–{bounds[1] / 1e3:,.1f} within the gaps)"
+    return text
+
+
 def _costs(ax: Any, result: DispatchResult, s: dict[str, Any]) -> None:
     u = result.summary.get("uncertainty")
     ids = s["ids"]
@@ -114,14 +124,17 @@ def _costs(ax: Any, result: DispatchResult, s: dict[str, Any]) -> None:
     lines = [f"expected cost {result.summary['expected_cost_cny'] / 1e3:,.1f} k CNY"]
     if u:
         rows = {r["id"]: r for r in u["scenarios"]}
-        ax.scatter(k, [rows[i]["expected_value_plan_cny"] / 1e3 for i in ids], marker="_", s=300, lw=2,
-                   color="#d62728", zorder=3, label="expected-value plan")
+        if u["vss_cny"] is not None:
+            ax.scatter(k, [rows[i]["expected_value_plan_cny"] / 1e3 for i in ids], marker="_", s=300, lw=2,
+                       color="#d62728", zorder=3, label="expected-value plan")
         ax.scatter(k, [rows[i]["wait_and_see_cny"] / 1e3 for i in ids], marker="o", s=14, color="black", zorder=3,
                    label="perfect information")
         dist = u["cost_distribution"]
         ax.axhline(dist["stochastic_plan"]["cvar_cny"] / 1e3, color=colour("unserved"), lw=1, ls=":",
                    label=f"CVaR at {dist['beta']:g}")
-        lines += [f"VSS {u['vss_cny'] / 1e3:,.1f} k CNY", f"EVPI {u['evpi_cny'] / 1e3:,.1f} k CNY",
+        settled = u.get("settled") or {}
+        lines += [_worth("VSS", u["vss_cny"], u.get("vss_range_cny"), settled.get("vss", True)),
+                  _worth("EVPI", u["evpi_cny"], u.get("evpi_range_cny"), settled.get("evpi", True)),
                   f"CVaR {dist['stochastic_plan']['cvar_cny'] / 1e3:,.1f} k CNY"]
     ax.axhline(result.summary["expected_cost_cny"] / 1e3, color="black", lw=1, label="expected cost")
     values = [costs[i] / 1e3 for i in ids]

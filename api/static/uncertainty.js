@@ -59,9 +59,13 @@
     row(table, "stochastic plan", cny(u.stochastic_objective_cny));
     row(table, "expected-value plan on the same scenarios", cny(u.expected_value_plan_objective_cny),
       "the mean day's plan held in every scenario");
-    row(table, "value of the stochastic solution (VSS)", u.vss_cny == null ? u.expected_value_plan_note : cny(u.vss_cny));
+    const within = (range, settled) => (settled === false && range && range[0] != null && range[1] != null
+      ? ` (between ${cny(range[0])} and ${cny(range[1])} within the solver gaps)` : "");
+    const settled = u.settled || {};
+    row(table, "value of the stochastic solution (VSS)", u.vss_cny == null ? u.expected_value_plan_note
+      : cny(u.vss_cny) + within(u.vss_range_cny, settled.vss));
     row(table, "wait-and-see (perfect information)", cny(u.wait_and_see_cost_cny), "each scenario planned on its own");
-    row(table, "expected value of perfect information (EVPI)", cny(u.evpi_cny));
+    row(table, "expected value of perfect information (EVPI)", cny(u.evpi_cny) + within(u.evpi_range_cny, settled.evpi));
     row(table, "cost over the scenarios", `${cny(dist.stochastic_plan.min_cny)} to ${cny(dist.stochastic_plan.max_cny)}`);
     row(table, `CVaR at ${dist.beta} (worst ${Math.round((1 - dist.beta) * 100)} %)`, cny(dist.stochastic_plan.cvar_cny));
     row(table, "day-ahead decisions (stochastic plan)", decisions(u.first_stage.stochastic_plan));

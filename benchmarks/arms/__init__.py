@@ -12,7 +12,9 @@ Every arm is a module with
 Phases are wall-clock seconds, named ``build`` (from the case to the arm's own
 model), ``handover`` (from that model to HiGHS's memory), ``solve`` (HiGHS's
 run) and ``extract`` (from HiGHS's solution back to per-step results). An arm
-that has no such phase reports 0 for it.
+that has no such phase reports 0 for it. ``cpu_seconds`` is the CPU time the run
+took in every process that worked on it (HiGHS's threads and Dask workers
+included): on a shared machine it moves less than the wall clock.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class ArmResult:
     binaries: int = 0
     nonzeros: int = 0
     note: str = ""
+    cpu_seconds: float | None = None  # CPU time of the run, every process that worked on it [s]
 
     @property
     def total_seconds(self) -> float:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from models import SolveOptions
+from models.scenarios import scenario_cases
 from vpp.case import load_case
 from vpp.cases.forecasting import DayForecast
 from vpp.decomposition import decomposable, solve_decomposed
@@ -59,8 +60,7 @@ def test_vss_and_evpi_of_a_declared_plan_under_an_uncertain_load():
     # declares D = 1 and pays ½·10 + ½·30 = 20 on the scenarios. Energy: 100 × E[load] = 100.
     # RP = 110, EEV = 120, VSS = 10; wait-and-see declares each load exactly: WS = 100, EVPI = 10.
     case = load_case(newsvendor(short=30, long=10))
-    assert decomposable(case) == "the declared plan is a continuous first-stage decision"
-    result, perfect = solve_stochastic(case, OPTS)
+    result, perfect = solve_stochastic(case, OPTS, method="extensive")
     assert perfect is None  # the extensive form: no wait-and-see on the way
     u = value_of_uncertainty(case, result, OPTS)
     assert u["stochastic_objective_cny"] == approx(110)
@@ -77,6 +77,9 @@ def test_vss_and_evpi_of_a_declared_plan_under_an_uncertain_load():
     assert rows["low"]["expected_value_plan_cny"] == approx(10)
     assert rows["high"]["expected_value_plan_cny"] == approx(230)
     assert rows["low"]["wait_and_see_cny"] == approx(0) and rows["high"]["wait_and_see_cny"] == approx(200)
+    # every solve exact: each value's range is the value itself
+    assert u["vss_range_cny"] == [approx(10), approx(10)] and u["evpi_range_cny"] == [approx(10), approx(10)]
+    assert u["settled"] == {"vss": True, "evpi": True}
     dist = u["cost_distribution"]["stochastic_plan"]
     assert dist["cvar_cny"] == approx(200) and dist["min_cny"] == approx(20) and dist["std_cny"] == approx(90)
     fan = u["fan"]["net_import_mw"]  # the plan's net import: 0 and 2 MW, ½ each
@@ -105,6 +108,36 @@ def test_a_cvar_weight_changes_the_plan_and_vss_is_measured_on_the_risk_objectiv
     assert u["cost_distribution"]["beta"] == 0.5
     assert u["cost_distribution"]["stochastic_plan"]["cvar_cny"] == approx(200)
     assert u["cost_distribution"]["expected_value_plan"]["cvar_cny"] == approx(210)
+
+
+# Found by a search over random cases at a loose gap: a battery on a day whose import plan is given
+# (no first-stage decision at all, so RP = WS and EVPI = 0 exactly). At a gap of 0.1 each scenario
+# alone stopped up to 68 CNY above its optimum and the wait-and-see cost came out 28 CNY above the
+# stochastic plan's: EVPI = −28 CNY. (The TEDA east day with 20 scenarios at 1e-3 did the same:
+# −2,430 CNY.)
+NO_FIRST_STAGE = json.loads(
+    '{"name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 15, "steps": 6, "voll_cny_per_mwh": 2000.0, "carbon_price_cny_per_t": 0.0, "network": {"root": "grid", "nodes": []}, "grid": {"import_max_mw": [3.5, 3.5, 3.5, 0.0, 3.5, 3.5], "export_max_mw": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0], "buy_cny_per_mwh": 4.2, "sell_cny_per_mwh": [-41.7, -0.8, 231.4, 290.2, 43.2, 296.8], "emission_t_per_mwh": [0.3, 0.6, 0.7, 0.9, 0.0, 0.0], "deviation": {"short_cny_per_mwh": [294.1, 98.8, 41.7, 35.6, 6.4, 204.8], "long_cny_per_mwh": [266.6, 58.1, 44.8, 202.5, 286.4, 71.5], "tolerance_mw": 0.7}, "schedule_mw": [0.2, 6.8, 1.4, 7.3, 6.9, 3.8]}, "assets": [{"id": "a0", "type": "battery", "node": "grid", "charge_power_mw": 1.3, "discharge_power_mw": 1.0, "energy_mwh": 1.2, "charge_efficiency": 0.93, "discharge_efficiency": 0.83, "soc_min": 0.25, "soc_max": 0.75, "soc_initial": 0.75, "degradation_cny_per_mwh": 50, "soc_final_min": 0.3, "self_discharge_per_hour": 0.2}], "scenarios": [{"id": "s0", "probability": 0.4, "series": {"grid.emission_t_per_mwh": 0.3, "grid.buy_cny_per_mwh": 65.5}}, {"id": "s1", "probability": 0.2, "series": {"grid.buy_cny_per_mwh": -7.6, "grid.emission_t_per_mwh": 0.0}}, {"id": "s2", "probability": 0.4, "series": {"grid.emission_t_per_mwh": [0.6, 0.7, 0.5, 0.6, 0.6, 0.9]}}]}')
+
+
+def test_wait_and_see_never_costs_more_than_the_stochastic_plan_at_a_loose_gap():
+    case = load_case(NO_FIRST_STAGE)
+    loose = SolveOptions(mip_gap=0.1, time_limit_s=30)
+    result, _ = solve_stochastic(case, loose, method="extensive")
+    u = value_of_uncertainty(case, result, loose)
+    # an independent route: every scenario alone to optimality, and the stochastic day itself
+    alone = {sc.id: solve_case(c.model_copy(update={"scenarios": None}), OPTS).objective_cny
+             for sc, (_, _, c) in zip(case.scenarios, scenario_cases(case), strict=True)}
+    ws = sum(sc.probability * alone[sc.id] for sc in case.scenarios)
+    assert solve_case(case, OPTS).objective_cny == approx(ws)  # nothing to decide day-ahead: RP = WS
+    assert u["wait_and_see_cost_cny"] == approx(ws)  # solved to the auxiliary gap, not the loose one
+    assert {r["id"]: r["wait_and_see_cny"] for r in u["scenarios"]} == {k: approx(v) for k, v in alone.items()}
+    assert u["evpi_cny"] >= 0 and u["evpi_cny"] == approx(u["stochastic_expected_cost_cny"] - ws)
+    low, high = u["evpi_range_cny"]
+    # the true EVPI, 0, lies in the range; its top is E less wait-and-see's bound (within the auxiliary gap)
+    assert low == 0 <= high and high == pytest.approx(u["evpi_cny"], abs=1e-6 * ws)
+    if u["evpi_cny"] > 1e-6:  # the loose stochastic solve stopped above its optimum: say so
+        assert u["settled"]["evpi"] is False and "EVPI" in u["note"] and "known only to lie in" in u["note"]
+    assert u["vss_cny"] == 0 and u["mip_gap_auxiliary"] == 1e-6
 
 
 def shiftable_case() -> dict[str, Any]:
@@ -137,7 +170,7 @@ def test_the_plan_differs_from_both_scenarios_own_optima_and_the_decomposition_f
     assert info.lower_bound_cny == approx(4) and info.upper_bound_cny == approx(4)
     assert info.iterations >= 1 and info.converged
     assert {sid: s.cost_cny for sid, s in info.wait_and_see.items()} == {"early": approx(0), "late": approx(0)}
-    u = value_of_uncertainty(case, result, OPTS, perfect_cny={k: v.cost_cny for k, v in info.wait_and_see.items()})
+    u = value_of_uncertainty(case, result, OPTS, perfect=info.wait_and_see)
     assert u["vss_cny"] == approx(0) and u["evpi_cny"] == approx(4) and u["wait_and_see_cost_cny"] == approx(0)
     assert u["first_stage"]["stochastic_plan"]["shiftable_starts"] == {"run": "2026-07-15T01:00:00+08:00"}
 
@@ -163,7 +196,7 @@ def test_two_scenarios_with_a_known_expected_cost_solved_both_ways():
     # the windy scenario alone takes it (30 + 90 = 120 against 90? no: 90 < 120, not taken); the sunny one
     # takes it (30 + 120 = 150 = 150: a tie, either way 150): WS = ½·150 + ½·90 = 120 = RP, EVPI 0
     result, perfect = solve_stochastic(case, OPTS, method="decomposition")
-    assert perfect == {"sunny": approx(150), "windy": approx(90)}
+    assert {sid: s.cost_cny for sid, s in perfect.items()} == {"sunny": approx(150), "windy": approx(90)}
 
 
 def test_the_mean_day_averages_every_scenario_series_by_probability():
@@ -365,6 +398,81 @@ def test_the_chart_draws_the_scenarios_the_fan_and_the_costs(tmp_path):
     assert legend == ["expected-value plan", "perfect information", "CVaR at 0.9", "expected cost", "stochastic plan"]
     path = plot_scenarios(result, tmp_path / "scenarios.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def eight_loads() -> dict[str, Any]:
+    """The newsvendor with eight equally likely loads 0, 1, …, 7 MW (more than the first small extensive form)."""
+    data = newsvendor(short=30, long=10)
+    data["scenarios"] = [{"id": f"l{i}", "probability": 1 / 8, "series": {"l.demand_mw": i}} for i in range(8)]
+    return data
+
+
+def test_a_declared_plan_is_decided_by_adding_scenarios_until_the_bounds_meet():
+    # Energy 100 × E[load] = 350. The deviation cost 10·P(l < D) − 30·P(l > D) per MW of D is 0 for D in
+    # [5, 6] (the 75 % quantile): at D = 5, long (5+4+3+2+1)·10/8 = 18.75 and short (1+2)·30/8 = 11.25:
+    # RP = 380. Wait-and-see declares each load: 350, a bound 30 short. The first small extensive form
+    # keeps 5 of the 8 loads; scenarios are added until all 8 are in, whose relaxation (a linear
+    # program here) is RP itself: the bounds meet.
+    case = load_case(eight_loads())
+    result, info = solve_decomposed(case, OPTS)
+    assert result.objective_cny == approx(380) and info.lower_bound_cny == approx(380)
+    assert 5 - 1e-6 <= result.first_stage["plan"][0] <= 6 + 1e-6
+    kept = [h["scenarios_kept"] for h in info.history]
+    assert kept[0] == 5 and kept[-1] == 8 and info.converged
+    assert info.history[0]["lower_bound_cny"] == approx(350)  # the scenarios' relaxations alone
+    assert result.summary["status"] == "optimal" and result.summary["mip_gap"] == pytest.approx(0, abs=1e-9)
+    d = result.summary["decomposition"]
+    assert d["schedules"] == "put together from the scenario solves" and d["method"].startswith("scenario addition")
+    # the schedules put together: every scenario's, with its cost
+    assert set(result.schedule["scenario"]) == {f"l{i}" for i in range(8)}
+    costs = {s["id"]: s["cost_cny"] for s in result.summary["scenarios"]}
+    d_mw = result.first_stage["plan"][0]
+    assert costs == {f"l{i}": approx(100 * i + 10 * max(0, d_mw - i) + 30 * max(0, i - d_mw)) for i in range(8)}
+
+
+# Found by a search over random cases: a declared plan beside binaries (an optional green contract that
+# must be taken whole, a start) that the relaxation misreads. The relaxed plan, made a plan, costs
+# about 7 CNY more than the optimum, and the relaxation bounds it about 89 CNY below: with every
+# scenario in the small extensive form already, the decomposition ends by solving it as the MIP it is.
+CONTRACT_AND_PLAN = json.loads(
+    '{"name": "prop", "start": "2026-07-15T00:00:00+08:00", "step_minutes": 30, "steps": 5, "voll_cny_per_mwh": 20000.0, "carbon_price_cny_per_t": 80.0, "network": {"root": "grid", "nodes": []}, "grid": {"import_max_mw": [11.0, 0.0, 11.0, 11.0, 11.0], "export_max_mw": [4.0, 0.0, 4.0, 4.0, 4.0], "buy_cny_per_mwh": 131.5, "sell_cny_per_mwh": [46.5, 12.1, 1.8, 60.2, 35.5], "emission_t_per_mwh": 0.4, "demand_charge_cny_per_mw": 280, "declared_demand_mw": 5.5, "deviation": {"short_cny_per_mwh": [23.3, 71.9, 144.0, 255.7, 46.9], "long_cny_per_mwh": [256.6, 22.6, 38.1, 16.7, 26.5], "tolerance_mw": 0.4}}, "assets": [{"id": "a0", "type": "shiftable_load", "node": "grid", "profile_mw": [0.0], "earliest_start": 2}, {"id": "a1", "type": "green_contract", "available_mw": [0.0, 1.7, 0.2, 1.6, 0.9], "price_cny_per_mwh": 380, "fixed_cny": 30, "optional": false, "min_take": 0.0}, {"id": "a2", "type": "flexible_load", "node": "grid", "min_power_mw": [0.6, 0.3, 0.575, 0.625, 0.675], "max_power_mw": [2.4, 1.2, 2.3, 2.5, 2.7], "energy_mwh": 3.6375, "requirements": [{"by_step": 5, "energy_mwh": 1.8187499}, {"by_step": 4, "energy_mwh": 1.6499998999999999}]}, {"id": "a3", "type": "pv", "node": "grid", "available_mw": 1.2, "curtailment_cny_per_mwh": 40}, {"id": "a4", "type": "green_contract", "available_mw": [1.5, 0.3, 1.5, 1.4, 2.3], "price_cny_per_mwh": 40, "fixed_cny": 120, "optional": true, "min_take": 1.0}], "demand_response": [{"id": "ev0", "start_step": 0, "end_step": 5, "baseline_mw": 0.6, "price_cny_per_mwh": 500, "shortfall_penalty_cny_per_mwh": 500, "optional": false, "reduction_mw": 0.2}], "scenarios": [{"id": "s0", "probability": 0.6, "series": {"grid.buy_cny_per_mwh": [249.2, 5.8, 124.3, -8.4, 145.6], "ev0.baseline_mw": [2.4, 5.7, 3.1, 5.7, 5.3]}}, {"id": "s1", "probability": 0.4, "series": {"ev0.baseline_mw": [4.5, 4.3, 0.6, 0.0, 1.8], "a3.available_mw": [1.9, 1.5, 0.7, 4.5, 1.2], "grid.buy_cny_per_mwh": -14.4}}]}')
+
+
+def test_when_every_scenario_is_in_and_the_relaxation_misleads_the_whole_extensive_form_ends_it():
+    case = load_case(CONTRACT_AND_PLAN)
+    result, info = solve_decomposed(case, OPTS)
+    assert result.objective_cny == approx(solve_case(case, OPTS).objective_cny)
+    assert info.whole and result.summary["decomposition"]["schedules"] == "the whole extensive form, solved at the end"
+    relaxed = next(h["upper_bound_cny"] for h in info.history if "upper_bound_cny" in h)
+    assert relaxed > result.objective_cny + 1  # the relaxed plan, held in both scenarios, cost more
+    assert info.history[0]["lower_bound_cny"] < result.objective_cny - 1  # and the relaxation bound was below
+    assert result.summary["status"] == "optimal" and info.gap <= OPTS.mip_gap
+
+
+def test_the_consensus_offers_a_regulation_block_when_its_offers_outweigh_the_doubt():
+    from vpp.decomposition import consensus, layout
+
+    # two batteries offering in blocks of 2 hours with a minimum offer of 1 MW: a block is offered (o = 1)
+    # with Σ r ≥ 1 or not at all (o = 0, r = 0)
+    data = {
+        "name": "offers", "start": START, "step_minutes": 60, "steps": 4,
+        "grid": {"import_max_mw": 10, "buy_cny_per_mwh": 100},
+        "assets": [{"id": "l", "type": "load", "demand_mw": 1},
+                   {"id": "a", "type": "battery", "power_mw": 2, "energy_mwh": 4, "regulation": True},
+                   {"id": "b", "type": "battery", "power_mw": 2, "energy_mwh": 4, "regulation": True}],
+        "regulation": {"capacity_price_cny_per_mw_h": 10, "block_steps": 2, "min_offer_mw": 1},
+        "scenarios": [{"id": "x", "probability": 0.5, "series": {}}, {"id": "y", "probability": 0.5, "series": {}}],
+    }
+    lay = layout(load_case(data))
+    assert set(lay.families) == {"asset[a].r", "asset[b].r", "offered"}
+    # block 0: offered by a third of the probability, but 1.2 MW offered on average: keeping the offers
+    # (distance 1 − 1/3 on o) is nearer than dropping them (1.2 MW); block 1: offered by a third with
+    # 0.3 MW on average, below the 1 MW minimum: raising it to 1 MW (0.7) and o to 1 (2/3) is farther
+    # than dropping both (0.3 + 1/3)
+    plan = consensus({"asset[a].r": np.array([1.0, 0.2]), "asset[b].r": np.array([0.2, 0.1]),
+                      "offered": np.array([1 / 3, 1 / 3])}, lay)
+    assert plan["offered"].tolist() == [1.0, 0.0]
+    assert plan["asset[a].r"] == approx([1.0, 0.0]) and plan["asset[b].r"] == approx([0.2, 0.0])
 
 
 def test_the_decomposition_on_two_dask_workers_finds_the_same_plan():

@@ -19,9 +19,9 @@ def vpp(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_stochastic_teda_day_writes_its_scenarios_their_worth_and_the_fan(tmp_path: Path):
-    # without the regulation market, whose continuous day-ahead offers the decomposition does not take
+    # with the regulation market (the default): continuous day-ahead offers, decomposed by scenario addition
     r = vpp("dispatch", "--date", "2026-07-15", "--scenarios", "3", "--draws", "60", "--mip-gap", "1e-3",
-            "--regulation", "off", "--out", str(tmp_path))
+            "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "value of the stochastic solution (VSS)" in r.stdout
     assert "scenario decomposition" in r.stdout
@@ -36,6 +36,12 @@ def test_a_stochastic_teda_day_writes_its_scenarios_their_worth_and_the_fan(tmp_
     assert u["vss_cny"] == pytest.approx(u["expected_value_plan_objective_cny"] - u["stochastic_objective_cny"])
     assert u["evpi_cny"] == pytest.approx(u["stochastic_expected_cost_cny"] - u["wait_and_see_cost_cny"])
     assert summary["decomposition"]["gap"] <= 1e-3
+    assert summary["decomposition"]["method"].startswith("scenario addition")
+    # the values of the uncertainty lie in their ranges, and wait-and-see is never above the plan
+    for name in ("vss", "evpi"):
+        low, high = u[f"{name}_range_cny"]
+        assert 0 <= low <= u[f"{name}_cny"] + 1e-6 and u[f"{name}_cny"] <= high + 1e-6
+    assert u["wait_and_see_cost_cny"] <= u["stochastic_expected_cost_cny"]
     case = json.loads((tmp_path / "case.json").read_text())
     assert len(case["scenarios"]) == 3 and case["meta"]["scenarios"]["drawn"] == 60
     schedule = pd.read_parquet(tmp_path / "schedule.parquet")
@@ -67,3 +73,13 @@ def test_scenarios_need_a_case_with_forecasts(tmp_path: Path):
     assert r.returncode == 2
     assert "making scenarios from the forecasts" in r.stderr
     assert "need a built-in case (e.g. teda-east) or a case file materialised from one" in r.stderr
+
+
+def test_a_value_the_gaps_leave_wide_is_printed_with_its_range():
+    from vpp.uncertainty_cli import worth
+    from vpp.uncertainty_plot import _worth
+
+    assert worth(2520.4, [2320.0, 2520.4], True) == "2,520 CNY"
+    assert worth(26.0, [0.0, 26.0], False) == "26 CNY (between 0 and 26 within the solver gaps)"
+    assert _worth("EVPI", 2600.0, [0.0, 2600.0], False) == "EVPI 2.6 k CNY (0.0–2.6 within the gaps)"
+    assert _worth("VSS", None, None, False) == "VSS unbounded"
