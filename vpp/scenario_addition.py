@@ -10,7 +10,8 @@ and the plan that is best for the scenarios that matter is good for the others. 
 (:func:`solve_by_addition`):
 
 1. **Lower bound.** Each scenario's linear relaxation alone, its first stage free
-   (:class:`ScenarioLP`, one HiGHS instance per scenario, kept warm): their
+   (:class:`models.relaxation.TiedRelaxation`, one HiGHS instance per scenario, kept
+   warm): their
    probability-weighted sum is a lower bound of the stochastic optimum (wait-and-see,
    relaxed).
 2. **A small extensive form.** A few scenarios S (k-medoids of the scenarios' series,
@@ -45,11 +46,10 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from models import Engine, Exclusivity, SolveOptions
+from models.relaxation import TiedRelaxation
 from vpp.case import Case
 from vpp.decomposition import (
     SUB_GAP_SHARE,
@@ -80,72 +80,6 @@ ROOM = 0.9
 STALL = 0.1
 """… or until a round gains less than this share of the gap [-]: the scenarios added no longer matter,
 and the gap left is the lower bound's."""
-
-TIE_FACTOR = 10.0
-"""M, the cost of a unit of plan a scenario cannot follow, as a multiple of its model's largest cost
-coefficient times its steps [-]: above what any unit of a first-stage decision can be worth there."""
-
-
-def with_l1(arrays: Any, cols: np.ndarray, centre: np.ndarray, weight: np.ndarray) -> Any:
-    """``arrays`` plus weight·|x[cols] − centre|: columns d⁺, d⁻ ≥ 0 with x − d⁺ + d⁻ = centre (rows
-    appended last, in the order of ``cols``), cost weight·(d⁺ + d⁻)."""
-    n, m, k = arrays.A.shape[1], arrays.A.shape[0], cols.size
-    eye = sp.identity(k, format="csc")
-    rows = sp.csc_array((np.ones(k), (np.arange(k), cols)), shape=(k, n))
-    A = sp.vstack([sp.hstack([arrays.A, sp.csc_array((m, 2 * k))]), sp.hstack([rows, -eye, eye])], format="csc")
-    return replace(
-        arrays, A=sp.csc_array(A),
-        col_lower=np.concatenate([arrays.col_lower, np.zeros(2 * k)]),
-        col_upper=np.concatenate([arrays.col_upper, np.full(2 * k, np.inf)]),
-        cost=np.concatenate([arrays.cost, weight, weight]),
-        integer=np.concatenate([arrays.integer, np.zeros(2 * k, dtype=bool)]),
-        row_lower=np.concatenate([arrays.row_lower, centre]),
-        row_upper=np.concatenate([arrays.row_upper, centre]),
-    )
-
-
-class ScenarioLP:
-    """One scenario's linear relaxation, its first-stage columns tied to a plan by M·|z − x|, kept warm.
-
-    ``names``: the first-stage families in the order of the plan vector (:class:`vpp.decomposition.Layout`).
-    """
-
-    def __init__(self, case: Case, names: list[str]) -> None:
-        from models import Formulation, build
-        from models.solve import _highs_lp
-
-        built = build(case, Formulation(binaries=frozenset()))
-        families = {f.full_name(): f for f in built.program.families if f.first_stage}
-        cols = np.concatenate([np.arange(families[n].start, families[n].start + families[n].n) for n in names])
-        arrays = replace(built.arrays, integer=np.zeros_like(built.arrays.integer))
-        self.penalty = TIE_FACTOR * float(np.max(np.abs(arrays.cost), initial=1.0)) * max(case.steps, 1)
-        self.rows = np.arange(arrays.A.shape[0], arrays.A.shape[0] + cols.size, dtype=np.int32)
-        arrays = with_l1(arrays, cols, np.zeros(cols.size), np.full(cols.size, self.penalty))
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("threads", 1)
-        self.h.passModel(_highs_lp(arrays))
-
-    def _run(self, lower: np.ndarray, upper: np.ndarray) -> float:
-        self.h.changeRowsBounds(self.rows.size, self.rows, lower, upper)
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            self.h.clearSolver()  # once more from scratch: a warm start can stall on a degenerate basis
-            self.h.run()
-        status = self.h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"a scenario's linear relaxation: HiGHS {self.h.modelStatusToString(status)}",
-                              status="error")
-        return float(self.h.getInfo().objective_function_value)
-
-    def alone(self) -> float:
-        """The relaxation with its own first stage [CNY]: a lower bound of the scenario's optimum."""
-        free = np.full(self.rows.size, highspy.kHighsInf)
-        return self._run(-free, free)
-
-    def under(self, x: np.ndarray) -> float:
-        """The relaxation with the plan ``x`` held (elastically) [CNY]."""
-        return self._run(x, x)
 
 
 def _features(case: Case) -> np.ndarray:
@@ -207,7 +141,7 @@ def solve_by_addition(case: Case, options: SolveOptions, exclusivity: Exclusivit
 
     t = time.perf_counter()
     cpu0 = time.process_time()
-    lps = [ScenarioLP(sc, names) for _, _, sc in scen]
+    lps = [TiedRelaxation(sc, names) for _, _, sc in scen]
     alone = np.array([lp.alone() for lp in lps])
     lower = float(prob @ alone)
     seconds["relaxations"] += time.perf_counter() - t
