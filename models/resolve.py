@@ -397,10 +397,10 @@ class _Search:
         """Schedules from the relaxation's solution ``x`` rounded (step 2); the best is kept.
 
         ``bound``: try the roundings of :data:`ROUNDINGS` in turn until the best schedule is within
-        the gap of it; None: stop at the first schedule, better or not. When
+        the gap of it; None: stop at the first schedule solved, better or not. When
         :func:`feasible_rounding` rounds every column, ``x`` so rounded is a schedule as it
         is (every row kept, the continuous columns unchanged), taken before any solve: the
-        continuous columns are solved again only if it is not good enough.
+        continuous columns are solved again only if it is not within the gap of ``bound``.
         """
         start, undecided = feasible_rounding(self.a, x)
         if not undecided.size:
@@ -408,7 +408,7 @@ class _Search:
             y[self.cols] = start
             if not _simultaneous(self.built, y):
                 self._offer(float(self.a.cost @ y + self.a.offset), y)
-                if bound is None or self._accepts(bound):
+                if bound is not None and self._accepts(bound):
                     return
         for rounding in ROUNDINGS[: len(ROUNDINGS) if undecided.size else 1]:
             values = start.copy()
