@@ -286,7 +286,11 @@ class _Search:
         return self._branch(_Node(bound, 0, {}, x, basis))
 
     def _branch(self, root: _Node) -> Found | None:
-        """Best-first branch and bound from ``root`` (step 3); None when the limits stop it first."""
+        """Best-first branch and bound from ``root`` (step 3); None when the limits stop it first.
+
+        A branch's relaxation is rounded for a schedule when the branch is taken up (the most
+        promising first), not when it is made: most branches made are never taken up.
+        """
         open_ = [root]
         # the least bound of the branches dropped for being within the gap of the best schedule, and of
         # those whose relaxation is whole but needs an exclusivity binary (left unresolved: their bound stays)
@@ -299,6 +303,15 @@ class _Search:
             if not open_ or self.nodes >= self.max_nodes or time.perf_counter() > self.deadline:
                 return None
             node = heapq.heappop(open_)
+            if self._within_gap(node.bound):
+                pruned = min(pruned, node.bound)
+                continue
+            if node.held:  # the root was rounded before branching
+                self.h.setBasis(node.basis)
+                self._schedule(node.x)
+                if self._within_gap(node.bound):
+                    pruned = min(pruned, node.bound)
+                    continue
             children = self._children(node)
             if children is None:
                 return None  # stopped short (time limit): no bound to trust
@@ -306,7 +319,7 @@ class _Search:
                 if child is None:
                     continue  # infeasible: no schedule down this branch
                 obj, x = child
-                if self.best is not None and obj >= self.best[0] - self.gap * abs(self.best[0]):
+                if self._within_gap(obj):
                     pruned = min(pruned, obj)
                     continue
                 if _integral(x, self.a.integer):
@@ -315,10 +328,13 @@ class _Search:
                     else:
                         self._offer(obj, x)
                     continue
-                self._schedule(x)
                 seq += 1
                 heapq.heappush(open_, _Node(obj, seq, held, x, basis))
         return None
+
+    def _within_gap(self, bound: float) -> bool:
+        """Whether a branch whose relaxation costs ``bound`` [CNY] can improve the best schedule by no more than the gap."""
+        return self.best is not None and bound >= self.best[0] - self.gap * abs(self.best[0])
 
     def _children(self, node: _Node) -> list[tuple[dict[int, float], tuple[float, np.ndarray] | None,
                                                highspy.HighsBasis | None]] | None:
@@ -381,9 +397,19 @@ class _Search:
         """Schedules from the relaxation's solution ``x`` rounded (step 2); the best is kept.
 
         ``bound``: try the roundings of :data:`ROUNDINGS` in turn until the best schedule is within
-        the gap of it; None: stop at the first schedule.
+        the gap of it; None: stop at the first schedule solved, better or not. When
+        :func:`feasible_rounding` rounds every column, ``x`` so rounded is a schedule as it
+        is (every row kept, the continuous columns unchanged), taken before any solve: the
+        continuous columns are solved again only if it is not within the gap of ``bound``.
         """
         start, undecided = feasible_rounding(self.a, x)
+        if not undecided.size:
+            y = x.copy()
+            y[self.cols] = start
+            if not _simultaneous(self.built, y):
+                self._offer(float(self.a.cost @ y + self.a.offset), y)
+                if bound is not None and self._accepts(bound):
+                    return
         for rounding in ROUNDINGS[: len(ROUNDINGS) if undecided.size else 1]:
             values = start.copy()
             k = undecided
@@ -396,8 +422,8 @@ class _Search:
             y[self.cols] = values
             if _simultaneous(self.built, y):
                 continue
-            found = self._offer(float(self.a.cost @ y + self.a.offset), y)
-            if (found and bound is None) or (bound is not None and self._accepts(bound)):
+            self._offer(float(self.a.cost @ y + self.a.offset), y)
+            if bound is None or self._accepts(bound):
                 return
 
     def _offer(self, objective: float, x: np.ndarray) -> bool:

@@ -125,3 +125,37 @@ def test_an_hourly_emission_profile_counts_the_grid_energy_of_each_hour() -> Non
     assert b["emissions_profile_t"].iloc[0] == pytest.approx(2 * 0.032, rel=1e-6)
     with pytest.raises(ValueError, match=r"emission_profile_t_per_mwh: expected 24 numbers >= 0 \(t/MWh by hour\), got \[1.0\]"):
         RunSettings(emission_profile_t_per_mwh=(1.0,))
+
+
+def test_teda_days_changed_in_place_are_within_the_gap_of_their_optimum() -> None:
+    # three TEDA east days of June 2025 (the shipped synthetic history) at the case's storage, the
+    # month's peak so far carried as the year carries it: every day's relaxation is fractional (the
+    # regulation offer flags at least), so each is rounded or branched on the held model. Each
+    # schedule must cost at most 1e-4 more than the day's optimum (HiGHS to 1e-6, independently)
+    # and its bound must not exceed that optimum.
+    from models import SolveOptions, optimize
+    from models.resolve import Resolver
+    from vpp.sizing.year import make_day, with_storage, year_plan
+
+    plan = year_plan("teda-east", 2025)
+    june = [d for d in plan.days if d.date.startswith("2025-06")][:3]
+    first = make_day(june[0]).case
+    sites = candidate_sites(first, None, load_defaults()[0])
+    bats = {a.id: a for a in first.assets if a.type == "battery"}
+    sizes = {s.id: (float(bats[s.battery_id].power_mw), bats[s.battery_id].energy_mwh) for s in sites}
+    resolver = Resolver(SolveOptions(mip_gap=1e-4, threads=1))
+    peak, routes = 0.0, []
+    for item in june:
+        day = make_day(item).case
+        case = with_storage(day.model_copy(update={"grid": day.grid.model_copy(update={"peak_to_date_mw": peak})}),
+                            sites, sizes)
+        built, report, route = resolver.solve(case)
+        routes.append(route)
+        _, exact = optimize(case, SolveOptions(mip_gap=1e-6, threads=1))
+        assert exact.objective_cny * (1 - 1e-6) <= report.objective_cny <= exact.objective_cny * (1 + 1e-4)
+        assert report.best_bound_cny <= exact.objective_cny * (1 + 1e-9)
+        assert report.mip_gap <= 1e-4
+        imports = built.x[[f for f in built.program.families if f.full_name() == "imp"][0].start:][:case.steps]
+        peak = max(peak, float(imports.max()))
+    assert routes[0].startswith("new_model") and all(r.startswith("in_place") for r in routes[1:])
+    assert "fresh" not in routes and any("rounded" in r for r in routes)
