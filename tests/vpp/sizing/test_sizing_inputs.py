@@ -263,6 +263,12 @@ def test_the_default_settings_are_within_their_ranges() -> None:
          "--economics discount_rate: expected a real discount rate as a fraction from 0 to 0.5 (e.g. 0.07), got -0.5 (given)"),
         (["--sizing", "duration_max_h=0.5"],
          f"--sizing duration_max_h: 0.5 h (given) is below sizing.duration_min_h, 1 h ({DEFAULT}): no size meets both"),
+        (["--emission-profile", "south-china"],
+         "emission_profile_t_per_mwh: unknown profile 'south-china': expected 24 numbers (t/MWh by local hour) or one of "
+         "['north-china-2023-illustrative']"),
+        (["--emission-profile", "0.5,0.6,0.7"], "expected 24 numbers (t/MWh by local hour 0–23), got 3"),
+        (["--emission-profile", "0.5,x"], "expected a profile's name or 24 comma-separated numbers (t/MWh), got '0.5,x'"),
+        (["--full-year-peak-target", "always"], "--full-year-peak-target: Input should be 'typical', 'none' or 'both'"),
     ],
 )
 def test_vpp_size_refuses_a_setting_out_of_range_before_any_day_is_solved(tmp_path, args: list[str], message: str) -> None:
