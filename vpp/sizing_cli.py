@@ -28,7 +28,7 @@ from rich.text import Text
 from vpp.cli_common import err, fail, out
 from vpp.errors import CaseError, Problem
 
-OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "battery": "battery", "year": "year"}
+OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "site_limits": "--site-limit", "battery": "battery", "year": "year"}
 """The option that sets each section of the settings (``--economics KEY=VALUE``)."""
 
 
@@ -61,6 +61,22 @@ def _keyvalues(items: list[str] | None, option: str) -> dict[str, float]:
     return values
 
 
+def _site_limits(items: list[str] | None) -> dict[str, dict[str, float]]:
+    """``--site-limit SITE=POWER_MW,ENERGY_MWH``: the most a site holds, by node id."""
+    limits: dict[str, dict[str, float]] = {}
+    for item in items or []:
+        site, sep, value = item.partition("=")
+        parts = value.split(",")
+        try:
+            if not sep or not site.strip() or len(parts) != 2:
+                raise ValueError
+            limits[site.strip()] = {"power_max_mw": float(parts[0]), "energy_max_mwh": float(parts[1])}
+        except ValueError:
+            raise typer.BadParameter(f"expected SITE=POWER_MW,ENERGY_MWH (e.g. s110-1=30,60), got {item!r}",
+                                     param_hint="--site-limit") from None
+    return limits
+
+
 def _profile(text: str | None) -> str | list[float] | None:
     """``--emission-profile``: a profile's name, or 24 comma-separated numbers."""
     if text is None or "," not in text:
@@ -84,6 +100,7 @@ def size(
     series: Annotated[Path | None, typer.Option(metavar="FILE", help="CSV/Parquet of the year's series: timestamp, load_mw, pv_mw, buy_cny_per_mwh (any).")] = None,
     economics: Annotated[list[str] | None, typer.Option(help="Override an economics default, e.g. discount_rate=0.08 (repeatable).")] = None,
     sizing_opt: Annotated[list[str] | None, typer.Option("--sizing", help="Override a sizing default, e.g. duration_max_h=2 (repeatable).")] = None,
+    site_limit: Annotated[list[str] | None, typer.Option(metavar="SITE=MW,MWH", help="The most a site holds, replacing its limit in defaults.yaml, e.g. s110-1=30,60 (repeatable).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder for the tables, sizing.json and the plots.")] = Path("out-sizing"),
     summary_json: Annotated[Path | None, typer.Option(metavar="FILE", help="Also write sizing.json to this file.")] = None,
     scheduler: Annotated[str, typer.Option(help="local (a local Dask cluster, all cores), serial, or an existing Dask cluster tcp://HOST:PORT.")] = "local",
@@ -111,6 +128,7 @@ def size(
             sites=[s.strip() for s in sites.split(",") if s.strip()] if sites else None,
             series=str(series) if series else None,
             economics=_keyvalues(economics, "--economics"), sizing=_keyvalues(sizing_opt, "--sizing"),
+            site_limits=_site_limits(site_limit),
             chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, full_year_check=full_year_check,
             emission_profile_t_per_mwh=_profile(emission_profile), full_year_peak_target=full_year_peak_target,
             sweep_full_year=sweep_full_year, scheduler=scheduler, workers=workers,

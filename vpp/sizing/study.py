@@ -385,6 +385,10 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         raise CaseError([Problem("case", f"the first day ({first.date}) could not be made: {first.error}")], step=STEP)
     wear = fin.wear_cny_per_mwh(econ) if econ.cycle_life is not None else None
     sites = candidate_sites(first.case, req.sites, defaults, site_limits_from(defaults, sources), wear)
+    unsized = sorted(set(req.site_limits) - {s.id for s in sites})
+    if unsized:
+        raise CaseError([Problem(f"site_limits.{site}", f"not a site being sized: expected one of {[s.id for s in sites]} "
+                                 "(add it to the sites to size it)") for site in unsized], step=STEP)
     existing = [a for a in first.case.assets if a.type == "battery" and a.id in {s.battery_id for s in sites}]
     case_p = sum(float(a.power_mw or 0) for a in existing)
     case_e = sum(a.energy_mwh for a in existing)

@@ -14,19 +14,25 @@ from vpp.cli import app
 from vpp.sizing.year import make_day, year_plan
 
 
-def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
+def _hand_size_args(tmp_path) -> list[str]:
+    """``vpp size`` on the hand case with a 5 MW / 10 MWh battery at the root ("grid") over a hand year."""
     case = tmp_path / "hand.json"
     data = hand_case_data()
     data["assets"].append({"id": "bess", "type": "battery", "power_mw": 5, "energy_mwh": 10, **HAND_BATTERY})
     case.write_text(json.dumps(data))
     series = tmp_path / "year.parquet"
     hand_series(365).to_parquet(series)
-    out = tmp_path / "out"
     args = ["size", "--case", str(case), "--series", str(series), "--year", "2025", "--typical-days", "12",
-            "--sweep", "power=10,20,energy=10,20,30", "--no-full-year-check", "--scheduler", "serial",
-            "--out", str(out), "--summary-json", str(tmp_path / "s.json")]
+            "--no-full-year-check", "--scheduler", "serial"]
     for k, v in HAND_ECONOMICS.items():
         args += ["--economics", f"{k}={v}"]
+    return args
+
+
+def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
+    out = tmp_path / "out"
+    args = [*_hand_size_args(tmp_path), "--sweep", "power=10,20,energy=10,20,30",
+            "--out", str(out), "--summary-json", str(tmp_path / "s.json")]
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     for name in ("sweep.csv", "sweep.parquet", "days.csv", "days.parquet", "monthly.csv", "sizing.json", "value_vs_size.png", "monthly_cost.png", "typical_day.png",
@@ -56,6 +62,19 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
         assert row in done.output, row
     assert "5.00 MW / 10.00 MWh (the case's batteries)" in done.output
     assert summary["case_storage"]["source"] == "the case's batteries"
+
+
+def test_a_site_limit_given_on_the_command_line_caps_the_answer_and_is_named(tmp_path) -> None:
+    """Unlimited, the hand case's co-optimum is 20 MWh at the root (above); held to 15 MWh it takes all 15."""
+    out = tmp_path / "out"
+    done = CliRunner().invoke(app, [*_hand_size_args(tmp_path), "--sweep", "power=10,energy=10",
+                                    "--site-limit", "grid=10,15", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((out / "sizing.json").read_text())
+    assert summary["recommended"]["energy_mwh"] == pytest.approx(15.0, abs=1e-6)
+    binding = summary["recommended"]["sites_binding"]
+    assert [b["site"] for b in binding] == ["grid"]
+    assert binding[0]["energy_limit_binds"] == "site_limits.grid.energy_max_mwh: [override] given in the request"
 
 
 def test_teda_days_take_the_synthetic_history_for_load_and_pv() -> None:
