@@ -208,6 +208,9 @@ def _print(s: dict[str, Any]) -> None:
                       f"{_money(d['typical_days'])} vs {_money(d['full_year'])} ({100 * (d.get('difference_fraction') or 0):+.1f} %)")
     sw = s["sweep"]["best"]
     t.add_row("sweep's best point", f"{_size(sw['power_mw'], sw['energy_mwh'])}, NPV {_money(sw['npv_cny'])}")
+    if (bb := s["sweep"].get("best_beyond_site_limits")) is not None:
+        t.add_row("best beyond the site limits", f"{_size(bb['power_mw'], bb['energy_mwh'])}, NPV {_money(bb['npv_cny'])} "
+                  "(not a candidate: lift a limit with --site-limit to study it)")
     plan = s.get("plan")
     if plan:
         t.add_row("the case's own storage", f"{_size(plan['power_mw'], plan['energy_mwh'])}: NPV {_money(plan['npv_cny'])}, IRR "

@@ -130,6 +130,10 @@ def plot_npv_curve(curve: list[dict[str, Any]], path: str | Path, recommended: d
     for power in sorted({c["power_mw"] for c in grid}):
         row = sorted((c for c in grid if c["power_mw"] == power), key=lambda c: c["energy_mwh"])
         ax.plot([c["energy_mwh"] for c in row], [c["npv_cny"] / 1e6 for c in row], "o-", ms=4, label=f"{power:g} MW")
+    beyond = [c for c in grid if not c.get("within_site_limits", True)]
+    if beyond:
+        ax.plot([c["energy_mwh"] for c in beyond], [c["npv_cny"] / 1e6 for c in beyond], "o", ms=7, mfc="white",
+                mec="dimgrey", label="beyond a site's limit (not a candidate)")
     ax.axhline(0.0, color="grey", lw=0.8)
     if plan and plan.get("npv_cny") is not None:
         irr = "–" if plan.get("irr") is None else f"{100 * plan['irr']:.1f} %"

@@ -23,6 +23,7 @@ point and its neighbour of less energy at the same power).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -124,6 +125,27 @@ def split_points(grid: dict[str, list[float]], sites: list[Site], shares: dict[s
                 continue
             out.append((p, e, {s.id: (p * shares[s.id][0], e * shares[s.id][1]) for s in sites}))
     return out
+
+
+def beyond_limits(split: dict[str, tuple[float, float]], sites: list[Site], duration_min_h: float,
+                  duration_max_h: float) -> str | None:
+    """Why a split of a sweep point no site could hold (its first reason), or None when every site holds its share.
+
+    ``split``: power [MW] and energy [MWh] by site. A site holds at most its ``power_max_mw`` and
+    ``energy_max_mwh`` (the least of its limits), and its energy is its power × ``duration_min_h`` to
+    ``duration_max_h`` [h] (defaults.yaml's ``sizing``), as the co-optimisation allows.
+    """
+    tol = 1e-6
+    for site in sites:
+        p, e = split.get(site.id, (0.0, 0.0))
+        if p > site.power_max_mw + tol:
+            return f"{site.id}: {p:g} MW above its {site.power_max_mw:g} MW limit"
+        if e > site.energy_max_mwh + tol:
+            return f"{site.id}: {e:g} MWh above its {site.energy_max_mwh:g} MWh limit"
+        if e > p * duration_max_h + tol or e < p * duration_min_h - tol:
+            return (f"{site.id}: {e:g} MWh on {p:g} MW is {e / p if p > 0 else math.inf:g} h, outside "
+                    f"sizing.duration_min_h–duration_max_h {duration_min_h:g}–{duration_max_h:g} h")
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -440,7 +462,12 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     table = add_economics(annual_table(sweep_days, sweep_plan, points), econ)
     valid = table[table["days_failed"] == 0]
     table["on_grid"] = ~table["point"].isin(extra)
-    valid = valid[~valid["point"].isin(extra)]
+    dmin, dmax = float(defaults["sizing"]["duration_min_h"]), float(defaults["sizing"]["duration_max_h"])
+    beyond = {i: beyond_limits(split_, sites, dmin, dmax) for i, (_, _, split_) in enumerate(points)}
+    table["beyond_limits"] = table["point"].map(beyond)
+    table["within_site_limits"] = table["beyond_limits"].isna()
+    # the sweep's best point is one the sites can hold; the points beyond their limits show what the limits cost
+    valid = valid[~valid["point"].isin(extra) & valid["point"].map(lambda i: beyond[i] is None)]
     best_sweep = int(valid.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(valid) else 0
     days_table = sweep_days.assign(run="sweep")
     monthly_source = (sweep_days, sweep_plan)
@@ -590,6 +617,10 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "grid": grid,
             "split": split,
             "best": _point_dict(table, best_sweep),
+            "best_within": "the site limits and the duration range (points beyond them are simulated, marked "
+                           "within_site_limits false with the reason, and never the best)",
+            "points_beyond_site_limits": int((~table["within_site_limits"]).sum()),
+            "best_beyond_site_limits": (_point_dict(table, b) if (b := _best_beyond(table)) is not None else None),
             "marginal_value_last_mwh": sweep_marginal(table, best_sweep) if best_sweep != 0 else None,
         },
         "annual": {
@@ -739,10 +770,17 @@ def _plan_dict(table: pd.DataFrame, point: int | None, p: float, e: float, kind:
     return out
 
 
+def _best_beyond(table: pd.DataFrame) -> int | None:
+    """The point of least annualised total cost among those beyond the site limits (what lifting them would offer)."""
+    beyond = table[(table["days_failed"] == 0) & ~table["within_site_limits"]]
+    return int(beyond.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(beyond) else None
+
+
 def _curve(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """NPV against size: every simulated point of the sweep (the plan's too)."""
+    """NPV against size: every simulated point of the sweep (the plan's too), each said within the site limits or not."""
     keys = ("power_mw", "energy_mwh", "npv_cny", "irr", "simple_payback_years", "saving_cny_per_year")
-    return [{**{k: _num(r[k]) for k in keys}, "on_grid": bool(r.get("on_grid", True))}
+    return [{**{k: _num(r[k]) for k in keys}, "on_grid": bool(r.get("on_grid", True)),
+             "within_site_limits": bool(r.get("within_site_limits", True))}
             for _, r in table[table["point"] != 0].sort_values(["power_mw", "energy_mwh"]).iterrows()]
 
 

@@ -67,14 +67,24 @@ def test_vpp_size_writes_tables_json_and_plots(tmp_path) -> None:
 def test_a_site_limit_given_on_the_command_line_caps_the_answer_and_is_named(tmp_path) -> None:
     """Unlimited, the hand case's co-optimum is 20 MWh at the root (above); held to 15 MWh it takes all 15."""
     out = tmp_path / "out"
-    done = CliRunner().invoke(app, [*_hand_size_args(tmp_path), "--sweep", "power=10,energy=10",
-                                    "--site-limit", "grid=10,15", "--out", str(out)])
+    done = CliRunner().invoke(app, [*_hand_size_args(tmp_path), "--sweep", "power=10,energy=10,20",
+                                    "--site-limit", "grid=10,15", "--out", str(out)], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     summary = json.loads((out / "sizing.json").read_text())
     assert summary["recommended"]["energy_mwh"] == pytest.approx(15.0, abs=1e-6)
     binding = summary["recommended"]["sites_binding"]
     assert [b["site"] for b in binding] == ["grid"]
     assert binding[0]["energy_limit_binds"] == "site_limits.grid.energy_max_mwh: [override] given in the request"
+    # the sweep's 10 MW / 20 MWh is simulated but beyond the limit: never the sweep's best, named apart
+    sweep = summary["sweep"]
+    assert (sweep["best"]["power_mw"], sweep["best"]["energy_mwh"]) == (10.0, 10.0)
+    assert (sweep["best_beyond_site_limits"]["power_mw"], sweep["best_beyond_site_limits"]["energy_mwh"]) == (10.0, 20.0)
+    assert sweep["points_beyond_site_limits"] == 1
+    assert [(c["energy_mwh"], c["within_site_limits"]) for c in summary["npv_against_size"] if c["on_grid"]] == [
+        (10.0, True), (20.0, False)]
+    table = pd.read_csv(out / "sweep.csv")
+    assert table.loc[table["energy_mwh"] == 20, "beyond_limits"].tolist() == ["grid: 20 MWh above its 15 MWh limit"]
+    assert "best beyond the site limits" in done.output
 
 
 def test_teda_days_take_the_synthetic_history_for_load_and_pv() -> None:

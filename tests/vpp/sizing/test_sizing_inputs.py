@@ -12,8 +12,8 @@ from vpp.case import load_case
 from vpp.cli import app
 from vpp.errors import CaseError
 from vpp.sizing.runner import Runner
-from vpp.sizing.schema import SizingRequest, load_defaults, parse_sweep
-from vpp.sizing.study import make_plan
+from vpp.sizing.schema import SizingRequest, load_defaults, parse_sweep, site_limits_from
+from vpp.sizing.study import beyond_limits, make_plan
 from vpp.sizing.typical import demand_days, typical_plan
 from vpp.sizing.year import (
     candidate_sites,
@@ -74,6 +74,24 @@ def test_sites_default_to_the_battery_nodes_and_unknown_sites_are_named() -> Non
     sized = with_storage(case, [site], {"sub": (3.0, 9.0)})
     assert [(a.id, a.power_mw, a.energy_mwh) for a in sized.assets if a.type == "battery"] == [("b", 3.0, 9.0)]
     assert not [a for a in with_storage(case, [site], {}).assets if a.type == "battery"]
+
+
+def test_a_sweep_point_beyond_a_site_limit_or_the_duration_range_is_named() -> None:
+
+    defaults, _ = load_defaults(site_limits={"sub": {"power_max_mw": 10, "energy_max_mwh": 25}})
+    data = hand_case_data()
+    data["network"] = {"nodes": [{"id": "sub", "capacity_mw": 40}]}
+    data["assets"].append({"id": "b", "type": "battery", "node": "sub", "power_mw": 2, "energy_mwh": 4})
+    sites = candidate_sites(load_case(data), None, defaults, site_limits_from(defaults, _))
+    # the site holds 10 MW and 25 MWh; its energy is 1–4 h of its power (defaults.yaml)
+    assert beyond_limits({"sub": (10.0, 25.0)}, sites, 1.0, 4.0) is None
+    assert beyond_limits({}, sites, 1.0, 4.0) is None
+    assert beyond_limits({"sub": (12.0, 20.0)}, sites, 1.0, 4.0) == "sub: 12 MW above its 10 MW limit"
+    assert beyond_limits({"sub": (10.0, 30.0)}, sites, 1.0, 4.0) == "sub: 30 MWh above its 25 MWh limit"
+    assert beyond_limits({"sub": (5.0, 22.0)}, sites, 1.0, 4.0) == (
+        "sub: 22 MWh on 5 MW is 4.4 h, outside sizing.duration_min_h–duration_max_h 1–4 h")
+    assert beyond_limits({"sub": (8.0, 4.0)}, sites, 1.0, 4.0) == (
+        "sub: 4 MWh on 8 MW is 0.5 h, outside sizing.duration_min_h–duration_max_h 1–4 h")
 
 
 def test_bad_year() -> None:
