@@ -45,8 +45,9 @@ def write_outputs(result: Any, out_dir: str | Path, plots: bool = True) -> dict[
         if (result.points["point"] != 0).any():
             paths["value_vs_size.png"] = plot_value_heatmap(result.points[result.points["on_grid"]], out / "value_vs_size.png", (rec["power_mw"], rec["energy_mwh"]))
         if result.summary.get("npv_against_size"):
+            over = "full year" if result.summary["sweep"]["plan"] == "year" else "typical days"
             paths["npv_vs_size.png"] = plot_npv_curve(result.summary["npv_against_size"], out / "npv_vs_size.png", rec,
-                                                      result.summary.get("plan"))
+                                                      result.summary.get("plan"), over)
         if result.summary.get("saving_by_source"):
             paths["saving_by_source.png"] = plot_saving_by_source(result.summary["saving_by_source"], out / "saving_by_source.png")
         if (result.summary.get("tornado") or {}).get("bars"):

@@ -123,8 +123,13 @@ def plot_typical_day(result: Any, path: str | Path, weight: float | None = None)
 
 
 def plot_npv_curve(curve: list[dict[str, Any]], path: str | Path, recommended: dict[str, Any] | None = None,
-                   plan: dict[str, Any] | None = None) -> Path:
-    """NPV [M CNY] against total energy, one line per total power of the sweep; the plan and the recommendation marked."""
+                   plan: dict[str, Any] | None = None, over: str = "typical days") -> Path:
+    """NPV [M CNY] against total energy, one line per total power of the sweep; the plan and the recommendation marked.
+
+    ``over``: what the sweep (the lines, and the plan's filled diamond) was simulated over. The
+    recommendation is marked at its own economics basis (``economics_basis``: the full year when
+    it was checked), and the plan's full-year figures, when there are any, as a hollow diamond.
+    """
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     grid = [c for c in curve if c["on_grid"] and c["npv_cny"] is not None]
     for power in sorted({c["power_mw"] for c in grid}):
@@ -135,17 +140,27 @@ def plot_npv_curve(curve: list[dict[str, Any]], path: str | Path, recommended: d
         ax.plot([c["energy_mwh"] for c in beyond], [c["npv_cny"] / 1e6 for c in beyond], "o", ms=7, mfc="white",
                 mec="dimgrey", label="beyond a site's limit (not a candidate)")
     ax.axhline(0.0, color="grey", lw=0.8)
+
+    def terms(d: dict[str, Any]) -> str:
+        irr = "–" if d.get("irr") is None else f"{100 * d['irr']:.1f} %"
+        pb = "–" if d.get("simple_payback_years") is None else f"{d['simple_payback_years']:.1f} yr"
+        return f"NPV {d['npv_cny'] / 1e6:.1f} M, IRR {irr}, payback {pb}"
+
     if plan and plan.get("npv_cny") is not None:
-        irr = "–" if plan.get("irr") is None else f"{100 * plan['irr']:.1f} %"
-        pb = "–" if plan.get("simple_payback_years") is None else f"{plan['simple_payback_years']:.1f} yr"
         ax.plot(plan["energy_mwh"], plan["npv_cny"] / 1e6, "D", color="black", ms=8,
-                label=f"the plan {plan['power_mw']:g} MW / {plan['energy_mwh']:g} MWh: IRR {irr}, payback {pb}")
+                label=f"the plan {plan['power_mw']:g} MW / {plan['energy_mwh']:g} MWh, {over}: {terms(plan)}")
+        full = plan.get("full_year")
+        if full and full.get("npv_cny") is not None:
+            ax.plot(full["energy_mwh"], full["npv_cny"] / 1e6, "D", mfc="white", mec="black", ms=8,
+                    label=f"the plan, full year: {terms(full)}")
     if recommended and recommended.get("npv_cny") is not None and recommended.get("energy_mwh"):
+        basis = "full year" if "full-year" in str(recommended.get("economics_basis", "")) else over
         ax.plot(recommended["energy_mwh"], recommended["npv_cny"] / 1e6, "*", color="crimson", ms=14,
-                label=f"recommended {recommended['power_mw']:.1f} MW / {recommended['energy_mwh']:.1f} MWh")
+                label=f"recommended {recommended['power_mw']:g} MW / {recommended['energy_mwh']:g} MWh, {basis}: "
+                      f"{terms(recommended)}")
     ax.set_xlabel("storage energy, all sites [MWh]")
     ax.set_ylabel("NPV [M CNY]")
-    ax.set_title("NPV against size (lines: total power of the sweep)", fontsize=10)
+    ax.set_title(f"NPV against size (lines: the sweep's total power, simulated over the {over})", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _save(fig, path)
