@@ -141,12 +141,15 @@ class Resolver:
     ``options``: as every solve (its time limit bounds each case's search and each fresh solve; its
     MIP gap is the gap a schedule is accepted at). ``keep``: how many shapes are held at once.
     ``max_nodes``: the relaxations a branch and bound may solve before the case is solved afresh
-    (0: no branching, only the relaxation and its rounding).
+    (0: no branching, only the relaxation and its rounding). 200: on the TEDA year every day
+    then settles on the held model (each warm relaxation costs about 10 ms; the most a day
+    solved was 106); at 60, ten days were handed to HiGHS's MIP solver, which took 1.2–6 s each to
+    prove a bound these branches close sooner (``benchmarks/sizing_year.py``).
     """
 
     options: SolveOptions = field(default_factory=SolveOptions)
     keep: int = 4
-    max_nodes: int = 60
+    max_nodes: int = 200
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROUTES, 0))
     _held: OrderedDict[tuple, _Held] = field(default_factory=OrderedDict, repr=False)
 
