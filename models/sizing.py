@@ -140,9 +140,8 @@ def _build(days: list[Case], weights: list[float], sites: list[SizedSite], formu
         for s in sites:  # the day's own copies of the sizes (module docstring: numerics)
             path = (("capacity", s.battery_id), ("day", k))
             m = program.block(state, path, Element(s.battery_id, "capacity", ""), None)
-            for name in ("power_mw", "energy_mwh"):
-                size, copy = program.capacity_copy(s.battery_id, name, path)
-                m.add(f"{name}_copy", copy == size)
+            for name, size in zip(("power_mw", "energy_mwh"), sizes[s.battery_id], strict=True):
+                m.add(f"{name}_copy", program.capacity_copy(s.battery_id, name, path) == size)
         states += declare_case(program, case, prefix=(("day", k),), weight=w,
                                billing=None if billing is None else billing[k])
     arrays = program.finish()
