@@ -14,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import HAND_BATTERY, hand_case_data
-from test_sizing_hand import CAPITAL_PER_MWH
+from test_sizing_hand import CAPITAL_PER_MWH, hand_request
 
 from models import SolveOptions
 from models.declare import Formulation
 from models.sizing import SizedSite, _build, co_optimise
 from vpp.case import load_case
+from vpp.sizing import run_sizing_request
 
 DAYS = 12
 
@@ -54,3 +55,22 @@ def test_many_days_give_the_hand_optimum_with_either_lp_solver(lp_solver: str) -
     assert out.energy_mwh["bess"] == pytest.approx(20.0, abs=1e-6)
     assert out.objective_cny == pytest.approx(11_322_300, rel=1e-9)
     assert out.day_cost_cny == pytest.approx([out.day_cost_cny[0]] * DAYS, rel=1e-9)
+
+
+def test_a_co_optimisation_stopped_without_a_schedule_leaves_the_sweep_and_says_why(tmp_path) -> None:
+    # a limit HiGHS cannot find a schedule in: the study goes on with the sweep over the typical days,
+    # whose best point is the hand optimum (20 MWh at 10 MW: the points of hand_request's sweep)
+    req = hand_request(tmp_path, co_optimisation_time_limit_s=1e-9, tornado=False)
+    out = run_sizing_request(req.model_dump())
+    co = out["co_optimisation"]
+    assert co["status"] == "time_limit_no_solution"
+    assert co["step"] == f"co-optimisation of the sizes over {len(out['assumptions']['typical_days']['typical_dates'])} typical days"
+    assert "without any feasible schedule" in co["message"] and "the recommended size is the sweep's best point" in co["message"]
+    assert co["what_to_do"].startswith("raise co_optimisation_time_limit_s")
+    assert co["time_limit_s"] == 1e-9
+    rec = out["recommended"]
+    assert rec["method"].endswith("(the co-optimisation stopped without a schedule: see co_optimisation)")
+    assert rec["economics_basis"] == "typical-day simulation (the sweep)"
+    assert rec["energy_mwh"] == pytest.approx(20.0, abs=1e-9)
+    assert out["typical_vs_full_year"] is None
+
