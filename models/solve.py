@@ -48,6 +48,10 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+#: HiGHS's LP solvers a model without integer columns can be given (``SolveOptions.lp_solver``).
+LP_SOLVERS = ("choose", "simplex", "ipm")
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Solver settings.
@@ -59,6 +63,9 @@ class SolveOptions:
     prove_only: a MIP search that starts from a good schedule (given to :func:`run_highs`) and is
         left to prove its bound: HiGHS's primal heuristics (RINS, RENS, feasibility jump, root
         reduced cost) and its restarts off (default off; :mod:`models.resolve`).
+    lp_solver: HiGHS's ``solver`` for a model without integer columns: ``"choose"`` (HiGHS's default,
+        the dual simplex), ``"simplex"`` or ``"ipm"`` (interior point, then crossover to a vertex;
+        :mod:`models.sizing`). A MIP is solved by HiGHS's branch and bound whatever it says.
     """
 
     mip_gap: float = 1e-4
@@ -66,6 +73,7 @@ class SolveOptions:
     threads: int | None = None
     log: bool = False
     prove_only: bool = False
+    lp_solver: str = "choose"
 
     def __post_init__(self) -> None:
         if not (0 <= self.mip_gap < 1) or not math.isfinite(self.mip_gap):
@@ -74,6 +82,8 @@ class SolveOptions:
             raise ValueError(f"time_limit_s: expected a positive number of seconds, got {self.time_limit_s}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads: expected a positive integer, got {self.threads}")
+        if self.lp_solver not in LP_SOLVERS:
+            raise ValueError(f"lp_solver: expected one of {', '.join(LP_SOLVERS)}, got {self.lp_solver!r}")
 
 
 @dataclass
@@ -200,6 +210,8 @@ def run_highs(arrays: Arrays, options: SolveOptions | None = None,
         for name, value in PROVE_ONLY:
             h.setOptionValue(name, value)
     use_threads(h, options.threads)
+    if options.lp_solver != "choose" and not arrays.integer.any():
+        h.setOptionValue("solver", options.lp_solver)
     h.passModel(lp)
     if start is not None and np.isnan(start).any():  # a partial start: HiGHS completes the other columns
         given = np.flatnonzero(~np.isnan(start))

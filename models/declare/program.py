@@ -255,6 +255,20 @@ class Program:
         self._capacities[(element, name)] = (lin, upper)
         return lin
 
+    def capacity_copy(self, element: str, name: str, path: Path) -> Lin:
+        """A copy under ``path`` of ``element``'s capacity column ``name``, in the same bounds.
+
+        The blocks declared from now on read the copy as the capacity (:meth:`Block.capacity`); the
+        caller ties it to the capacity column (a row copy = column). Giving each scope its own copy
+        keeps a column shared by many scopes out of all their rows (:mod:`models.sizing`).
+        """
+        current, upper = self._capacities[(element, name)]
+        fam = next(f for f in self.families if f.start == int(current.cols[0]) and f.n == 1)
+        lower = float(np.asarray(fam.lower, dtype=float).ravel()[0])
+        copy = self.columns(path, name, 1, lower, upper, False, True, None, element)
+        self._capacities[(element, name)] = (copy, upper)
+        return copy
+
     def capacity(self, element: str, name: str) -> tuple[Lin, float] | None:
         return self._capacities.get((element, name))
 

@@ -76,6 +76,7 @@ def test_default_options() -> None:
     ({"time_limit_s": math.inf}, r"time_limit_s: expected a positive number of seconds, got inf"),
     ({"time_limit_s": math.nan}, r"time_limit_s: expected a positive number of seconds, got nan"),
     ({"threads": 0}, r"threads: expected a positive integer, got 0"),
+    ({"lp_solver": "barrier"}, r"lp_solver: expected one of choose, simplex, ipm, got 'barrier'"),
 ])
 def test_solve_options_reject_bad_values(kw: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):

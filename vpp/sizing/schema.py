@@ -322,6 +322,8 @@ class SizingRequest(BaseModel):
     chunk: Literal["month", "none"] = "month"
     mip_gap: float = Field(1e-4, ge=0, lt=1)
     time_limit_s: float = Field(60.0, gt=0)
+    co_optimisation_time_limit_s: float | None = Field(
+        None, gt=0, description="The co-optimisation's own time limit [s]; default the larger of time_limit_s and 600 s.")
     full_year_check: bool = Field(True, description="With typical days: also simulate the full year at no storage, at the recommended size and at the case's own storage, and compare.")
     full_year_peak_target: Literal["typical", "none", "both"] = Field(
         "typical", description="How the full-year check starts each month's peak so far: typical (the typical days' monthly "

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from vpp.case import load_case, read_case
-from vpp.errors import CaseError, Problem
+from vpp.errors import CaseError, Problem, SolverError
 from vpp.sizing import economics as fin
 from vpp.sizing.runner import Progress, Runner
 from vpp.sizing.schema import (
@@ -325,7 +325,12 @@ def sweep_marginal(points: pd.DataFrame, best: int) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------
 
 
-def _co_optimise(tdays: list[Any], sites: list[Site], econ: fin.Economics, defaults: dict, settings: RunSettings) -> dict[str, Any]:
+#: The co-optimisation's time limit [s] when the request gives none: at least this, or the days' own limit.
+CO_OPTIMISATION_TIME_LIMIT_S = 600.0
+
+
+def _co_optimise(tdays: list[Any], sites: list[Site], econ: fin.Economics, defaults: dict, settings: RunSettings,
+                 time_limit_s: float) -> dict[str, Any]:
     """Co-optimise the sizes over the typical days; the days of a month share one peak (its billing key)."""
     from models import SolveOptions
     from models.sizing import SizedSite, co_optimise
@@ -345,7 +350,7 @@ def _co_optimise(tdays: list[Any], sites: list[Site], econ: fin.Economics, defau
     dmin, dmax = defaults["sizing"]["duration_min_h"], defaults["sizing"]["duration_max_h"]
     sized = [SizedSite(s.battery_id, per_mw + s.auxiliary_mw_per_mw * aux_cny_per_mw, per_mwh,
                        duration_min_h=dmin or None, duration_max_h=dmax or None) for s in sites]
-    options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=max(settings.time_limit_s, 600.0), threads=1)
+    options = SolveOptions(mip_gap=settings.mip_gap, time_limit_s=time_limit_s, threads=1)
     t0 = time.perf_counter()
     out = co_optimise(cases, weights, sized, options, billing=billing, relax=settings.relax_co_optimisation)
     secs = time.perf_counter() - t0
@@ -390,6 +395,21 @@ def _co_optimise(tdays: list[Any], sites: list[Site], econ: fin.Economics, defau
     }
 
 
+def _co_optimisation_failed(error: SolverError, days: int, limit_s: float, seconds: float) -> dict[str, Any]:
+    """What ``sizing.json`` says when the co-optimisation stopped without a schedule: the step, why, what to do."""
+    return {
+        "status": error.status,
+        "step": f"co-optimisation of the sizes over {days} typical days",
+        "message": f"the co-optimisation of the sizes over {days} typical days stopped after {seconds:.0f} s "
+                   f"({limit_s:g} s limit) without any schedule ({error}); the recommended size is the sweep's best "
+                   "point over the typical days instead, and the full-year check was not run.",
+        "what_to_do": "raise co_optimisation_time_limit_s (default the larger of time_limit_s and 600 s; the CLI's "
+                      "--time-limit raises it too), give the sites tighter site_limits, or choose fewer typical days.",
+        "time_limit_s": limit_s,
+        "seconds": seconds,
+    }
+
+
 def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = None, log: Any = None) -> StudyResult:
     """Run a sizing study on ``runner`` (see the module docstring)."""
     say = log or (lambda _msg: None)
@@ -416,6 +436,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     case_e = sum(a.energy_mwh for a in existing)
 
     co = None
+    co_failed = None
     tplan = None
     if req.typical_days is not None:
         say(f"making the {len(plan.days)} days of the year to choose {req.typical_days} typical days")
@@ -426,11 +447,20 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         tplan = typical_plan(plan, days, req.typical_days, tuple(f * total_mw for f in DEMAND_DEPTHS))
         tdays = [make_day(i) for i in tplan.days]
         say(f"co-optimising the sizes of {len(sites)} site(s) over {len(tdays)} typical days")
-        co = _co_optimise(tdays, sites, econ, defaults, settings)
-        timings["co_optimise_s"] = co["seconds"]
-        split_text = ", ".join(f"{k} {v:.2f}/{co['energy_mwh'][k]:.2f}" for k, v in co["power_mw"].items())
-        say(f"co-optimised: {sum(co['power_mw'].values()):.2f} MW / {sum(co['energy_mwh'].values()):.2f} MWh "
-            f"({split_text}) in {co['seconds']:.0f} s")
+        limit_s = req.co_optimisation_time_limit_s or max(req.time_limit_s, CO_OPTIMISATION_TIME_LIMIT_S)
+        t0 = time.perf_counter()
+        try:
+            co = _co_optimise(tdays, sites, econ, defaults, settings, limit_s)
+        except SolverError as e:
+            if e.status != "time_limit_no_solution":  # infeasible or broken: the sweep would not do better
+                raise
+            co_failed = _co_optimisation_failed(e, len(tdays), limit_s, time.perf_counter() - t0)
+            say("co-optimisation failed: " + co_failed["message"] + " " + co_failed["what_to_do"])
+        else:
+            timings["co_optimise_s"] = co["seconds"]
+            split_text = ", ".join(f"{k} {v:.2f}/{co['energy_mwh'][k]:.2f}" for k, v in co["power_mw"].items())
+            say(f"co-optimised: {sum(co['power_mw'].values()):.2f} MW / {sum(co['energy_mwh'].values()):.2f} MWh "
+                f"({split_text}) in {co['seconds']:.0f} s")
 
     if co is not None:
         ptot, etot = sum(co["power_mw"].values()), sum(co["energy_mwh"].values())
@@ -480,6 +510,8 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     else:
         rec_split = points[best_sweep][2]
         how = "the sweep's point with the least annualised total cost"
+        if co_failed is not None:
+            how += " (the co-optimisation stopped without a schedule: see co_optimisation)"
     rec_p = sum(v[0] for v in rec_split.values())
     rec_e = sum(v[1] for v in rec_split.values())
 
@@ -497,7 +529,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         rec_points = add_economics(annual_table(rec_days, tplan, checks), econ)
     comparison = None
     full_points = full_days = None
-    if tplan is not None and (req.full_year_check or sweep_plan is plan):
+    if co is not None and tplan is not None and (req.full_year_check or sweep_plan is plan):
         near = {
             k: i for k, (p0, e0, _) in enumerate(checks) if k > 0
             for i, (p, e, _) in enumerate(points)
@@ -551,7 +583,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
         basis = "typical-day simulation at the recommended size"
     else:
         basis_points, basis_days, basis_plan, basis_point = table, sweep_days, sweep_plan, best_sweep
-        basis = "full-year simulation (the sweep)"
+        basis = "full-year simulation (the sweep)" if sweep_plan is plan else "typical-day simulation (the sweep)"
     rec_row = basis_points[basis_points["point"] == basis_point].iloc[0]
     rec_basis_points = basis_points[basis_points["point"].isin([0, basis_point])].replace({"point": {basis_point: 1}})
     near_plan = rec_points if co is not None else rec_basis_points  # (0, recommended) on the plan the tornado simulates
@@ -610,7 +642,7 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "power_mw": case_p, "energy_mwh": case_e, "sites": [{"site": s.id, "battery": s.battery_id} for s in sites],
             "source": f"the {base} template's data" if isinstance(base := plan.days[0].base, str) else "the case's batteries",
         },
-        "co_optimisation": co,
+        "co_optimisation": co if co_failed is None else co_failed,
         "sweep": {
             "plan": sweep_plan.kind,
             "points": len(points),
