@@ -31,6 +31,10 @@ from vpp.errors import CaseError, Problem
 OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "site_limits": "--site-limit", "battery": "battery", "year": "year"}
 """The option that sets each section of the settings (``--economics KEY=VALUE``)."""
 
+OPTION_OF_FIELD = {"time_limit_s": "--time-limit", "co_optimisation_time_limit_s": "--co-optimisation-time-limit",
+                   "emission_profile_t_per_mwh": "--emission-profile", "site_limits": "--site-limit"}
+"""The option that sets a request field whose name differs from it (a field named as its option otherwise)."""
+
 
 def _fail(exc: CaseError) -> None:
     """Print the problems naming the option that set a setting (``--economics discount_rate``), exit 2."""
@@ -108,6 +112,7 @@ def size(
     chunk: Annotated[str, typer.Option(help="month: each month starts from soc_initial (parallel months); none: one chain over the year.")] = "month",
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap of each day.")] = 1e-4,
     time_limit: Annotated[float, typer.Option(help="Solver time limit per day [s] (a retry gets 4×).")] = 60.0,
+    co_optimisation_time_limit: Annotated[float | None, typer.Option(help="The co-optimisation's time limit [s] (default: the larger of --time-limit and 600); stopped without a schedule, the study falls back to the sweep and says so.")] = None,
     emission_profile: Annotated[str | None, typer.Option(metavar="NAME|24 NUMBERS", help="An hourly grid emission factor for a second CO2 count: a name in defaults.yaml (north-china-2023-illustrative) or 24 comma-separated t/MWh by local hour.")] = None,
     full_year_check: Annotated[bool, typer.Option("--full-year-check/--no-full-year-check", help="With typical days: also simulate the full year at no storage, the recommended size and the case's own storage, and compare.")] = True,
     full_year_peak_target: Annotated[str, typer.Option(help="How the full-year check starts each month's peak: typical (the typical days' monthly peak at the same size), none (no peak) or both.")] = "typical",
@@ -129,13 +134,15 @@ def size(
             series=str(series) if series else None,
             economics=_keyvalues(economics, "--economics"), sizing=_keyvalues(sizing_opt, "--sizing"),
             site_limits=_site_limits(site_limit),
-            chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, full_year_check=full_year_check,
+            chunk=chunk, mip_gap=mip_gap, time_limit_s=time_limit, co_optimisation_time_limit_s=co_optimisation_time_limit, full_year_check=full_year_check,
             emission_profile_t_per_mwh=_profile(emission_profile), full_year_peak_target=full_year_peak_target,
             sweep_full_year=sweep_full_year, scheduler=scheduler, workers=workers,
         )
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
-            err.print(f"[bold red]error[/] --{'-'.join(str(x) for x in e['loc']).replace('_', '-')}: {escape(e['msg'])}", highlight=False)
+            field, *rest = [str(x) for x in e["loc"]]
+            where = " ".join([OPTION_OF_FIELD.get(field, "--" + field.replace("_", "-")), *rest])
+            err.print(f"[bold red]error[/] {where}: {escape(e['msg'])}", highlight=False)
         raise typer.Exit(2) from None
     try:
         check_request(req)  # before any worker starts

@@ -403,8 +403,8 @@ def _co_optimisation_failed(error: SolverError, days: int, limit_s: float, secon
         "message": f"the co-optimisation of the sizes over {days} typical days stopped after {seconds:.0f} s "
                    f"({limit_s:g} s limit) without any schedule ({error}); the recommended size is the sweep's best "
                    "point over the typical days instead, and the full-year check was not run.",
-        "what_to_do": "raise co_optimisation_time_limit_s (default the larger of time_limit_s and 600 s; the CLI's "
-                      "--time-limit raises it too), give the sites tighter site_limits, or choose fewer typical days.",
+        "what_to_do": "raise co_optimisation_time_limit_s (--co-optimisation-time-limit; default the larger of "
+                      "time_limit_s and 600 s), give the sites tighter site_limits, or choose fewer typical days.",
         "time_limit_s": limit_s,
         "seconds": seconds,
     }

@@ -287,6 +287,8 @@ def test_the_default_settings_are_within_their_ranges() -> None:
         (["--emission-profile", "0.5,0.6,0.7"], "expected 24 numbers (t/MWh by local hour 0–23), got 3"),
         (["--emission-profile", "0.5,x"], "expected a profile's name or 24 comma-separated numbers (t/MWh), got '0.5,x'"),
         (["--full-year-peak-target", "always"], "--full-year-peak-target: Input should be 'typical', 'none' or 'both'"),
+        (["--time-limit", "-5"], "--time-limit: Input should be greater than 0"),
+        (["--co-optimisation-time-limit", "0"], "--co-optimisation-time-limit: Input should be greater than 0"),
         (["--site-limit", "s110-1=30"], "expected SITE=POWER_MW,ENERGY_MWH (e.g. s110-1=30,60), got 's110-1=30'"),
         (["--site-limit", "s110-1=-5,10"],
          "--site-limit s110-1.power_max_mw: expected a power from 0 to 100,000 MW, got -5.0 (given)"),
