@@ -214,6 +214,7 @@ class Program:
         self._expected: dict[tuple[Any, ...], int] = {}  # expected row families: first row
         self._first_stage = np.zeros(0, dtype=bool)  # per column
         self._capacities: dict[tuple[str, str], tuple[Lin, float]] = {}
+        self._capacity_lower: dict[tuple[str, str], float] = {}  # each capacity column's lower bound (for its copies)
         self._keyed: dict[tuple[str, Any], Lin] = {}  # families shared by key (billing periods)
         self._charged: set[tuple[str, Any]] = set()  # (term, key) of costs charged once
 
@@ -253,6 +254,7 @@ class Program:
         """A capacity [MW or MWh] of ``element`` as a column in ``[lower, upper]``, shared by every scope."""
         lin = self.columns((("capacity", element),), name, 1, lower, upper, False, True, None, element)
         self._capacities[(element, name)] = (lin, upper)
+        self._capacity_lower[(element, name)] = lower
         return lin
 
     def capacity_copy(self, element: str, name: str, path: Path) -> Lin:
@@ -262,10 +264,8 @@ class Program:
         caller ties it to the capacity column (a row copy = column). Giving each scope its own copy
         keeps a column shared by many scopes out of all their rows (:mod:`models.sizing`).
         """
-        current, upper = self._capacities[(element, name)]
-        fam = next(f for f in self.families if f.start == int(current.cols[0]) and f.n == 1)
-        lower = float(np.asarray(fam.lower, dtype=float).ravel()[0])
-        copy = self.columns(path, name, 1, lower, upper, False, True, None, element)
+        _, upper = self._capacities[(element, name)]
+        copy = self.columns(path, name, 1, self._capacity_lower[(element, name)], upper, False, True, None, element)
         self._capacities[(element, name)] = (copy, upper)
         return copy
 
