@@ -490,15 +490,13 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
     timings["sweep_s"] = time.perf_counter() - t0
     timings["sweep_task_s"] = tm["task_seconds"]
     table = add_economics(annual_table(sweep_days, sweep_plan, points), econ)
-    valid = table[table["days_failed"] == 0]
     table["on_grid"] = ~table["point"].isin(extra)
     dmin, dmax = float(defaults["sizing"]["duration_min_h"]), float(defaults["sizing"]["duration_max_h"])
-    beyond = {i: beyond_limits(split_, sites, dmin, dmax) for i, (_, _, split_) in enumerate(points)}
-    table["beyond_limits"] = table["point"].map(beyond)
+    table["beyond_limits"] = table["point"].map(lambda i: beyond_limits(points[i][2], sites, dmin, dmax))
     table["within_site_limits"] = table["beyond_limits"].isna()
     # the sweep's best point is one the sites can hold; the points beyond their limits show what the limits cost
-    valid = valid[~valid["point"].isin(extra) & valid["point"].map(lambda i: beyond[i] is None)]
-    best_sweep = int(valid.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(valid) else 0
+    best_sweep = _cheapest(table[table["on_grid"] & table["within_site_limits"]])
+    best_sweep = 0 if best_sweep is None else best_sweep
     days_table = sweep_days.assign(run="sweep")
     monthly_source = (sweep_days, sweep_plan)
     hours = 24.0 * len(plan.dates)
@@ -652,7 +650,8 @@ def run_study(req: SizingRequest, runner: Runner, progress: Progress | None = No
             "best_within": "the site limits and the duration range (points beyond them are simulated, marked "
                            "within_site_limits false with the reason, and never the best)",
             "points_beyond_site_limits": int((~table["within_site_limits"]).sum()),
-            "best_beyond_site_limits": (_point_dict(table, b) if (b := _best_beyond(table)) is not None else None),
+            "best_beyond_site_limits": (_point_dict(table, b) if (b := _cheapest(table[~table["within_site_limits"]])) is not None
+                                        else None),
             "marginal_value_last_mwh": sweep_marginal(table, best_sweep) if best_sweep != 0 else None,
         },
         "annual": {
@@ -802,10 +801,10 @@ def _plan_dict(table: pd.DataFrame, point: int | None, p: float, e: float, kind:
     return out
 
 
-def _best_beyond(table: pd.DataFrame) -> int | None:
-    """The point of least annualised total cost among those beyond the site limits (what lifting them would offer)."""
-    beyond = table[(table["days_failed"] == 0) & ~table["within_site_limits"]]
-    return int(beyond.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(beyond) else None
+def _cheapest(points: pd.DataFrame) -> int | None:
+    """The point of least annualised total cost among ``points`` whose every day was solved (None when there is none)."""
+    solved = points[points["days_failed"] == 0]
+    return int(solved.sort_values(["total_cost_cny_per_year", "point"]).iloc[0]["point"]) if len(solved) else None
 
 
 def _curve(table: pd.DataFrame) -> list[dict[str, Any]]:
