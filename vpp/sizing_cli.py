@@ -28,12 +28,11 @@ from rich.text import Text
 from vpp.cli_common import err, fail, out
 from vpp.errors import CaseError, Problem
 
-OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "site_limits": "--site-limit", "battery": "battery", "year": "year"}
-"""The option that sets each section of the settings (``--economics KEY=VALUE``)."""
-
-OPTION_OF_FIELD = {"time_limit_s": "--time-limit", "co_optimisation_time_limit_s": "--co-optimisation-time-limit",
-                   "emission_profile_t_per_mwh": "--emission-profile", "site_limits": "--site-limit"}
-"""The option that sets a request field whose name differs from it (a field named as its option otherwise)."""
+OPTION_OF = {"economics": "--economics", "sizing": "--sizing", "site_limits": "--site-limit",
+             "time_limit_s": "--time-limit", "co_optimisation_time_limit_s": "--co-optimisation-time-limit",
+             "emission_profile_t_per_mwh": "--emission-profile"}
+"""The option that sets a request field or a section of the settings (``--economics KEY=VALUE``), where its name
+differs from the field's (any other field is set by ``--`` its name)."""
 
 
 def _fail(exc: CaseError) -> None:
@@ -41,7 +40,7 @@ def _fail(exc: CaseError) -> None:
     problems = []
     for p in exc.problems:
         section, _, key = p.path.partition(".")
-        where = f"{OPTION_OF[section]} {key}" if section in OPTION_OF and key and OPTION_OF[section].startswith("--") else p.path
+        where = f"{OPTION_OF[section]} {key}" if section in OPTION_OF and key else p.path
         problems.append(Problem(where, p.message))
     fail(CaseError(problems, step=exc.step))
 
@@ -141,7 +140,7 @@ def size(
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
             field, *rest = [str(x) for x in e["loc"]]
-            where = " ".join([OPTION_OF_FIELD.get(field, "--" + field.replace("_", "-")), *rest])
+            where = " ".join([OPTION_OF.get(field, "--" + field.replace("_", "-")), *rest])
             err.print(f"[bold red]error[/] {where}: {escape(e['msg'])}", highlight=False)
         raise typer.Exit(2) from None
     try:
