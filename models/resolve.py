@@ -394,7 +394,11 @@ class _Search:
         x = np.asarray(self.h.getSolution().col_value, dtype=float)
         if x.size != self.a.A.shape[1] or not np.isfinite(x).all():
             return False, None
-        return True, (float(self.a.cost @ x + self.a.offset), x)
+        return True, (self._cost(x), x)
+
+    def _cost(self, x: np.ndarray) -> float:
+        """The case's cost [CNY] at ``x``."""
+        return float(self.a.cost @ x + self.a.offset)
 
     def _schedule(self, x: np.ndarray, bound: float | None = None) -> None:
         """Schedules from the relaxation's solution ``x`` rounded (step 2); the best is kept.
@@ -410,7 +414,7 @@ class _Search:
             y = x.copy()
             y[self.cols] = start
             if not _simultaneous(self.built, y):
-                self._offer(float(self.a.cost @ y + self.a.offset), y)
+                self._offer(self._cost(y), y)
                 if bound is not None and self._accepts(bound):
                     return
         for rounding in ROUNDINGS[: len(ROUNDINGS) if undecided.size else 1]:
@@ -425,16 +429,14 @@ class _Search:
             y[self.cols] = values
             if _simultaneous(self.built, y):
                 continue
-            self._offer(float(self.a.cost @ y + self.a.offset), y)
+            self._offer(self._cost(y), y)
             if bound is None or self._accepts(bound):
                 return
 
-    def _offer(self, objective: float, x: np.ndarray) -> bool:
-        """Keep ``x`` if it is the best schedule so far; whether it was kept."""
+    def _offer(self, objective: float, x: np.ndarray) -> None:
+        """Keep ``x`` if it is the best schedule so far."""
         if self.best is None or objective < self.best[0]:
             self.best = (objective, x)
-            return True
-        return False
 
     def _accepts(self, bound: float) -> bool:
         return self.best is not None and relative_gap(self.best[0], bound) <= self.gap
